@@ -1,0 +1,40 @@
+# MegaCity entry points. `make run` brings the platform up natively; `make test` runs every test.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR):$(CURDIR)/libs
+
+.PHONY: setup run test protos protos-check gateway gateway-check lint bench compose-config clean-state
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt scripts/setup.sh
+	bash scripts/setup.sh
+	touch $@
+
+setup: $(VENV)/.installed ## install system packages (nginx, wrk) and the Python venv
+
+run: setup ## the whole platform on this machine: services, edge, embedded deps where needed
+	$(PY) scripts/run_platform.py
+
+test: setup ## unit + integration tests against real PostgreSQL, Redis and NATS
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+protos: setup ## regenerate libs/mcproto from protos/
+	$(PY) protos/build.py
+
+protos-check: setup
+	$(PY) protos/build.py --check
+
+gateway: setup ## regenerate gateway configs from libs/megacity/zones.yaml
+	$(PY) -m gateway generate
+
+gateway-check: setup
+	$(PY) -m gateway check
+
+lint: setup
+	$(VENV)/bin/ruff check libs services gateway scripts tests protos/build.py
+
+bench: setup ## benchmarks; results in bench/REPORT.md
+	$(PY) -m bench
+
+clean-state: ## forget local platform state (embedded databases, logs)
+	rm -rf .state

@@ -1,0 +1,73 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable
+from typing import ClassVar as _ClassVar, Optional as _Optional
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class GetZoneRequest(_message.Message):
+    __slots__ = ("zone_id", "zone_key")
+    ZONE_ID_FIELD_NUMBER: _ClassVar[int]
+    ZONE_KEY_FIELD_NUMBER: _ClassVar[int]
+    zone_id: int
+    zone_key: str
+    def __init__(self, zone_id: _Optional[int] = ..., zone_key: _Optional[str] = ...) -> None: ...
+
+class Zone(_message.Message):
+    __slots__ = ("id", "key", "name", "domains")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DOMAINS_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    key: str
+    name: str
+    domains: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[int] = ..., key: _Optional[str] = ..., name: _Optional[str] = ..., domains: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetOrgRequest(_message.Message):
+    __slots__ = ("zone_id", "org_id")
+    ZONE_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    zone_id: int
+    org_id: str
+    def __init__(self, zone_id: _Optional[int] = ..., org_id: _Optional[str] = ...) -> None: ...
+
+class Org(_message.Message):
+    __slots__ = ("id", "zone_id", "name", "plan", "status")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ZONE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    zone_id: int
+    name: str
+    plan: str
+    status: str
+    def __init__(self, id: _Optional[str] = ..., zone_id: _Optional[int] = ..., name: _Optional[str] = ..., plan: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
+
+class RecordMeshProbeRequest(_message.Message):
+    __slots__ = ("zone_id", "entry_service", "note")
+    ZONE_ID_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_SERVICE_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    zone_id: int
+    entry_service: str
+    note: str
+    def __init__(self, zone_id: _Optional[int] = ..., entry_service: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class MeshProbe(_message.Message):
+    __slots__ = ("id", "zone_id", "entry_service", "recorded_by", "trace_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ZONE_ID_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_SERVICE_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_BY_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    zone_id: int
+    entry_service: str
+    recorded_by: str
+    trace_id: str
+    def __init__(self, id: _Optional[str] = ..., zone_id: _Optional[int] = ..., entry_service: _Optional[str] = ..., recorded_by: _Optional[str] = ..., trace_id: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""gRPC (grpc.aio): server bootstrap with health/reflection/interceptors, client channels."""

@@ -1,0 +1,166 @@
+"""The FastAPI skeleton every service shares: zone from the Host header (through the
+registry), problem-JSON errors with stable codes, Prometheus metrics by route and zone,
+OpenTelemetry server spans, and /healthz, /readyz and /metrics.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis.exceptions
+import sqlalchemy.exc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from megacity.errors import AppError, dependency_unavailable
+from megacity.telemetry.logs import get_logger
+from megacity.telemetry.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from megacity.zones import HostRoute, Zone, registry
+
+log = get_logger("megacity.http")
+
+PROBLEM = "application/problem+json"
+_UNTRACKED = {"/healthz", "/readyz", "/metrics"}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "code": {"type": "string", "description": "stable, dotted error code"},
+        "detail": {"type": "string"}, "instance": {"type": "string"},
+    },
+}
+
+
+def problem_response(status: int, code: str, detail: str, example_detail: str | None = None) -> dict[str, Any]:
+    """An OpenAPI `responses` entry documenting one problem-JSON error with an example."""
+    return {status: {"description": detail, "content": {PROBLEM: {"schema": PROBLEM_SCHEMA, "example": {
+        "type": "about:blank", "title": detail, "status": status, "code": code,
+        "detail": example_detail or detail}}}}}
+
+
+class ZoneMetricsMiddleware:
+    """Pure ASGI (no per-request task): resolves the zone once and records metrics."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
+        route = registry().resolve_host(host)
+        scope.setdefault("state", {})["host_route"] = route
+        if scope["path"] in _UNTRACKED:
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        start = time.perf_counter()
+
+        async def _send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        finally:
+            matched = scope.get("route")
+            template = getattr(matched, "path", None) or "unmatched"
+            zone = route.zone.key if route else "none"
+            HTTP_REQUESTS.labels(self.service, scope["method"], template, str(status), zone).inc()
+            HTTP_LATENCY.labels(self.service, scope["method"], template, zone).observe(time.perf_counter() - start)
+
+
+def host_route(request: Request) -> HostRoute | None:
+    return getattr(request.state, "host_route", None)
+
+
+def request_zone(request: Request) -> Zone:
+    """Dependency: the zone of the request's Host. Unknown host -> 404 `zone.unknown_host`."""
+    route = host_route(request)
+    if route is None:
+        raise AppError(404, "zone.unknown_host", f"no zone serves host {request.headers.get('host')!r}")
+    return route.zone
+
+
+def _problem(request: Request, err: AppError) -> JSONResponse:
+    headers = {"Retry-After": str(err.extra.get("retry_after"))} if err.extra.get("retry_after") else None
+    return JSONResponse(err.problem(request.url.path), status_code=err.status, media_type=PROBLEM, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return _problem(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+        return _problem(request, AppError(422, "request.invalid", "request failed validation", {"errors": errors}))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "route.not_found", 405: "route.method_not_allowed"}.get(exc.status_code, f"http.{exc.status_code}")
+        return _problem(request, AppError(exc.status_code, code, str(exc.detail)))
+
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    @app.exception_handler(sqlalchemy.exc.InterfaceError)
+    async def _db_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable", error=str(exc)[:300])
+        return _problem(request, dependency_unavailable("database"))
+
+    @app.exception_handler(redis.exceptions.ConnectionError)
+    @app.exception_handler(redis.exceptions.TimeoutError)
+    async def _redis_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("redis unavailable", error=str(exc)[:300])
+        return _problem(request, dependency_unavailable("redis"))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", path=request.url.path, exc_info=exc)
+        return _problem(request, AppError(500, "internal.error", "internal error"))
+
+
+def create_app(service: str, *, title: str, description: str, version: str = "1.0.0") -> FastAPI:
+    """The service's FastAPI app with the shared middleware, errors and health/metrics routes.
+
+    `app.state.ready` starts False; the runtime flips it when start-up is done and back to
+    False while draining, and /readyz follows it.
+    """
+    app = FastAPI(title=title, description=description, version=version,
+                  responses=problem_response(422, "request.invalid", "Request failed validation"))
+    app.state.ready = False
+    app.state.service = service
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness", responses={200: {"content": {"application/json": {
+        "example": {"status": "ok", "service": service}}}}})
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", tags=["health"], summary="Readiness (503 while starting or draining)",
+             responses={200: {"content": {"application/json": {"example": {"status": "ready", "service": service}}}},
+                        **problem_response(503, "service.not_ready", "Service is starting or draining")})
+    async def readyz(request: Request) -> dict[str, str]:
+        if not request.app.state.ready:
+            raise AppError(503, "service.not_ready", f"{service} is starting or draining")
+        return {"status": "ready", "service": service}
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    app.add_middleware(ZoneMetricsMiddleware, service=service)
+    return app

@@ -1,0 +1,25 @@
+"""Prometheus metrics shared by every service (one registry per process, served on /metrics).
+
+Labels are bounded: `route` is the route template (/api/v1/exams/{exam_id}), never the raw
+path, and `zone` is a registry key or "none".
+"""
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter(
+    "mc_http_requests_total", "HTTP requests handled", ["service", "method", "route", "status", "zone"])
+HTTP_LATENCY = Histogram(
+    "mc_http_request_duration_seconds", "HTTP request latency", ["service", "method", "route", "zone"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+GRPC_REQUESTS = Counter(
+    "mc_grpc_server_handled_total", "gRPC calls handled", ["service", "method", "code"])
+GRPC_LATENCY = Histogram(
+    "mc_grpc_server_handling_seconds", "gRPC server latency", ["service", "method"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5))
+DB_POOL = Gauge("mc_db_pool_connections", "DB pool connections", ["service", "state"])
+EVENTS_PUBLISHED = Counter("mc_events_published_total", "Outbox events published", ["service", "event_type"])
+EVENTS_CONSUMED = Counter(
+    "mc_events_consumed_total", "Events consumed", ["service", "consumer", "result"])
+OUTBOX_PENDING = Gauge("mc_outbox_pending", "Outbox rows not yet published", ["service"])
+SERVICE_READY = Gauge("mc_service_ready", "1 when the service is ready to serve", ["service"])

@@ -1,0 +1,4 @@
+"""Auth service settings: AUTH_* variables (see megacity.settings.ServiceSettings)."""
+from megacity.settings import settings_class
+
+Settings = settings_class("auth")

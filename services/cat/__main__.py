@@ -1,0 +1,4 @@
+from megacity.runtime import main
+from services.cat.main import build
+
+main(build)

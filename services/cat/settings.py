@@ -1,0 +1,4 @@
+"""Cat service settings: CAT_* variables (see megacity.settings.ServiceSettings)."""
+from megacity.settings import settings_class
+
+Settings = settings_class("cat")

@@ -1,0 +1,4 @@
+"""Inference service settings: INFERENCE_* variables (see megacity.settings.ServiceSettings)."""
+from megacity.settings import settings_class
+
+Settings = settings_class("inference")

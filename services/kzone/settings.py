@@ -1,0 +1,4 @@
+"""Kzone service settings: KZONE_* variables (see megacity.settings.ServiceSettings)."""
+from megacity.settings import settings_class
+
+Settings = settings_class("kzone")

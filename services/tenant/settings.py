@@ -1,0 +1,4 @@
+"""Tenant service settings: TENANT_* variables (see megacity.settings.ServiceSettings)."""
+from megacity.settings import settings_class
+
+Settings = settings_class("tenant")
