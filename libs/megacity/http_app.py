@@ -47,7 +47,8 @@ def problem_response(status: int, code: str, detail: str, example_detail: str | 
 
 
 class ZoneMetricsMiddleware:
-    """Pure ASGI (no per-request task): resolves the zone once and records metrics."""
+    """Pure ASGI (no per-request task): resolves the zone once, records metrics, and stamps
+    `X-Served-By` / `X-Zone` on API responses so SREs and tests can see where a request landed."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
@@ -65,11 +66,13 @@ class ZoneMetricsMiddleware:
             return
         status = 500
         start = time.perf_counter()
+        served_by = [(b"x-served-by", self.service.encode()), (b"x-zone", (route.zone.key if route else "none").encode())]
 
         async def _send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message["headers"] = [*message.get("headers", []), *served_by]
             await send(message)
 
         try:

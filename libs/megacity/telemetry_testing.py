@@ -6,7 +6,7 @@ returns that same exporter. The `span_exporter` fixture clears it around each te
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from opentelemetry import trace

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import socket
+
 import httpx
 from opentelemetry.trace import SpanKind
 
+from gateway.local_edge import LocalEdge
+from gateway.nginx import EdgeConfig
 from megacity.testing import run_service
 
 
@@ -19,15 +23,25 @@ async def _wait_for_receipt(client: httpx.AsyncClient, probe_id: str, host: str)
     raise AssertionError(f"probe never reached kzone: {resp.status_code} {resp.text}")
 
 
-async def test_probe_yields_one_trace_across_three_services(test_db, namespace, span_exporter) -> None:
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_probe_yields_one_trace_across_three_services(test_db, namespace, span_exporter, tmp_path) -> None:
     async with run_service("tenant", test_db, namespace) as tenant, run_service("kzone", test_db, namespace) as kzone, \
             run_service("exam", test_db, namespace, grpc_peers={"tenant": f"127.0.0.1:{tenant.grpc_port}"}) as exam:
         host = "api.univprepai.com"
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{exam.http_port}") as client:
-            resp = await client.post("/api/v1/diagnostics/probe", json={"note": "trace test"}, headers={"Host": host})
-            assert resp.status_code == 201, resp.text
-            body = resp.json()
-            assert body["zone"] == "univ" and body["recorded_by"] == "tenant"
+        edge = LocalEdge(EdgeConfig(listen_port=_free_port(), upstreams={"exam": f"127.0.0.1:{exam.http_port}"}),
+                         tmp_path / "edge")
+        with edge:
+            async with httpx.AsyncClient(base_url=edge.url) as client:
+                resp = await client.post("/api/v1/diagnostics/probe", json={"note": "trace"}, headers={"Host": host})
+                assert resp.status_code == 201, resp.text
+                assert resp.headers["x-served-by"] == "exam"
+                body = resp.json()
+                assert body["zone"] == "univ" and body["recorded_by"] == "tenant"
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{kzone.http_port}") as client:
             receipt = (await _wait_for_receipt(client, body["probe_id"], host)).json()
         assert receipt["entry_service"] == "exam" and receipt["zone"] == "univ"

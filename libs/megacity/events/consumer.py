@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import nats.errors
 from nats.aio.msg import Msg
@@ -135,7 +135,7 @@ class IdempotentConsumer:
                 await self._unbind()
                 try:
                     await asyncio.wait_for(self._stopping.wait(), min(30.0, 0.5 * 2**failures))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         await self._unbind()
 
@@ -153,8 +153,8 @@ class IdempotentConsumer:
         if sub is not None:
             try:
                 await sub.unsubscribe()
-            except Exception:  # connection already gone
-                pass
+            except Exception:
+                log.debug("unsubscribe failed; the connection is already gone", exc_info=True)
 
     def _delay(self, delivered: int) -> float:
         return self.backoff[min(delivered, len(self.backoff)) - 1]
@@ -185,7 +185,7 @@ class IdempotentConsumer:
             try:
                 event = envelope.decode(msg.data, msg_id=msg_id, subject=msg.subject,
                                         headers=headers, delivered=delivered)
-            except Exception as exc:  # retrying cannot fix a malformed body
+            except (ValueError, KeyError, TypeError) as exc:  # retrying cannot fix a malformed body
                 span.set_status(Status(StatusCode.ERROR, "bad envelope"))
                 await self._dead_letter(msg, headers, msg_id, delivered, f"bad envelope: {exc!r}")
                 return
@@ -195,11 +195,11 @@ class IdempotentConsumer:
                         self._claim, {"consumer": self.durable, "msg_id": msg_id})).first() is not None
                     if fresh:
                         await self.handler(session, event)
-            except Exception as exc:  # the transaction has rolled back: no inbox row, no effects
+            except Exception as exc:  # noqa: BLE001 - rolled back: no inbox row, no effects
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
                 if delivered >= self.max_deliver:
-                    await self._dead_letter(msg, headers, msg_id, delivered, repr(exc))
+                    await self._dead_letter(msg, headers, msg_id, delivered, f"{type(exc).__name__}: {exc}")
                 else:
                     log.warning("consumer %s: %s failed on delivery %d: %r", self.durable, msg_id, delivered, exc)
                     await msg.nak(delay=self._delay(delivered))

@@ -58,10 +58,10 @@ def encode(*, event_id: str, event_type: str, payload: dict[str, Any], zone_id: 
 
 
 def decode(body: bytes, *, msg_id: str, subject: str, headers: dict[str, str], delivered: int) -> Event:
-    """Raises ValueError (or KeyError/TypeError) on a body that is not an envelope."""
+    """Raises ValueError, KeyError or TypeError on a body that is not an envelope."""
     doc = json.loads(body)
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), dict):
-        raise ValueError("message body is not an event envelope")
+        raise TypeError("message body is not an event envelope")
     occurred = doc.get("occurred_at")
     return Event(
         id=msg_id,

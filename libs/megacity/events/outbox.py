@@ -117,7 +117,7 @@ async def prune(session: AsyncSession, schema: str, *, older_than: dt.timedelta)
     Keep `older_than` well past the longest redelivery horizon (max_deliver x backoff), or a
     late redelivery would be processed twice. Returns (outbox rows, inbox rows) deleted.
     """
-    cutoff = {"cutoff": dt.datetime.now(dt.timezone.utc) - older_than}
+    cutoff = {"cutoff": dt.datetime.now(dt.UTC) - older_than}
     out = await session.execute(
         text(f"DELETE FROM {qualified(schema, 'outbox')} WHERE published_at < :cutoff"), cutoff)
     inb = await session.execute(

@@ -120,7 +120,7 @@ class OutboxRelay:
             delay = min(self.max_backoff, self.poll_interval * 2**failures)
             try:
                 await asyncio.wait_for(self._stopping.wait(), delay)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def stop(self) -> None:

@@ -65,17 +65,17 @@ def events_filter(namespace: str, pattern: str) -> str:
 def dlq_subject(namespace: str, event_subject: str) -> str:
     """Where a given-up message goes: `mc.events.org.created` -> `mc.dlq.org.created`."""
     prefix = events_prefix(namespace)
-    tail = event_subject[len(prefix):] if event_subject.startswith(prefix) else event_subject
+    tail = event_subject.removeprefix(prefix)
     return f"{_ns(namespace)}.dlq.{check_tail(tail)}"
 
 
 def stream_configs(namespace: str) -> list[StreamConfig]:
-    common = dict(
-        retention=RetentionPolicy.LIMITS,  # many consumers read one stream; age, not acks, expires it
-        storage=StorageType.FILE,
-        discard=DiscardPolicy.OLD,
-        duplicate_window=DUPLICATE_WINDOW_S,
-    )
+    common = {
+        "retention": RetentionPolicy.LIMITS,  # many consumers read one stream; age, not acks, expires it
+        "storage": StorageType.FILE,
+        "discard": DiscardPolicy.OLD,
+        "duplicate_window": DUPLICATE_WINDOW_S,
+    }
     return [
         StreamConfig(name=events_stream(namespace), subjects=[f"{_ns(namespace)}.events.>"],
                      max_age=EVENTS_MAX_AGE_S, **common),

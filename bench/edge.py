@@ -1,0 +1,80 @@
+"""Edge overhead: the exam service's /healthz called directly vs. through the local edge
+(nginx rendered from the registry), same wrk client, same run, alternating rounds."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from statistics import median
+
+import httpx
+
+from bench import wrk
+from gateway.local_edge import LocalEdge
+from gateway.nginx import EdgeConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "api.univprepai.com"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_exam(http_port: int) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'libs'}", "EXAM_HTTP_PORT": str(http_port),
+           "EXAM_GRPC_PORT": str(_free_port()), "EXAM_LOG_LEVEL": "WARNING", "OTEL_TRACES_EXPORTER": "none"}
+    proc = subprocess.Popen([sys.executable, "-m", "services.exam"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            if httpx.get(f"http://127.0.0.1:{http_port}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("exam did not become ready")
+
+
+def run(rounds: int = 3, seconds: int = 8) -> str:
+    http_port = _free_port()
+    proc = _start_exam(http_port)
+    direct, edged = [], []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            # Rate limits off: one load generator on one address would measure the limiter.
+            cfg = EdgeConfig(listen_port=_free_port(), upstreams={"exam": f"127.0.0.1:{http_port}"}, rate_limits=False)
+            with LocalEdge(cfg, Path(tmp) / "edge") as edge:
+                wrk.run(f"{edge.url}/healthz", host=HOST, seconds=2)  # warm-up, not reported
+                for _ in range(rounds):
+                    direct.append(wrk.run(f"http://127.0.0.1:{http_port}/healthz", seconds=seconds))
+                    edged.append(wrk.run(f"{edge.url}/healthz", host=HOST, seconds=seconds))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    d_rps, e_rps = median(r.requests_per_s for r in direct), median(r.requests_per_s for r in edged)
+    ratio = e_rps / d_rps
+    rows = "\n".join(
+        f"| {i + 1} | {d.requests_per_s:,.0f} | {d.p50_ms:.2f} | {d.p99_ms:.2f} | {e.requests_per_s:,.0f} | "
+        f"{e.p50_ms:.2f} | {e.p99_ms:.2f} | {e.non_2xx + d.non_2xx} |" for i, (d, e) in enumerate(zip(direct, edged)))
+    verdict = "meets" if ratio >= 0.8 else "MISSES"
+    return f"""## Edge overhead (issue: platform foundation)
+
+`GET /healthz` of the exam service (one uvicorn process), called directly and through the local
+edge (nginx from `gateway/nginx.py`, keep-alive upstream, rate limits off) with `Host: {HOST}`.
+wrk, 1 thread, 32 connections, {seconds} s per run after a 2 s warm-up, {rounds} alternating rounds, same machine
+({os.cpu_count()} cores: wrk, nginx and the service share them).
+
+| round | direct req/s | direct p50 ms | direct p99 ms | edge req/s | edge p50 ms | edge p99 ms | non-2xx |
+|---|---|---|---|---|---|---|---|
+{rows}
+
+**Median: direct {d_rps:,.0f} req/s, through the edge {e_rps:,.0f} req/s — the edge keeps {ratio:.0%} of
+direct throughput** (goal ≥ 80%: {verdict}).
+"""
