@@ -36,5 +36,10 @@ lint: setup
 bench: setup ## benchmarks; results in bench/REPORT.md
 	$(PY) -m bench
 
+compose-config: setup ## validate docker-compose.yml (+ GPU overlay) with throwaway secrets, no Docker engine needed
+	mkdir -p .state && bash deploy/compose-env.sh > .state/compose.env
+	$$($(PY) -c 'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")') \
+	  --env-file .state/compose.env -f docker-compose.yml -f deploy/compose.gpu.yml config -q && echo "compose config ok"
+
 clean-state: ## forget local platform state (embedded databases, logs)
 	rm -rf .state

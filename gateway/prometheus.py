@@ -1,0 +1,38 @@
+"""Prometheus scrape config rendered from the zone registry: every service's /metrics on its
+HTTP port (compose hostnames), plus the edge, NATS exporter and GPU exporter."""
+from __future__ import annotations
+
+from typing import Any
+
+from megacity.zones import Registry, registry
+
+from gateway.traefik import OPS_PORT
+
+# Jobs whose targets must be up; `up == 0` on them fires the ServiceDown alert (alerts.yml).
+SERVICE_JOB = "megacity"
+
+
+def scrape_config(reg: Registry | None = None) -> dict[str, Any]:
+    reg = reg or registry()
+    return {
+        "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
+        "rule_files": ["alerts.yml"],
+        "scrape_configs": [
+            {
+                "job_name": SERVICE_JOB,
+                "metrics_path": "/metrics",
+                # The services label their series with `service` themselves (same value).
+                "honor_labels": True,
+                "static_configs": [
+                    {"targets": [f"{name}:{spec.http_port}"], "labels": {"service": name}}
+                    for name, spec in reg.services.items()
+                ],
+            },
+            {"job_name": "traefik", "static_configs": [{"targets": [f"traefik:{OPS_PORT}"],
+                                                         "labels": {"service": "traefik"}}]},
+            # prometheus-nats-exporter: JetStream stream / consumer depth (jetstream_* metrics).
+            {"job_name": "nats", "static_configs": [{"targets": ["nats-exporter:7777"], "labels": {"service": "nats"}}]},
+            # dcgm-exporter runs only with deploy/compose.gpu.yml; without it this target is simply down.
+            {"job_name": "gpu", "static_configs": [{"targets": ["dcgm-exporter:9400"], "labels": {"service": "gpu"}}]},
+        ],
+    }

@@ -1,0 +1,190 @@
+"""The native edge (real nginx via LocalEdge) in front of small real upstreams: host and path
+routing for all nine zones, admin allow-list, edge problem answers, rate limit, headers."""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from megacity.zones import registry
+
+from gateway import policy
+from gateway.local_edge import NGINX_BIN, LocalEdge
+from gateway.nginx import EdgeConfig
+from gateway.routes import api_services
+
+pytestmark = pytest.mark.skipif(shutil.which(NGINX_BIN) is None, reason=f"{NGINX_BIN} not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Echo(BaseHTTPRequestHandler):
+    """Answers every request with which upstream it is and what it received."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self) -> None:
+        body = json.dumps({"upstream": self.server.name, "host": self.headers.get("Host"), "path": self.path,
+                           "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def upstreams() -> Iterator[dict[str, str]]:
+    """One echo server per service the edge proxies to: service -> "127.0.0.1:port"."""
+    servers = []
+    for name in api_services(registry()):
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+        server.daemon_threads = True
+        server.name = name  # type: ignore[attr-defined]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+    yield {s.name: f"127.0.0.1:{s.server_address[1]}" for s in servers}  # type: ignore[attr-defined]
+    for s in servers:
+        s.shutdown()
+        s.server_close()
+
+
+def _edge(tmp: Path, **cfg: object) -> LocalEdge:
+    return LocalEdge(EdgeConfig(listen_port=free_port(), worker_processes="2", **cfg), state_dir=tmp).start()
+
+
+@pytest.fixture(scope="module")
+def edge(upstreams: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEdge]:
+    state = tmp_path_factory.mktemp("edge")
+    static = state / "static" / "univ"
+    static.mkdir(parents=True)
+    (static / "hello.txt").write_text("hello static\n")
+    e = _edge(state, upstreams=upstreams)
+    yield e
+    e.stop()
+
+
+def get(edge: LocalEdge, host: str, path: str, **kw: object) -> httpx.Response:
+    headers = {"Host": host, **kw.pop("headers", {})}  # type: ignore[dict-item]
+    transport = kw.pop("transport", None)
+    with httpx.Client(base_url=edge.url, transport=transport, timeout=10) as client:  # type: ignore[arg-type]
+        return client.get(path, headers=headers, **kw)  # type: ignore[arg-type]
+
+
+def assert_problem(resp: httpx.Response, status: int, code: str) -> None:
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith(policy.PROBLEM_CONTENT_TYPE)
+    body = resp.json()
+    assert body["status"] == status and body["code"] == code and body["type"] == "about:blank"
+
+
+@pytest.mark.parametrize("zone", [z.key for z in registry().zones])
+def test_api_hosts_route_paths_to_owning_service(edge: LocalEdge, zone: str) -> None:
+    reg = registry()
+    z = reg.zone(zone)
+    for domain in z.domains:
+        for path in ("/api/v1/exams/x", "/api/v1/auth/login", "/api/v1/kzone/x", "/", "/healthz", "/api/v1/authx"):
+            resp = get(edge, f"api.{domain}", path)
+            assert resp.status_code == 200, (domain, path, resp.text)
+            seen = resp.json()
+            assert seen["upstream"] == reg.service_for_path(z, path), (domain, path)
+            assert seen["host"] == f"api.{domain}" and seen["path"] == path
+
+
+def test_path_prefixes_are_segment_bounded(edge: LocalEdge) -> None:
+    z = registry().zone("univ")
+    assert get(edge, "api.univprepai.com", "/api/v1/authx").json()["upstream"] == z.api_service
+    assert get(edge, "api.univprepai.com", "/api/v1/auth").json()["upstream"] == "auth"
+
+
+def test_proxy_headers_trace_context_and_websocket_upgrade_pass_through(edge: LocalEdge) -> None:
+    trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    resp = get(edge, "api.univprepai.com", "/api/v1/exams/1", headers={
+        "traceparent": trace, "X-Request-Id": "req-123", "Upgrade": "websocket", "Connection": "Upgrade"})
+    seen = resp.json()["headers"]
+    assert seen["traceparent"] == trace and seen["x-request-id"] == "req-123"
+    assert seen["upgrade"] == "websocket" and seen["connection"].lower() == "upgrade"
+    assert seen["x-forwarded-for"] == "127.0.0.1" and seen["x-real-ip"] == "127.0.0.1"
+    assert seen["x-forwarded-proto"] == "http"
+    # Plain requests must not send `Connection: close` upstream (keepalive pool).
+    plain = get(edge, "api.univprepai.com", "/api/v1/exams/1").json()["headers"]
+    assert "upgrade" not in plain and plain.get("connection", "") != "close"
+
+
+def test_unknown_host_is_problem_404(edge: LocalEdge) -> None:
+    resp = get(edge, "api.example.org", "/api/v1/exams")
+    assert_problem(resp, 404, "edge.unknown_host")
+    for name, value in policy.SECURITY_HEADERS.items():
+        assert resp.headers[name] == value
+
+
+def test_metrics_are_not_public(edge: LocalEdge) -> None:
+    assert_problem(get(edge, "api.univprepai.com", "/metrics"), 404, "edge.not_found")
+
+
+def test_security_headers_on_proxied_and_edge_answers(edge: LocalEdge) -> None:
+    for host, path in [("api.univprepai.com", "/api/v1/exams/1"), ("www.my-ktube.ai", "/"),
+                       ("static.univprepai.com", "/hello.txt")]:
+        resp = get(edge, host, path)
+        assert resp.status_code == 200, (host, resp.text)
+        for name, value in policy.SECURITY_HEADERS.items():
+            assert resp.headers[name] == value, (host, name)
+
+
+def test_frontend_and_static_hosts(edge: LocalEdge) -> None:
+    www = get(edge, "app.my-ktube.ai", "/some/page")
+    assert www.json()["zone"] == "kzone-ai" and www.json()["host"] == "app.my-ktube.ai"
+    static = get(edge, "static.univprepai.com", "/hello.txt")
+    assert static.text == "hello static\n" and static.headers["content-type"].startswith("text/plain")
+    assert_problem(get(edge, "static.univprepai.com", "/missing.png"), 404, "edge.not_found")
+
+
+def test_login_rate_limit_answers_429_after_burst(edge: LocalEdge) -> None:
+    login = next(rl for rl in registry().rate_limits if rl.name == "login")
+    statuses = []
+    for _ in range(login.burst + 3):
+        resp = get(edge, "api.dreamseedai.com", "/api/v1/auth/login")
+        statuses.append(resp.status_code)
+        if resp.status_code == 429:
+            assert_problem(resp, 429, "edge.rate_limited")
+            assert resp.headers["Retry-After"]
+            assert resp.headers["X-Frame-Options"] == "DENY"
+            break
+    assert statuses[0] == 200 and statuses[-1] == 429, statuses
+
+
+def test_admin_host_allow_list(upstreams: dict[str, str], tmp_path: Path) -> None:
+    e = _edge(tmp_path, upstreams=upstreams, admin_allow_list=["127.0.0.2/32"])
+    try:
+        assert_problem(get(e, "admin.univprepai.com", "/api/v1/exams/1"), 403, "edge.admin_forbidden")
+        allowed = get(e, "admin.univprepai.com", "/api/v1/exams/1",
+                      transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+        assert allowed.status_code == 200 and allowed.json()["upstream"] == "exam"
+        # The api. host of the same zone is not behind the allow-list.
+        assert get(e, "api.univprepai.com", "/api/v1/exams/1").status_code == 200
+    finally:
+        e.stop()
+
+
+def test_upstream_down_is_problem_503(upstreams: dict[str, str], tmp_path: Path) -> None:
+    e = _edge(tmp_path, upstreams={**upstreams, "exam": f"127.0.0.1:{free_port()}"})
+    try:
+        assert_problem(get(e, "api.univprepai.com", "/api/v1/exams/1"), 503, "edge.upstream_unavailable")
+        assert get(e, "api.univprepai.com", "/api/v1/auth/me").status_code == 200
+    finally:
+        e.stop()
