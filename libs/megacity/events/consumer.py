@@ -18,7 +18,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -111,7 +110,7 @@ class IdempotentConsumer:
         assert self._sub is not None
         try:
             msgs = await self._sub.fetch(self.batch, timeout=timeout)
-        except nats.errors.TimeoutError:
+        except TimeoutError:  # nothing to do (nats-py raises both its own and the builtin one)
             return 0
         for i, msg in enumerate(msgs):
             if self._stopping.is_set():

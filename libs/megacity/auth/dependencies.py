@@ -1,0 +1,68 @@
+"""FastAPI dependencies every public service uses to authenticate and authorise a request.
+
+    @router.post("/api/v1/exams")
+    async def create(p: Principal = Depends(require("exam:create"))): ...
+
+The token is verified locally; a token of zone A used on a zone-B host is refused (403
+`auth.zone_mismatch`); a missing permission is 403 `auth.permission_denied`, logged with
+who and what, and handed to `app.state.on_permission_denied` when a service sets one (auth
+writes it to its audit log).
+"""
+from __future__ import annotations
+
+from typing import Awaitable, Callable
+
+from fastapi import Depends, Request
+
+from megacity.auth.tokens import Principal
+from megacity.auth.verifier import JwksCache, TokenVerifier, http_jwks_fetcher
+from megacity.errors import AppError
+from megacity.http_app import request_zone
+from megacity.runtime import Resources, resources
+from megacity.telemetry.logs import get_logger
+from megacity.zones import Zone
+
+log = get_logger("megacity.auth")
+DeniedHook = Callable[[Request, Principal, str], Awaitable[None]]
+
+
+def token_verifier(request: Request) -> TokenVerifier:
+    """The app's verifier, created on first use from settings.jwks_url (auth installs its own)."""
+    state = request.app.state
+    if getattr(state, "token_verifier", None) is None:
+        state.token_verifier = TokenVerifier(JwksCache(http_jwks_fetcher(state.resources.settings.jwks_url)))
+    return state.token_verifier
+
+
+def bearer_token(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AppError(401, "auth.token_missing", "an access token is required (Authorization: Bearer …)",
+                       {"www_authenticate": "Bearer"})
+    return token.strip()
+
+
+async def current_principal(request: Request, zone: Zone = Depends(request_zone),
+                            res: Resources = Depends(resources)) -> Principal:
+    principal = await token_verifier(request).verify(bearer_token(request), res.redis, res.keys)
+    if principal.zone_id != zone.id:
+        raise AppError(403, "auth.zone_mismatch", f"this token belongs to another zone than {zone.key}")
+    request.state.principal = principal
+    return principal
+
+
+def require(permission: str) -> Callable[..., Awaitable[Principal]]:
+    """Dependency: the caller, who must hold `permission` (resource:action)."""
+
+    async def dependency(request: Request, principal: Principal = Depends(current_principal)) -> Principal:
+        if not principal.can(permission):
+            log.warning("permission denied", user_id=str(principal.user_id), role=principal.role,
+                        permission=permission, path=request.url.path)
+            hook: DeniedHook | None = getattr(request.app.state, "on_permission_denied", None)
+            if hook is not None:
+                await hook(request, principal, permission)
+            raise AppError(403, "auth.permission_denied", f"role {principal.role} may not {permission}")
+        return principal
+
+    dependency.__name__ = f"require_{permission.replace(':', '_').replace('*', 'any')}"
+    return dependency

@@ -1,0 +1,39 @@
+"""The seven roles and their permissions (seed 001 §3.2.2). One map, evaluated in one place.
+
+A permission is `resource:action`; `resource:*` grants every action on the resource and `*`
+grants everything.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "super_admin": ("*",),
+    "zone_admin": ("zone:*", "org:read", "org:create", "user:*", "exam:*", "report:*"),
+    "org_admin": ("org:read", "org:update", "user:read", "user:create", "user:update", "exam:*", "class:*",
+                  "report:read"),
+    "teacher": ("exam:create", "exam:read", "exam:update", "item:create", "item:read", "item:update",
+                "student:read", "attempt:read", "report:read"),
+    "student": ("exam:read", "attempt:create", "attempt:read", "profile:read", "profile:update"),
+    "parent": ("student:read", "attempt:read", "report:read"),
+    "guest": ("exam:read",),
+}
+ROLES = tuple(ROLE_PERMISSIONS)
+# Roles that must pass a second factor (TOTP) before they get a token.
+MFA_REQUIRED_ROLES = frozenset({"super_admin", "zone_admin", "org_admin"})
+
+
+def permissions_for(role: str) -> tuple[str, ...]:
+    try:
+        return ROLE_PERMISSIONS[role]
+    except KeyError:
+        raise ValueError(f"unknown role {role!r}") from None
+
+
+def allows(granted: Iterable[str], needed: str) -> bool:
+    """Whether a set of granted permissions covers `needed` (exact, `resource:*` or `*`)."""
+    resource, _, action = needed.partition(":")
+    if not resource or not action:
+        raise ValueError(f"permission must be resource:action, got {needed!r}")
+    granted = set(granted)
+    return "*" in granted or needed in granted or f"{resource}:*" in granted

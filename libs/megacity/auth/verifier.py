@@ -1,0 +1,133 @@
+"""Local token verification: no network hop to auth per request.
+
+- The JWKS is cached; a token with an unknown `kid` triggers one refetch (at most one per
+  `min_refetch_seconds`, so random kids cannot turn into a flood of requests to auth).
+- Only EdDSA is accepted: `alg=none`, HS256-with-the-public-key and friends fail before any
+  key is used.
+- Revocation lives in Redis (written by auth, announced as auth.* events): a denied `jti`
+  (logout) and a denied session `sid` (session or family revoked, password or role change).
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Awaitable, Callable
+
+import httpx
+import jwt
+
+from megacity.auth.tokens import ACCESS_TOKEN_TTL_SECONDS, ALGORITHM, ISSUER, REQUIRED_CLAIMS, Principal
+from megacity.errors import AppError, dependency_unavailable
+from megacity.redis_keys import RedisKeys
+
+JwksFetcher = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def _unauthorized(code: str, detail: str) -> AppError:
+    return AppError(401, code, detail, {"www_authenticate": "Bearer"})
+
+
+def http_jwks_fetcher(url: str, timeout: float = 2.0) -> JwksFetcher:
+    async def fetch() -> dict[str, Any]:
+        try:
+            async with httpx.AsyncClient(timeout=timeout) as client:
+                resp = await client.get(url)
+                resp.raise_for_status()
+                return resp.json()
+        except httpx.HTTPError as exc:
+            raise dependency_unavailable("auth") from exc
+
+    return fetch
+
+
+class JwksCache:
+    def __init__(self, fetch: JwksFetcher, *, ttl_seconds: float = 600, min_refetch_seconds: float = 5) -> None:
+        self._fetch = fetch
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = 0.0
+        self._ttl = ttl_seconds
+        self._min_refetch = min_refetch_seconds
+        self._lock = asyncio.Lock()
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            if time.monotonic() - self._fetched_at < self._min_refetch and self._keys:
+                return
+            jwks = await self._fetch()
+            self._keys = {k["kid"]: jwt.PyJWK(k, algorithm=ALGORITHM) for k in jwks.get("keys", [])
+                          if k.get("kid") and k.get("alg", ALGORITHM) == ALGORITHM}
+            self._fetched_at = time.monotonic()
+
+    async def key(self, kid: str) -> jwt.PyJWK | None:
+        if not self._keys or time.monotonic() - self._fetched_at > self._ttl:
+            await self._refresh()
+        if kid not in self._keys and time.monotonic() - self._fetched_at >= self._min_refetch:
+            await self._refresh()
+        return self._keys.get(kid)
+
+    def cached(self, kid: str) -> jwt.PyJWK | None:
+        return self._keys.get(kid)
+
+
+def deny_key(keys: RedisKeys, zone_id: int, jti: str) -> str:
+    return keys.zone(zone_id, "auth", "denied_jti", jti)
+
+
+def denied_session_key(keys: RedisKeys, zone_id: int, sid: str) -> str:
+    return keys.zone(zone_id, "auth", "denied_sid", sid)
+
+
+class TokenVerifier:
+    def __init__(self, jwks: JwksCache, *, issuer: str = ISSUER, leeway: int = 0) -> None:
+        self.jwks = jwks
+        self.issuer = issuer
+        self.leeway = leeway
+
+    def decode(self, token: str, key: jwt.PyJWK) -> Principal:
+        """Signature and claims only (in-process, no I/O)."""
+        try:
+            claims = jwt.decode(token, key, algorithms=[ALGORITHM], issuer=self.issuer, leeway=self.leeway,
+                                options={"require": REQUIRED_CLAIMS})
+            return Principal.from_claims(claims)
+        except jwt.ExpiredSignatureError:
+            raise _unauthorized("auth.token_expired", "access token expired") from None
+        except (jwt.InvalidTokenError, ValueError, KeyError, TypeError):
+            raise _unauthorized("auth.token_invalid", "access token is invalid") from None
+
+    async def key_for(self, token: str) -> jwt.PyJWK:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise _unauthorized("auth.token_invalid", "access token is malformed") from None
+        if header.get("alg") != ALGORITHM:
+            raise _unauthorized("auth.token_invalid", "access token algorithm not accepted")
+        kid = header.get("kid")
+        key = await self.jwks.key(kid) if isinstance(kid, str) and kid else None
+        if key is None:
+            raise _unauthorized("auth.unknown_key", "access token signed by an unknown key")
+        return key
+
+    async def verify(self, token: str, redis: Any, keys: RedisKeys) -> Principal:
+        """Full check: algorithm, key, signature, claims, then the Redis revocation state."""
+        principal = self.decode(token, await self.key_for(token))
+        checks = [deny_key(keys, principal.zone_id, principal.jti)]
+        if principal.sid:
+            checks.append(denied_session_key(keys, principal.zone_id, principal.sid))
+        if any(v is not None for v in await redis.mget(checks)):
+            raise _unauthorized("auth.token_revoked", "access token has been revoked")
+        return principal
+
+
+async def deny_token(redis: Any, keys: RedisKeys, principal: Principal) -> None:
+    """Deny one access token until it would have expired anyway."""
+    ttl = max(1, principal.exp - int(time.time()))
+    await redis.set(deny_key(keys, principal.zone_id, principal.jti), "1", ex=ttl)
+
+
+async def deny_sessions(redis: Any, keys: RedisKeys, zone_id: int, sids: list[str]) -> None:
+    """Refuse every access token of these sessions for as long as one could still be valid."""
+    if sids:
+        async with redis.pipeline(transaction=False) as pipe:
+            for sid in sids:
+                pipe.set(denied_session_key(keys, zone_id, sid), "1", ex=ACCESS_TOKEN_TTL_SECONDS + 60)
+            await pipe.execute()
