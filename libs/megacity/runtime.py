@@ -1,9 +1,11 @@
 """The one service skeleton: start-up, readiness and graceful shutdown for all six services.
 
 Start: logging + tracing -> migrations (if asked) -> DB/Redis clients -> gRPC server
-(health NOT_SERVING) -> HTTP server -> NATS (background, retried) with outbox relay and
-consumers -> ready (health SERVING, /readyz 200).
-Stop (SIGTERM/SIGINT): not ready -> stop taking events -> drain gRPC and HTTP -> close clients.
+(health NOT_SERVING) -> HTTP server -> `on_start` hooks (e.g. loading models) -> NATS
+(background, retried) with outbox relay, consumers and `workers` -> ready (health SERVING,
+/readyz 200).
+Stop (SIGTERM/SIGINT): not ready -> stop taking events -> drain gRPC and HTTP -> `on_stop`
+hooks -> close clients.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import asyncio
 import contextlib
 import signal
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable, Protocol
 
 import grpc
 import nats
@@ -35,6 +37,15 @@ from megacity.telemetry.tracing import setup_tracing
 log = get_logger("megacity.runtime")
 
 EventHandler = Callable[[AsyncSession, Any, "Resources"], Awaitable[None]]
+
+
+class Worker(Protocol):
+    """A background loop that needs NATS (e.g. a JetStream pull consumer without a database):
+    `run()` until `stop()` is called; the runtime stops it first when draining."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,8 @@ class ServiceRuntime:
         consumers: Iterable[ConsumerSpec] = (),
         outbox: bool = False,
         on_start: Iterable[Callable[[Resources], Awaitable[None]]] = (),
+        workers: Iterable[Callable[[Resources], Worker]] = (),
+        on_stop: Iterable[Callable[[Resources], Awaitable[None]]] = (),
     ) -> None:
         self.settings = settings
         self.app = app
@@ -114,6 +127,8 @@ class ServiceRuntime:
         self._consumer_specs = list(consumers)
         self._outbox = outbox
         self._on_start = list(on_start)
+        self._worker_factories = list(workers)
+        self._on_stop = list(on_stop)
         self._workers: list[Any] = []
         self._tasks: list[asyncio.Task] = []
         self.grpc: GrpcServer | None = None
@@ -154,7 +169,7 @@ class ServiceRuntime:
         self.http_port = self.http.servers[0].sockets[0].getsockname()[1]
         for hook in self._on_start:
             await hook(r)
-        if self._outbox or self._consumer_specs:
+        if self._outbox or self._consumer_specs or self._worker_factories:
             self._tasks.append(asyncio.create_task(self._events(), name=f"{self.name}-events"))
         await self._set_ready(True)
         log.info("service started", http_port=self.http_port, grpc_port=self.grpc_port)
@@ -197,6 +212,7 @@ class ServiceRuntime:
             self._workers.append(IdempotentConsumer(
                 r.db(), r.js, schema=self.name, namespace=ns, durable=f"{self.name}-{spec.durable}",
                 subjects=spec.event_types, handler=handler, max_deliver=spec.max_deliver))
+        self._workers.extend(make(r) for make in self._worker_factories)
         await asyncio.gather(*(w.run() for w in self._workers))
 
     async def stop(self, grace: float = 10.0) -> None:
@@ -215,6 +231,9 @@ class ServiceRuntime:
         if self.resources.nats is not None and not self.resources.nats.is_closed:
             with contextlib.suppress(Exception):
                 await self.resources.nats.drain()
+        for hook in self._on_stop:
+            with contextlib.suppress(Exception):
+                await hook(self.resources)
         await self.resources.close()
         log.info("service stopped")
 

@@ -87,10 +87,35 @@ def test_db(template_db: str) -> Iterator[TestDatabase]:
             _drop(conn, name)
 
 
+async def _purge_namespace(namespace: str) -> None:
+    """Delete the NATS streams and Redis keys a test made under its namespace."""
+    import nats
+
+    from megacity.redis_client import make_redis
+
+    nc = await nats.connect(NATS_URL)
+    try:
+        js = nc.jetstream()
+        for stream in await js.streams_info():
+            if stream.config.name.lower().startswith(namespace.lower() + "_"):
+                await js.delete_stream(stream.config.name)
+    finally:
+        await nc.close()
+    client = make_redis(REDIS_URL)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{namespace}:*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
 @pytest.fixture
-def namespace() -> str:
-    """A unique name for this test's NATS streams/subjects and Redis keys."""
-    return f"t{uuid.uuid4().hex[:10]}"
+async def namespace() -> AsyncIterator[str]:
+    """A unique name for this test's NATS streams/subjects and Redis keys; purged afterwards."""
+    name = f"t{uuid.uuid4().hex[:10]}"
+    yield name
+    await _purge_namespace(name)
 
 
 @pytest.fixture
@@ -101,9 +126,6 @@ async def redis_client(namespace: str) -> AsyncIterator[object]:
     try:
         yield client
     finally:
-        keys = [k async for k in client.scan_iter(match=f"{namespace}:*")]
-        if keys:
-            await client.delete(*keys)
         await client.aclose()
 
 
@@ -115,10 +137,6 @@ async def nats_client(namespace: str) -> AsyncIterator[object]:
     try:
         yield nc
     finally:
-        js = nc.jetstream()
-        for stream in await js.streams_info():
-            if stream.config.name.lower().startswith(namespace.lower()):
-                await js.delete_stream(stream.config.name)
         await nc.drain()
 
 

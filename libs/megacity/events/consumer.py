@@ -27,7 +27,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from megacity.db.tenant import _SET_CONTEXT, TenantContext, system_transaction
+from megacity.db.tenant import set_tenant, system_transaction
 from megacity.events import envelope
 from megacity.events.envelope import Event
 from megacity.events.outbox import qualified
@@ -37,11 +37,6 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("megacity.events")
 
 Handler = Callable[[AsyncSession, Event], Awaitable[None]]
-
-
-async def set_tenant(session: AsyncSession, ctx: TenantContext) -> None:
-    """Set the RLS tenant context in the handler's transaction (same SQL as tenant_transaction)."""
-    await session.execute(_SET_CONTEXT, ctx.as_params())
 
 
 def _header_value(value: str, limit: int = 1024) -> str:

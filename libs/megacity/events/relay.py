@@ -4,6 +4,8 @@ Each pass locks a batch of unpublished rows (FOR UPDATE SKIP LOCKED, so several 
 share the work without blocking), publishes each with `Nats-Msg-Id` = the row's event id and
 waits for the PubAck, then marks the rows published in the same transaction. A crash between
 publish and commit re-publishes the same ids later; JetStream's duplicate window drops them.
+One relay per service keeps the stream in commit-id order; more replicas stay correct (no row
+is lost or doubled) but may interleave their batches.
 """
 from __future__ import annotations
 

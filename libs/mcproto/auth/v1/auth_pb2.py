@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amcproto/auth/v1/auth.proto\x12\x0fmcproto.auth.v1\"\'\n\x16IntrospectTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\x94\x01\n\x17IntrospectTokenResponse\x12\x0e\n\x06\x61\x63tive\x18\x01 \x01(\x08\x12\x0b\n\x03sub\x18\x02 \x01(\t\x12\x0f\n\x07zone_id\x18\x03 \x01(\x05\x12\x0e\n\x06org_id\x18\x04 \x01(\t\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x13\n\x0bpermissions\x18\x06 \x03(\t\x12\x0b\n\x03jti\x18\x07 \x01(\t\x12\x0b\n\x03\x65xp\x18\x08 \x01(\x03\x32s\n\x0b\x41uthService\x12\x64\n\x0fIntrospectToken\x12\'.mcproto.auth.v1.IntrospectTokenRequest\x1a(.mcproto.auth.v1.IntrospectTokenResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amcproto/auth/v1/auth.proto\x12\x0fmcproto.auth.v1\"\'\n\x16IntrospectTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\xa1\x01\n\x17IntrospectTokenResponse\x12\x0e\n\x06\x61\x63tive\x18\x01 \x01(\x08\x12\x0b\n\x03sub\x18\x02 \x01(\t\x12\x0f\n\x07zone_id\x18\x03 \x01(\x05\x12\x0e\n\x06org_id\x18\x04 \x01(\t\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x13\n\x0bpermissions\x18\x06 \x03(\t\x12\x0b\n\x03jti\x18\x07 \x01(\t\x12\x0b\n\x03\x65xp\x18\x08 \x01(\x03\x12\x0b\n\x03sid\x18\t \x01(\t\"G\n\x12LookupUsersRequest\x12\x0f\n\x07zone_id\x18\x01 \x01(\x05\x12\x0e\n\x06\x65mails\x18\x02 \x03(\t\x12\x10\n\x08user_ids\x18\x03 \x03(\t\"H\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07zone_id\x18\x02 \x01(\x05\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x04 \x01(\t\"0\n\x08UserList\x12$\n\x05users\x18\x01 \x03(\x0b\x32\x15.mcproto.auth.v1.User2\xc2\x01\n\x0b\x41uthService\x12\x64\n\x0fIntrospectToken\x12\'.mcproto.auth.v1.IntrospectTokenRequest\x1a(.mcproto.auth.v1.IntrospectTokenResponse\x12M\n\x0bLookupUsers\x12#.mcproto.auth.v1.LookupUsersRequest\x1a\x19.mcproto.auth.v1.UserListb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,7 +34,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INTROSPECTTOKENREQUEST']._serialized_start=47
   _globals['_INTROSPECTTOKENREQUEST']._serialized_end=86
   _globals['_INTROSPECTTOKENRESPONSE']._serialized_start=89
-  _globals['_INTROSPECTTOKENRESPONSE']._serialized_end=237
-  _globals['_AUTHSERVICE']._serialized_start=239
-  _globals['_AUTHSERVICE']._serialized_end=354
+  _globals['_INTROSPECTTOKENRESPONSE']._serialized_end=250
+  _globals['_LOOKUPUSERSREQUEST']._serialized_start=252
+  _globals['_LOOKUPUSERSREQUEST']._serialized_end=323
+  _globals['_USER']._serialized_start=325
+  _globals['_USER']._serialized_end=397
+  _globals['_USERLIST']._serialized_start=399
+  _globals['_USERLIST']._serialized_end=447
+  _globals['_AUTHSERVICE']._serialized_start=450
+  _globals['_AUTHSERVICE']._serialized_end=644
 # @@protoc_insertion_point(module_scope)

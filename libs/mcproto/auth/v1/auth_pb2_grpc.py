@@ -39,13 +39,28 @@ class AuthServiceStub:
                 request_serializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.IntrospectTokenRequest.SerializeToString,
                 response_deserializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.IntrospectTokenResponse.FromString,
                 _registered_method=True)
+        self.LookupUsers = channel.unary_unary(
+                '/mcproto.auth.v1.AuthService/LookupUsers',
+                request_serializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.LookupUsersRequest.SerializeToString,
+                response_deserializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.UserList.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def IntrospectToken(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Full local verification (signature, claims, revocation). Never an error for a bad token:
+        active=false instead.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LookupUsers(self, request, context):
+        """Users of one zone by email (case-insensitive) and/or id; unknown ones are simply absent.
+        At most 1000 emails + ids per call (INVALID_ARGUMENT beyond).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -57,6 +72,11 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.IntrospectToken,
                     request_deserializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.IntrospectTokenRequest.FromString,
                     response_serializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.IntrospectTokenResponse.SerializeToString,
+            ),
+            'LookupUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.LookupUsers,
+                    request_deserializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.LookupUsersRequest.FromString,
+                    response_serializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.UserList.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,6 +106,33 @@ class AuthService:
             '/mcproto.auth.v1.AuthService/IntrospectToken',
             mcproto_dot_auth_dot_v1_dot_auth__pb2.IntrospectTokenRequest.SerializeToString,
             mcproto_dot_auth_dot_v1_dot_auth__pb2.IntrospectTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LookupUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mcproto.auth.v1.AuthService/LookupUsers',
+            mcproto_dot_auth_dot_v1_dot_auth__pb2.LookupUsersRequest.SerializeToString,
+            mcproto_dot_auth_dot_v1_dot_auth__pb2.UserList.FromString,
             options,
             channel_credentials,
             insecure,

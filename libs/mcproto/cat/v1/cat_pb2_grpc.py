@@ -34,6 +34,16 @@ class CatServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.LoadBank = channel.unary_unary(
+                '/mcproto.cat.v1.CatService/LoadBank',
+                request_serializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.LoadBankRequest.SerializeToString,
+                response_deserializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.BankInfo.FromString,
+                _registered_method=True)
+        self.GetBank = channel.unary_unary(
+                '/mcproto.cat.v1.CatService/GetBank',
+                request_serializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.GetBankRequest.SerializeToString,
+                response_deserializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.BankInfo.FromString,
+                _registered_method=True)
         self.StartSession = channel.unary_unary(
                 '/mcproto.cat.v1.CatService/StartSession',
                 request_serializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.StartSessionRequest.SerializeToString,
@@ -59,31 +69,54 @@ class CatServiceStub:
                 request_serializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.GetStateRequest.SerializeToString,
                 response_deserializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.SessionState.FromString,
                 _registered_method=True)
+        self.GetExposure = channel.unary_unary(
+                '/mcproto.cat.v1.CatService/GetExposure',
+                request_serializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.GetExposureRequest.SerializeToString,
+                response_deserializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.ExposureReport.FromString,
+                _registered_method=True)
 
 
 class CatServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
+    def LoadBank(self, request, context):
+        """Hold an item bank version in this replica's cache (idempotent per tenant, bank id, version).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBank(self, request, context):
+        """Whether this replica holds a bank version (NOT_FOUND cat.bank_not_loaded if not).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StartSession(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Start a session, or return it unchanged if it exists with the same bank, settings and seed.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def NextItem(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The next item(s) to show; returns the pending item(s) again until they are answered.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SubmitResponses(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Record a batch of responses to given items; θ and SE are updated once per batch.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Finish(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """End the session now (unanswered pending items are dropped); idempotent.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -94,9 +127,26 @@ class CatServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetExposure(self, request, context):
+        """Exposure counters of a bank in this tenant (for item-pool monitoring).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CatServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'LoadBank': grpc.unary_unary_rpc_method_handler(
+                    servicer.LoadBank,
+                    request_deserializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.LoadBankRequest.FromString,
+                    response_serializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.BankInfo.SerializeToString,
+            ),
+            'GetBank': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBank,
+                    request_deserializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.GetBankRequest.FromString,
+                    response_serializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.BankInfo.SerializeToString,
+            ),
             'StartSession': grpc.unary_unary_rpc_method_handler(
                     servicer.StartSession,
                     request_deserializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.StartSessionRequest.FromString,
@@ -122,6 +172,11 @@ def add_CatServiceServicer_to_server(servicer, server):
                     request_deserializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.GetStateRequest.FromString,
                     response_serializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.SessionState.SerializeToString,
             ),
+            'GetExposure': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExposure,
+                    request_deserializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.GetExposureRequest.FromString,
+                    response_serializer=mcproto_dot_cat_dot_v1_dot_cat__pb2.ExposureReport.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'mcproto.cat.v1.CatService', rpc_method_handlers)
@@ -132,6 +187,60 @@ def add_CatServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class CatService:
     """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def LoadBank(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mcproto.cat.v1.CatService/LoadBank',
+            mcproto_dot_cat_dot_v1_dot_cat__pb2.LoadBankRequest.SerializeToString,
+            mcproto_dot_cat_dot_v1_dot_cat__pb2.BankInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBank(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mcproto.cat.v1.CatService/GetBank',
+            mcproto_dot_cat_dot_v1_dot_cat__pb2.GetBankRequest.SerializeToString,
+            mcproto_dot_cat_dot_v1_dot_cat__pb2.BankInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def StartSession(request,
@@ -258,6 +367,33 @@ class CatService:
             '/mcproto.cat.v1.CatService/GetState',
             mcproto_dot_cat_dot_v1_dot_cat__pb2.GetStateRequest.SerializeToString,
             mcproto_dot_cat_dot_v1_dot_cat__pb2.SessionState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExposure(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mcproto.cat.v1.CatService/GetExposure',
+            mcproto_dot_cat_dot_v1_dot_cat__pb2.GetExposureRequest.SerializeToString,
+            mcproto_dot_cat_dot_v1_dot_cat__pb2.ExposureReport.FromString,
             options,
             channel_credentials,
             insecure,

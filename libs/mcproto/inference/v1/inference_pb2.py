@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$mcproto/inference/v1/inference.proto\x12\x14mcproto.inference.v1\"J\n\x0fGenerateRequest\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12\x12\n\nmax_tokens\x18\x02 \x01(\x05\x12\x13\n\x0btemperature\x18\x03 \x01(\x02\"B\n\rGenerateChunk\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x08\x12\x15\n\rfinish_reason\x18\x03 \x01(\t\"4\n\x11TranscribeRequest\x12\r\n\x05\x61udio\x18\x01 \x01(\x0c\x12\x10\n\x08language\x18\x02 \x01(\t\"E\n\x04Word\x12\x0c\n\x04word\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x01\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x01\x12\x13\n\x0bprobability\x18\x04 \x01(\x01\"g\n\x12TranscribeResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12)\n\x05words\x18\x02 \x03(\x0b\x32\x1a.mcproto.inference.v1.Word\x12\x18\n\x10\x64uration_seconds\x18\x03 \x01(\x01\"L\n\x13\x45stimatePoseRequest\x12\r\n\x05media\x18\x01 \x01(\x0c\x12\x12\n\nmedia_type\x18\x02 \x01(\t\x12\x12\n\nmax_frames\x18\x03 \x01(\x05\"?\n\x08Landmark\x12\t\n\x01x\x18\x01 \x01(\x02\x12\t\n\x01y\x18\x02 \x01(\x02\x12\t\n\x01z\x18\x03 \x01(\x02\x12\x12\n\nvisibility\x18\x04 \x01(\x02\"`\n\tPoseFrame\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x11\n\ttimestamp\x18\x02 \x01(\x01\x12\x31\n\tlandmarks\x18\x03 \x03(\x0b\x32\x1e.mcproto.inference.v1.Landmark\"G\n\x14\x45stimatePoseResponse\x12/\n\x06\x66rames\x18\x01 \x03(\x0b\x32\x1f.mcproto.inference.v1.PoseFrame\"\x1d\n\x0c\x45mbedRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\"S\n\rEmbedResponse\x12\x33\n\nembeddings\x18\x01 \x03(\x0b\x32\x1f.mcproto.inference.v1.Embedding\x12\r\n\x05model\x18\x02 \x01(\t2\x86\x03\n\x10InferenceService\x12X\n\x08Generate\x12%.mcproto.inference.v1.GenerateRequest\x1a#.mcproto.inference.v1.GenerateChunk0\x01\x12_\n\nTranscribe\x12\'.mcproto.inference.v1.TranscribeRequest\x1a(.mcproto.inference.v1.TranscribeResponse\x12\x65\n\x0c\x45stimatePose\x12).mcproto.inference.v1.EstimatePoseRequest\x1a*.mcproto.inference.v1.EstimatePoseResponse\x12P\n\x05\x45mbed\x12\".mcproto.inference.v1.EmbedRequest\x1a#.mcproto.inference.v1.EmbedResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$mcproto/inference/v1/inference.proto\x12\x14mcproto.inference.v1\"Y\n\x0fGenerateRequest\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12\x12\n\nmax_tokens\x18\x02 \x01(\x05\x12\x13\n\x0btemperature\x18\x03 \x01(\x02\x12\r\n\x05top_p\x18\x04 \x01(\x02\"l\n\rGenerateChunk\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x08\x12\x15\n\rfinish_reason\x18\x03 \x01(\t\x12\x19\n\x11\x63ompletion_tokens\x18\x04 \x01(\x05\x12\r\n\x05model\x18\x05 \x01(\t\"4\n\x11TranscribeRequest\x12\r\n\x05\x61udio\x18\x01 \x01(\x0c\x12\x10\n\x08language\x18\x02 \x01(\t\"E\n\x04Word\x12\x0c\n\x04word\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x01\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x01\x12\x13\n\x0bprobability\x18\x04 \x01(\x01\"\xa6\x01\n\x12TranscribeResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12)\n\x05words\x18\x02 \x03(\x0b\x32\x1a.mcproto.inference.v1.Word\x12\x18\n\x10\x64uration_seconds\x18\x03 \x01(\x01\x12\x10\n\x08language\x18\x04 \x01(\t\x12\x1c\n\x14language_probability\x18\x05 \x01(\x01\x12\r\n\x05model\x18\x06 \x01(\t\"`\n\x13\x45stimatePoseRequest\x12\r\n\x05media\x18\x01 \x01(\x0c\x12\x12\n\nmedia_type\x18\x02 \x01(\t\x12\x12\n\nmax_frames\x18\x03 \x01(\x05\x12\x12\n\nsample_fps\x18\x04 \x01(\x01\"?\n\x08Landmark\x12\t\n\x01x\x18\x01 \x01(\x02\x12\t\n\x01y\x18\x02 \x01(\x02\x12\t\n\x01z\x18\x03 \x01(\x02\x12\x12\n\nvisibility\x18\x04 \x01(\x02\"`\n\tPoseFrame\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x11\n\ttimestamp\x18\x02 \x01(\x01\x12\x31\n\tlandmarks\x18\x03 \x03(\x0b\x32\x1e.mcproto.inference.v1.Landmark\"\x98\x01\n\x14\x45stimatePoseResponse\x12/\n\x06\x66rames\x18\x01 \x03(\x0b\x32\x1f.mcproto.inference.v1.PoseFrame\x12\r\n\x05width\x18\x02 \x01(\x05\x12\x0e\n\x06height\x18\x03 \x01(\x05\x12\x0b\n\x03\x66ps\x18\x04 \x01(\x01\x12\x14\n\x0ctotal_frames\x18\x05 \x01(\x05\x12\r\n\x05model\x18\x06 \x01(\t\"\x1d\n\x0c\x45mbedRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\"g\n\rEmbedResponse\x12\x33\n\nembeddings\x18\x01 \x03(\x0b\x32\x1f.mcproto.inference.v1.Embedding\x12\r\n\x05model\x18\x02 \x01(\t\x12\x12\n\ndimensions\x18\x03 \x01(\x05\x32\x86\x03\n\x10InferenceService\x12X\n\x08Generate\x12%.mcproto.inference.v1.GenerateRequest\x1a#.mcproto.inference.v1.GenerateChunk0\x01\x12_\n\nTranscribe\x12\'.mcproto.inference.v1.TranscribeRequest\x1a(.mcproto.inference.v1.TranscribeResponse\x12\x65\n\x0c\x45stimatePose\x12).mcproto.inference.v1.EstimatePoseRequest\x1a*.mcproto.inference.v1.EstimatePoseResponse\x12P\n\x05\x45mbed\x12\".mcproto.inference.v1.EmbedRequest\x1a#.mcproto.inference.v1.EmbedResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,29 +32,29 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mcproto.inference.v1.infere
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GENERATEREQUEST']._serialized_start=62
-  _globals['_GENERATEREQUEST']._serialized_end=136
-  _globals['_GENERATECHUNK']._serialized_start=138
-  _globals['_GENERATECHUNK']._serialized_end=204
-  _globals['_TRANSCRIBEREQUEST']._serialized_start=206
-  _globals['_TRANSCRIBEREQUEST']._serialized_end=258
-  _globals['_WORD']._serialized_start=260
-  _globals['_WORD']._serialized_end=329
-  _globals['_TRANSCRIBERESPONSE']._serialized_start=331
-  _globals['_TRANSCRIBERESPONSE']._serialized_end=434
-  _globals['_ESTIMATEPOSEREQUEST']._serialized_start=436
-  _globals['_ESTIMATEPOSEREQUEST']._serialized_end=512
-  _globals['_LANDMARK']._serialized_start=514
-  _globals['_LANDMARK']._serialized_end=577
-  _globals['_POSEFRAME']._serialized_start=579
-  _globals['_POSEFRAME']._serialized_end=675
-  _globals['_ESTIMATEPOSERESPONSE']._serialized_start=677
-  _globals['_ESTIMATEPOSERESPONSE']._serialized_end=748
-  _globals['_EMBEDREQUEST']._serialized_start=750
-  _globals['_EMBEDREQUEST']._serialized_end=779
-  _globals['_EMBEDDING']._serialized_start=781
-  _globals['_EMBEDDING']._serialized_end=808
-  _globals['_EMBEDRESPONSE']._serialized_start=810
-  _globals['_EMBEDRESPONSE']._serialized_end=893
-  _globals['_INFERENCESERVICE']._serialized_start=896
-  _globals['_INFERENCESERVICE']._serialized_end=1286
+  _globals['_GENERATEREQUEST']._serialized_end=151
+  _globals['_GENERATECHUNK']._serialized_start=153
+  _globals['_GENERATECHUNK']._serialized_end=261
+  _globals['_TRANSCRIBEREQUEST']._serialized_start=263
+  _globals['_TRANSCRIBEREQUEST']._serialized_end=315
+  _globals['_WORD']._serialized_start=317
+  _globals['_WORD']._serialized_end=386
+  _globals['_TRANSCRIBERESPONSE']._serialized_start=389
+  _globals['_TRANSCRIBERESPONSE']._serialized_end=555
+  _globals['_ESTIMATEPOSEREQUEST']._serialized_start=557
+  _globals['_ESTIMATEPOSEREQUEST']._serialized_end=653
+  _globals['_LANDMARK']._serialized_start=655
+  _globals['_LANDMARK']._serialized_end=718
+  _globals['_POSEFRAME']._serialized_start=720
+  _globals['_POSEFRAME']._serialized_end=816
+  _globals['_ESTIMATEPOSERESPONSE']._serialized_start=819
+  _globals['_ESTIMATEPOSERESPONSE']._serialized_end=971
+  _globals['_EMBEDREQUEST']._serialized_start=973
+  _globals['_EMBEDREQUEST']._serialized_end=1002
+  _globals['_EMBEDDING']._serialized_start=1004
+  _globals['_EMBEDDING']._serialized_end=1031
+  _globals['_EMBEDRESPONSE']._serialized_start=1033
+  _globals['_EMBEDRESPONSE']._serialized_end=1136
+  _globals['_INFERENCESERVICE']._serialized_start=1139
+  _globals['_INFERENCESERVICE']._serialized_end=1529
 # @@protoc_insertion_point(module_scope)

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emcproto/tenant/v1/tenant.proto\x12\x11mcproto.tenant.v1\"=\n\x0eGetZoneRequest\x12\x11\n\x07zone_id\x18\x01 \x01(\x05H\x00\x12\x12\n\x08zone_key\x18\x02 \x01(\tH\x00\x42\x04\n\x02\x62y\">\n\x04Zone\x12\n\n\x02id\x18\x01 \x01(\x05\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07\x64omains\x18\x04 \x03(\t\"0\n\rGetOrgRequest\x12\x0f\n\x07zone_id\x18\x01 \x01(\x05\x12\x0e\n\x06org_id\x18\x02 \x01(\t\"N\n\x03Org\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07zone_id\x18\x02 \x01(\x05\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04plan\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\"N\n\x16RecordMeshProbeRequest\x12\x0f\n\x07zone_id\x18\x01 \x01(\x05\x12\x15\n\rentry_service\x18\x02 \x01(\t\x12\x0c\n\x04note\x18\x03 \x01(\t\"f\n\tMeshProbe\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07zone_id\x18\x02 \x01(\x05\x12\x15\n\rentry_service\x18\x03 \x01(\t\x12\x13\n\x0brecorded_by\x18\x04 \x01(\t\x12\x10\n\x08trace_id\x18\x05 \x01(\t2\xf6\x01\n\rTenantService\x12\x45\n\x07GetZone\x12!.mcproto.tenant.v1.GetZoneRequest\x1a\x17.mcproto.tenant.v1.Zone\x12\x42\n\x06GetOrg\x12 .mcproto.tenant.v1.GetOrgRequest\x1a\x16.mcproto.tenant.v1.Org\x12Z\n\x0fRecordMeshProbe\x12).mcproto.tenant.v1.RecordMeshProbeRequest\x1a\x1c.mcproto.tenant.v1.MeshProbeb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emcproto/tenant/v1/tenant.proto\x12\x11mcproto.tenant.v1\"=\n\x0eGetZoneRequest\x12\x11\n\x07zone_id\x18\x01 \x01(\x05H\x00\x12\x12\n\x08zone_key\x18\x02 \x01(\tH\x00\x42\x04\n\x02\x62y\">\n\x04Zone\x12\n\n\x02id\x18\x01 \x01(\x05\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07\x64omains\x18\x04 \x03(\t\"0\n\rGetOrgRequest\x12\x0f\n\x07zone_id\x18\x01 \x01(\x05\x12\x0e\n\x06org_id\x18\x02 \x01(\t\"N\n\x03Org\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07zone_id\x18\x02 \x01(\x05\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04plan\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\"N\n\x16RecordMeshProbeRequest\x12\x0f\n\x07zone_id\x18\x01 \x01(\x05\x12\x15\n\rentry_service\x18\x02 \x01(\t\x12\x0c\n\x04note\x18\x03 \x01(\t\"f\n\tMeshProbe\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07zone_id\x18\x02 \x01(\x05\x12\x15\n\rentry_service\x18\x03 \x01(\t\x12\x13\n\x0brecorded_by\x18\x04 \x01(\t\x12\x10\n\x08trace_id\x18\x05 \x01(\t\":\n\x16ListMembershipsRequest\x12\x0f\n\x07zone_id\x18\x01 \x01(\x05\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"L\n\nMembership\x12\x0f\n\x07zone_id\x18\x01 \x01(\x05\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\"D\n\x0eMembershipList\x12\x32\n\x0bmemberships\x18\x01 \x03(\x0b\x32\x1d.mcproto.tenant.v1.Membership\"e\n\x16\x43heckParentLinkRequest\x12\x0f\n\x07zone_id\x18\x01 \x01(\x05\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x16\n\x0eparent_user_id\x18\x03 \x01(\t\x12\x12\n\nstudent_id\x18\x04 \x01(\t\"E\n\x10ParentLinkStatus\x12\x10\n\x08\x61pproved\x18\x01 \x01(\x08\x12\x0f\n\x07link_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t2\xba\x03\n\rTenantService\x12\x45\n\x07GetZone\x12!.mcproto.tenant.v1.GetZoneRequest\x1a\x17.mcproto.tenant.v1.Zone\x12\x42\n\x06GetOrg\x12 .mcproto.tenant.v1.GetOrgRequest\x1a\x16.mcproto.tenant.v1.Org\x12Z\n\x0fRecordMeshProbe\x12).mcproto.tenant.v1.RecordMeshProbeRequest\x1a\x1c.mcproto.tenant.v1.MeshProbe\x12_\n\x0fListMemberships\x12).mcproto.tenant.v1.ListMembershipsRequest\x1a!.mcproto.tenant.v1.MembershipList\x12\x61\n\x0f\x43heckParentLink\x12).mcproto.tenant.v1.CheckParentLinkRequest\x1a#.mcproto.tenant.v1.ParentLinkStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,6 +43,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RECORDMESHPROBEREQUEST']._serialized_end=388
   _globals['_MESHPROBE']._serialized_start=390
   _globals['_MESHPROBE']._serialized_end=492
-  _globals['_TENANTSERVICE']._serialized_start=495
-  _globals['_TENANTSERVICE']._serialized_end=741
+  _globals['_LISTMEMBERSHIPSREQUEST']._serialized_start=494
+  _globals['_LISTMEMBERSHIPSREQUEST']._serialized_end=552
+  _globals['_MEMBERSHIP']._serialized_start=554
+  _globals['_MEMBERSHIP']._serialized_end=630
+  _globals['_MEMBERSHIPLIST']._serialized_start=632
+  _globals['_MEMBERSHIPLIST']._serialized_end=700
+  _globals['_CHECKPARENTLINKREQUEST']._serialized_start=702
+  _globals['_CHECKPARENTLINKREQUEST']._serialized_end=803
+  _globals['_PARENTLINKSTATUS']._serialized_start=805
+  _globals['_PARENTLINKSTATUS']._serialized_end=874
+  _globals['_TENANTSERVICE']._serialized_start=877
+  _globals['_TENANTSERVICE']._serialized_end=1319
 # @@protoc_insertion_point(module_scope)

@@ -1,8 +1,8 @@
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -71,3 +71,51 @@ class MeshProbe(_message.Message):
     recorded_by: str
     trace_id: str
     def __init__(self, id: _Optional[str] = ..., zone_id: _Optional[int] = ..., entry_service: _Optional[str] = ..., recorded_by: _Optional[str] = ..., trace_id: _Optional[str] = ...) -> None: ...
+
+class ListMembershipsRequest(_message.Message):
+    __slots__ = ("zone_id", "user_id")
+    ZONE_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    zone_id: int
+    user_id: str
+    def __init__(self, zone_id: _Optional[int] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class Membership(_message.Message):
+    __slots__ = ("zone_id", "org_id", "user_id", "role")
+    ZONE_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    zone_id: int
+    org_id: str
+    user_id: str
+    role: str
+    def __init__(self, zone_id: _Optional[int] = ..., org_id: _Optional[str] = ..., user_id: _Optional[str] = ..., role: _Optional[str] = ...) -> None: ...
+
+class MembershipList(_message.Message):
+    __slots__ = ("memberships",)
+    MEMBERSHIPS_FIELD_NUMBER: _ClassVar[int]
+    memberships: _containers.RepeatedCompositeFieldContainer[Membership]
+    def __init__(self, memberships: _Optional[_Iterable[_Union[Membership, _Mapping]]] = ...) -> None: ...
+
+class CheckParentLinkRequest(_message.Message):
+    __slots__ = ("zone_id", "org_id", "parent_user_id", "student_id")
+    ZONE_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    STUDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    zone_id: int
+    org_id: str
+    parent_user_id: str
+    student_id: str
+    def __init__(self, zone_id: _Optional[int] = ..., org_id: _Optional[str] = ..., parent_user_id: _Optional[str] = ..., student_id: _Optional[str] = ...) -> None: ...
+
+class ParentLinkStatus(_message.Message):
+    __slots__ = ("approved", "link_id", "status")
+    APPROVED_FIELD_NUMBER: _ClassVar[int]
+    LINK_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    approved: bool
+    link_id: str
+    status: str
+    def __init__(self, approved: _Optional[bool] = ..., link_id: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...

@@ -49,6 +49,16 @@ class TenantServiceStub:
                 request_serializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.RecordMeshProbeRequest.SerializeToString,
                 response_deserializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.MeshProbe.FromString,
                 _registered_method=True)
+        self.ListMemberships = channel.unary_unary(
+                '/mcproto.tenant.v1.TenantService/ListMemberships',
+                request_serializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ListMembershipsRequest.SerializeToString,
+                response_deserializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.MembershipList.FromString,
+                _registered_method=True)
+        self.CheckParentLink = channel.unary_unary(
+                '/mcproto.tenant.v1.TenantService/CheckParentLink',
+                request_serializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.CheckParentLinkRequest.SerializeToString,
+                response_deserializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ParentLinkStatus.FromString,
+                _registered_method=True)
 
 
 class TenantServiceServicer:
@@ -75,6 +85,21 @@ class TenantServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMemberships(self, request, context):
+        """The org memberships of one user in one zone (auth calls it at login to pick org and role).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckParentLink(self, request, context):
+        """Whether a parent holds an APPROVED link to a student of the org (pending, rejected and
+        revoked links do not count). student_id is the student's user id or roster student id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TenantServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -92,6 +117,16 @@ def add_TenantServiceServicer_to_server(servicer, server):
                     servicer.RecordMeshProbe,
                     request_deserializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.RecordMeshProbeRequest.FromString,
                     response_serializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.MeshProbe.SerializeToString,
+            ),
+            'ListMemberships': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMemberships,
+                    request_deserializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ListMembershipsRequest.FromString,
+                    response_serializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.MembershipList.SerializeToString,
+            ),
+            'CheckParentLink': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckParentLink,
+                    request_deserializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.CheckParentLinkRequest.FromString,
+                    response_serializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ParentLinkStatus.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -175,6 +210,60 @@ class TenantService:
             '/mcproto.tenant.v1.TenantService/RecordMeshProbe',
             mcproto_dot_tenant_dot_v1_dot_tenant__pb2.RecordMeshProbeRequest.SerializeToString,
             mcproto_dot_tenant_dot_v1_dot_tenant__pb2.MeshProbe.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMemberships(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mcproto.tenant.v1.TenantService/ListMemberships',
+            mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ListMembershipsRequest.SerializeToString,
+            mcproto_dot_tenant_dot_v1_dot_tenant__pb2.MembershipList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckParentLink(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mcproto.tenant.v1.TenantService/CheckParentLink',
+            mcproto_dot_tenant_dot_v1_dot_tenant__pb2.CheckParentLinkRequest.SerializeToString,
+            mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ParentLinkStatus.FromString,
             options,
             channel_credentials,
             insecure,
