@@ -16,10 +16,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from megacity.zones import HostRoute, Registry, registry
-
 from gateway import policy
 from gateway.routes import API_KINDS, BLOCKED_PATHS, PathRoute, api_services, path_routes, slug
+from megacity.zones import HostRoute, Registry, registry
 
 # A small MIME table so static files get a sensible Content-Type without /etc/nginx/mime.types.
 MIME_TYPES = {

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from megacity.zones import Registry, registry
-
 from gateway.traefik import OPS_PORT
+from megacity.zones import Registry, registry
 
 # Jobs whose targets must be up; `up == 0` on them fires the ServiceDown alert (alerts.yml).
 SERVICE_JOB = "megacity"

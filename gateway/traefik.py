@@ -27,10 +27,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from megacity.zones import HostRoute, Registry, registry
-
 from gateway import policy
 from gateway.routes import API_KINDS, BLOCKED_PATHS, PathRoute, api_services, path_routes, slug, static_bucket
+from megacity.zones import HostRoute, Registry, registry
 
 ENTRYPOINT = "websecure"
 OPS_PORT = 8082

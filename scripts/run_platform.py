@@ -33,14 +33,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "libs")]  # also when run without the Make
 import httpx
 import local_deps
 import psycopg
-from megacity.db.bootstrap import app_role, owner_role
-from megacity.db.engine import with_database
-from megacity.db.migrations import migrate_all
-from megacity.zones import registry
 from psycopg import sql
 
 from gateway.local_edge import LocalEdge, NginxError
 from gateway.nginx import EdgeConfig
+from megacity.db.bootstrap import app_role, owner_role
+from megacity.db.engine import with_database
+from megacity.db.migrations import migrate_all
+from megacity.zones import registry
 
 STATE = Path(os.environ.get("MC_STATE_DIR", ROOT / ".state")).resolve()
 LOGS = STATE / "logs"

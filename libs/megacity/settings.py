@@ -51,7 +51,7 @@ class ServiceSettings(BaseSettings):
     migrate_on_start: bool = False
 
     @model_validator(mode="after")
-    def _defaults_and_secrets(self) -> "ServiceSettings":
+    def _defaults_and_secrets(self) -> ServiceSettings:
         spec = registry().services.get(self.service_name)
         if spec is None:
             raise ValueError(f"unknown service {self.service_name!r}; add it to zones.yaml")

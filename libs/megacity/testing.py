@@ -9,9 +9,10 @@ from __future__ import annotations
 import importlib
 import os
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -20,7 +21,6 @@ from psycopg import sql
 from megacity.db import bootstrap, migrations
 from megacity.db.engine import with_database
 from megacity.db.migrations import migrate_all
-from megacity.zones import registry
 
 if TYPE_CHECKING:
     from megacity.auth.tokens import SigningKey
@@ -141,7 +141,7 @@ async def nats_client(namespace: str) -> AsyncIterator[object]:
 
 
 @asynccontextmanager
-async def run_service(name: str, db: TestDatabase | None, namespace: str, **overrides: object) -> AsyncIterator["ServiceRuntime"]:
+async def run_service(name: str, db: TestDatabase | None, namespace: str, **overrides: object) -> AsyncIterator[ServiceRuntime]:
     """Start one service in this process on free ports against the test's database, Redis
     prefix and NATS namespace; stop it (draining) afterwards."""
     main = importlib.import_module(f"services.{name}.main")
@@ -169,7 +169,7 @@ class TokenMint:
     JWKS; everything else about verification (algorithm, claims, Redis revocation) is real.
     """
 
-    key: "SigningKey"
+    key: SigningKey
 
     async def jwks(self) -> dict:
         return {"keys": [self.key.public_jwk()]}

@@ -13,13 +13,14 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
 from megacity.db import bootstrap, make_engine, make_sessionmaker
 from megacity.db.rls import tenant_rls_statements
 from megacity.events import ensure_streams, outbox_ddl
 from megacity.telemetry_testing import span_exporter  # noqa: F401  (fixture)
 from megacity.testing import TestDatabase
-from psycopg import sql
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 
 def _plain(url: str) -> str:

@@ -13,10 +13,11 @@ import os
 import sys
 
 import nats
-from megacity.db import make_engine, make_sessionmaker
-from megacity.events import Event, IdempotentConsumer
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
+
+from megacity.db import make_engine, make_sessionmaker
+from megacity.events import Event, IdempotentConsumer
 
 
 async def main(db_url: str, nats_url: str, namespace: str, schema: str, durable: str, mode: str) -> None:

@@ -11,6 +11,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from sqlalchemy import text
+
 from megacity.db import TenantContext, system_transaction
 from megacity.events import (
     Event,
@@ -22,9 +26,6 @@ from megacity.events import (
     set_tenant,
 )
 from megacity.testing import NATS_URL
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind
-from sqlalchemy import text
 
 ORG = uuid.UUID("11111111-2222-3333-4444-555555555555")
 ROOT = Path(__file__).resolve().parents[2]

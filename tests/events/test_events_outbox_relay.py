@@ -8,11 +8,12 @@ import uuid
 
 import nats
 import pytest
+from sqlalchemy import text
+
 from megacity.db import system_transaction
 from megacity.events import OutboxRelay, add_event, events_stream, outbox_ddl, outbox_drop_ddl, prune, subject
 from megacity.events.outbox import qualified
 from megacity.testing import NATS_URL
-from sqlalchemy import text
 
 ORG = uuid.UUID("11111111-2222-3333-4444-555555555555")
 

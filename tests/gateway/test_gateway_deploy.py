@@ -13,6 +13,7 @@ import compose
 import kubernetes_validate
 import pytest
 import yaml
+
 from megacity.zones import registry
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from megacity.zones import registry
 
 from gateway import __main__ as gateway_cli
 from gateway import nginx, policy, traefik
 from gateway.local_edge import NGINX_BIN, validate
 from gateway.routes import path_routes
+from megacity.zones import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_nginx = pytest.mark.skipif(shutil.which(NGINX_BIN) is None, reason=f"{NGINX_BIN} not installed")

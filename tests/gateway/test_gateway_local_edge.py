@@ -12,12 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from megacity.zones import registry
 
 from gateway import policy
 from gateway.local_edge import NGINX_BIN, LocalEdge
 from gateway.nginx import EdgeConfig
 from gateway.routes import api_services
+from megacity.zones import registry
 
 pytestmark = pytest.mark.skipif(shutil.which(NGINX_BIN) is None, reason=f"{NGINX_BIN} not installed")
 

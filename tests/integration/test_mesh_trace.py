@@ -3,7 +3,6 @@ kzone. Every span shares one trace id, with the right parent/child links."""
 from __future__ import annotations
 
 import asyncio
-
 import socket
 
 import httpx

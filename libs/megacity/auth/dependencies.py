@@ -10,7 +10,7 @@ writes it to its audit log).
 """
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Depends, Request
 

@@ -5,7 +5,7 @@ grants everything.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "super_admin": ("*",),

@@ -49,7 +49,7 @@ class Principal:
         return TenantContext(zone_id=self.zone_id, org_id=self.org_id, role=self.role, user_id=self.user_id)
 
     @classmethod
-    def from_claims(cls, claims: dict[str, Any]) -> "Principal":
+    def from_claims(cls, claims: dict[str, Any]) -> Principal:
         return cls(
             user_id=uuid.UUID(claims["sub"]), zone_id=int(claims["zone_id"]),
             org_id=uuid.UUID(claims["org_id"]) if claims.get("org_id") else None, role=str(claims["role"]),
@@ -66,11 +66,11 @@ class SigningKey:
     private_key: Ed25519PrivateKey
 
     @classmethod
-    def generate(cls) -> "SigningKey":
+    def generate(cls) -> SigningKey:
         return cls(kid=uuid.uuid4().hex[:16], private_key=Ed25519PrivateKey.generate())
 
     @classmethod
-    def from_pem(cls, kid: str, pem: bytes) -> "SigningKey":
+    def from_pem(cls, kid: str, pem: bytes) -> SigningKey:
         key = serialization.load_pem_private_key(pem, password=None)
         if not isinstance(key, Ed25519PrivateKey):
             raise ValueError("signing keys are Ed25519")

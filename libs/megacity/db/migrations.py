@@ -43,9 +43,8 @@ def migrate_all(admin_url: str) -> None:
     """Bootstrap roles/schemas (needs a superuser URL) and run every service's migrations as
     that service's owner role, in the database of `admin_url`."""
     from megacity.db import bootstrap
-    from megacity.zones import registry
-
     from megacity.db.engine import with_database
+    from megacity.zones import registry
 
     bootstrap.bootstrap(admin_url)
     dbname = make_url(admin_url).database or ""

@@ -5,7 +5,8 @@ business transaction; one `OutboxRelay` per service publishes. Consumer: an
 `IdempotentConsumer` whose handler runs in the same transaction as its inbox row. Streams and
 subjects are named from `settings.events_namespace` (see `streams`).
 """
-from megacity.events.consumer import Handler, IdempotentConsumer, set_tenant
+from megacity.db.tenant import set_tenant
+from megacity.events.consumer import Handler, IdempotentConsumer
 from megacity.events.envelope import Event
 from megacity.events.outbox import add_event, outbox_ddl, outbox_drop_ddl, prune
 from megacity.events.relay import OutboxRelay

@@ -27,7 +27,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from megacity.db.tenant import set_tenant, system_transaction
+from megacity.db.tenant import system_transaction
 from megacity.events import envelope
 from megacity.events.envelope import Event
 from megacity.events.outbox import qualified

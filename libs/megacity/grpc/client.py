@@ -3,7 +3,8 @@ UNAVAILABLE, OpenTelemetry client spans, and peer errors turned back into AppErr
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors

@@ -2,7 +2,7 @@
 is ready and again while draining), reflection, OpenTelemetry and our interceptor."""
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
