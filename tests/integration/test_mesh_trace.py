@@ -44,6 +44,9 @@ async def test_probe_yields_one_trace_across_three_services(test_db, namespace, 
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{kzone.http_port}") as client:
             receipt = (await _wait_for_receipt(client, body["probe_id"], host)).json()
         assert receipt["entry_service"] == "exam" and receipt["zone"] == "univ"
+        metrics = (await httpx.AsyncClient().get(f"http://127.0.0.1:{kzone.http_port}/metrics")).text
+        assert 'mc_events_published_total{event_type="diagnostics.probe.recorded",service="tenant"}' in metrics
+        assert 'mc_events_consumed_total{consumer="kzone-probes",result="ok",service="kzone"}' in metrics
 
     trace_id = int(body["trace_id"], 16)
     spans = [s for s in span_exporter.get_finished_spans() if s.context.trace_id == trace_id]

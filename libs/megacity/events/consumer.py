@@ -32,6 +32,7 @@ from megacity.events import envelope
 from megacity.events.envelope import Event
 from megacity.events.outbox import qualified
 from megacity.events.streams import dlq_stream, dlq_subject, ensure_streams, events_filter, events_stream
+from megacity.telemetry.metrics import EVENTS_CONSUMED
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("megacity.events")
@@ -196,10 +197,12 @@ class IdempotentConsumer:
                     await self._dead_letter(msg, headers, msg_id, delivered, f"{type(exc).__name__}: {exc}")
                 else:
                     log.warning("consumer %s: %s failed on delivery %d: %r", self.durable, msg_id, delivered, exc)
+                    EVENTS_CONSUMED.labels(self.schema, self.durable, "retry").inc()
                     await msg.nak(delay=self._delay(delivered))
                 return
             span.set_attribute("megacity.duplicate", not fresh)
             await msg.ack()
+            EVENTS_CONSUMED.labels(self.schema, self.durable, "ok" if fresh else "duplicate").inc()
 
     async def _dead_letter(self, msg: Msg, headers: dict[str, str], msg_id: str, delivered: int, error: str) -> None:
         dlq_headers = {
@@ -220,4 +223,5 @@ class IdempotentConsumer:
             await msg.nak(delay=self._delay(delivered))
             return
         log.error("consumer %s: %s dead-lettered after %d deliveries: %s", self.durable, msg_id, delivered, error)
+        EVENTS_CONSUMED.labels(self.schema, self.durable, "dead_letter").inc()
         await msg.term()

@@ -24,6 +24,7 @@ from megacity.db.tenant import system_transaction
 from megacity.events import envelope
 from megacity.events.outbox import qualified
 from megacity.events.streams import ensure_streams, events_stream, subject
+from megacity.telemetry.metrics import EVENTS_PUBLISHED, OUTBOX_PENDING
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("megacity.events")
@@ -75,6 +76,8 @@ class OutboxRelay:
                 done.append(row["id"])
             if done:
                 await session.execute(self._mark, {"ids": done})
+        # Rows that were waiting at the start of this pass and are still unpublished.
+        OUTBOX_PENDING.labels(self.schema).set(len(rows) - len(done))
         if error is not None:
             self._streams_ready = False  # the stream may be gone: re-create it next pass
             raise error
@@ -104,6 +107,7 @@ class OutboxRelay:
                 zone_id=row["zone_id"], org_id=row["org_id"], occurred_at=row["created_at"],
             )
             await self.js.publish(full_subject, body, stream=self._stream, headers=headers)
+        EVENTS_PUBLISHED.labels(self.schema, row["event_type"]).inc()
 
     async def run(self) -> None:
         """Publish until `stop()`. NATS or database trouble is logged and retried with

@@ -21,5 +21,6 @@ DB_POOL = Gauge("mc_db_pool_connections", "DB pool connections", ["service", "st
 EVENTS_PUBLISHED = Counter("mc_events_published_total", "Outbox events published", ["service", "event_type"])
 EVENTS_CONSUMED = Counter(
     "mc_events_consumed_total", "Events consumed", ["service", "consumer", "result"])
-OUTBOX_PENDING = Gauge("mc_outbox_pending", "Outbox rows not yet published", ["service"])
+OUTBOX_PENDING = Gauge(
+    "mc_outbox_pending", "Outbox rows left unpublished by the relay's last pass (a backlog or NATS trouble)", ["service"])
 SERVICE_READY = Gauge("mc_service_ready", "1 when the service is ready to serve", ["service"])
