@@ -89,8 +89,9 @@ def host_route(request: Request) -> HostRoute | None:
     return getattr(request.state, "host_route", None)
 
 
-def request_zone(request: Request) -> Zone:
-    """Dependency: the zone of the request's Host. Unknown host -> 404 `zone.unknown_host`."""
+async def request_zone(request: Request) -> Zone:
+    """Dependency: the zone of the request's Host. Unknown host -> 404 `zone.unknown_host`.
+    (async: FastAPI runs a sync dependency in its thread pool, a hop per request.)"""
     route = host_route(request)
     if route is None:
         raise AppError(404, "zone.unknown_host", f"no zone serves host {request.headers.get('host')!r}")

@@ -92,8 +92,8 @@ class Resources:
             await self.engine.dispose()
 
 
-def resources(request: Request) -> Resources:
-    """FastAPI dependency: the process's Resources."""
+async def resources(request: Request) -> Resources:
+    """FastAPI dependency: the process's Resources (async: a sync dependency costs a thread-pool hop)."""
     return request.app.state.resources
 
 
@@ -214,6 +214,10 @@ class ServiceRuntime:
                 r.db(), r.js, schema=self.name, namespace=ns, durable=f"{self.name}-{spec.durable}",
                 subjects=spec.event_types, handler=handler, max_deliver=spec.max_deliver))
         self._workers.extend(make(r) for make in self._worker_factories)
+        if self._stopping.is_set():
+            # stop() ran during ensure_streams and saw none of these workers: never start them
+            # (a started one would be cancelled mid-subscription and stall the NATS drain).
+            return
         await asyncio.gather(*(w.run() for w in self._workers))
 
     async def stop(self, grace: float = 10.0) -> None:

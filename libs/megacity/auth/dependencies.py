@@ -66,3 +66,25 @@ def require(permission: str) -> Callable[..., Awaitable[Principal]]:
 
     dependency.__name__ = f"require_{permission.replace(':', '_').replace('*', 'any')}"
     return dependency
+
+
+def require_any(*permissions: str) -> Callable[..., Awaitable[Principal]]:
+    """Dependency: the caller, who must hold at least one of `permissions` (for endpoints that
+    different roles reach through different permissions, e.g. reports: `report:read` for
+    teachers and parents, `attempt:read` for a student reading its own)."""
+    if not permissions:
+        raise ValueError("require_any needs at least one permission")
+
+    async def dependency(request: Request, principal: Principal = Depends(current_principal)) -> Principal:
+        if not any(principal.can(p) for p in permissions):
+            wanted = " or ".join(permissions)
+            log.warning("permission denied", user_id=str(principal.user_id), role=principal.role,
+                        permission=wanted, path=request.url.path)
+            hook: DeniedHook | None = getattr(request.app.state, "on_permission_denied", None)
+            if hook is not None:
+                await hook(request, principal, wanted)
+            raise AppError(403, "auth.permission_denied", f"role {principal.role} may not {wanted}")
+        return principal
+
+    dependency.__name__ = "require_" + "_or_".join(p.replace(":", "_").replace("*", "any") for p in permissions)
+    return dependency
