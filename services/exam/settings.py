@@ -1,4 +1,10 @@
 """Exam service settings: EXAM_* variables (see megacity.settings.ServiceSettings)."""
-from megacity.settings import settings_class
+from megacity.settings import ServiceSettings, settings_class
 
-Settings = settings_class("exam")
+
+class _ExamSettings(ServiceSettings):
+    # How often the background sweep scores attempts whose time limit has passed.
+    expiry_sweep_seconds: float = 15.0
+
+
+Settings = settings_class("exam", _ExamSettings)
