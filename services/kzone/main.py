@@ -1,18 +1,39 @@
-"""K-Zone service: K-content catalogue, media uploads and AI jobs (built on in the K-Zone issue)."""
+"""K-Zone service: K-content catalogue, media uploads to object storage, and AI jobs (voice
+analysis, dance pose detection, tutor feedback) run by the inference service over JetStream,
+with Redis-only progress (shared /api/v1/jobs router) and results in PostgreSQL."""
 from __future__ import annotations
 
 from megacity import job_progress
 from megacity.http_app import create_app
-from megacity.runtime import ConsumerSpec, ServiceRuntime
-from services.kzone import events, http_api
+from megacity.runtime import ConsumerSpec, Resources, ServiceRuntime
+from services.kzone import after_commit, ai_jobs, ai_results, catalogue, events, http_api, objects, uploads
+from services.kzone.service_state import KzoneState
 from services.kzone.settings import Settings
+from services.kzone.storage import make_storage
 
 
 def build(settings: Settings | None = None) -> ServiceRuntime:
     settings = settings or Settings()
     app = create_app("kzone", title="MegaCity K-Zone API",
-                     description="K-content catalogue, media uploads and AI jobs for my-ktube.com and my-ktube.ai.")
-    app.include_router(http_api.router)
-    app.include_router(job_progress.router)
-    return ServiceRuntime(settings, app=app, outbox=True, consumers=[
-        ConsumerSpec(durable="probes", event_types="diagnostics.probe.recorded", handler=events.on_probe_recorded)])
+                     description="K-content catalogue, media uploads and AI jobs (voice analysis, dance pose "
+                                 "detection, tutor feedback) for my-ktube.com and my-ktube.ai. Job progress is "
+                                 "served from Redis only (`/api/v1/jobs/{id}/progress`, `/events`); job detail "
+                                 "and results from PostgreSQL. Permissions: see services/kzone/permissions.py.")
+    state = KzoneState(settings=settings, storage=make_storage(settings))
+    app.state.kzone = state
+    # The progress router first: it takes the polling traffic, and routes are matched in order.
+    for router in (job_progress.router, ai_jobs.router, catalogue.router, uploads.router, objects.router,
+                   http_api.router):
+        app.include_router(router)
+
+    async def storage_ready(_: Resources) -> None:
+        await state.storage.ensure_ready()
+
+    async def finish_progress_updates(_: Resources) -> None:
+        await after_commit.drain()  # before Redis closes: progress of just-committed results
+
+    return ServiceRuntime(settings, app=app, outbox=True, on_start=[storage_ready],
+                          on_stop=[finish_progress_updates], consumers=[
+        ConsumerSpec(durable="probes", event_types="diagnostics.probe.recorded", handler=events.on_probe_recorded),
+        ConsumerSpec(durable="ai-results", event_types="ai.result.*", handler=ai_results.make_result_handler(state)),
+    ])

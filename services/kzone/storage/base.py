@@ -1,0 +1,87 @@
+"""The object storage interface K-Zone writes media and AI outputs through.
+
+Writes are all-or-nothing: `open_writer(key)` streams into something invisible (a temp file,
+an S3 multipart upload) and only `commit()` makes the object exist under `key`; `abort()`
+(or any failure before commit) leaves nothing behind.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Protocol
+
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(/[A-Za-z0-9][A-Za-z0-9._\-]*)*$")
+MAX_KEY_LENGTH = 512
+
+
+class ObjectNotFound(LookupError):
+    """No object under that key."""
+
+
+class ObjectTooLarge(ValueError):
+    """An object is larger than the caller agreed to read into memory."""
+
+
+def check_key(key: str) -> str:
+    """Keys are relative, `/`-separated, without `..` or empty segments (never a path escape)."""
+    if len(key) > MAX_KEY_LENGTH or not _KEY.match(key) or any(p in (".", "..") for p in key.split("/")):
+        raise ValueError(f"bad object key {key!r}")
+    return key
+
+
+class ObjectWriter(Protocol):
+    size: int
+
+    @property
+    def sha256(self) -> str: ...
+
+    async def write(self, chunk: bytes) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def abort(self) -> None: ...
+
+
+class ObjectStorage(Protocol):
+    scheme: str  # "fs" | "s3"
+
+    async def ensure_ready(self) -> None: ...
+
+    def ref(self, key: str) -> str:
+        """The reference another service (inference) resolves: `fs://key` or `s3://bucket/key`."""
+        ...
+
+    def key_from_ref(self, ref: str) -> str:
+        """The key of one of this storage's refs; ValueError for anything else."""
+        ...
+
+    async def open_writer(self, key: str, content_type: str) -> ObjectWriter: ...
+
+    async def put_bytes(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    async def get_bytes(self, key: str, *, max_bytes: int) -> bytes: ...
+
+    async def exists(self, key: str) -> bool: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    def presigned_get(self, key: str, *, expires_in: int, base_url: str, filename: str | None = None,
+                      now: float | None = None) -> str:
+        """A GET URL for the object valid `expires_in` seconds, needing no other credential."""
+        ...
+
+
+class Digest:
+    """Running size and SHA-256 of what a writer has been given."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._hash = hashlib.sha256()
+
+    def update(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        self._hash.update(chunk)
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()

@@ -1,0 +1,172 @@
+"""S3-API object storage (MinIO in compose, any S3 in production), through boto3.
+
+A writer buffers up to one part (8 MiB) and streams larger objects as an S3 multipart upload,
+which stays invisible until `complete_multipart_upload`; `abort()` aborts it, so a failed
+upload leaves no object. boto3 is synchronous: every call runs in a worker thread.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+
+from services.kzone.storage.base import Digest, ObjectNotFound, ObjectTooLarge, check_key
+
+PART_BYTES = 8 * 1024 * 1024  # S3 parts must be >= 5 MiB except the last
+
+
+def _client(endpoint_url: str | None, region: str, access_key: str, secret_key: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3", endpoint_url=endpoint_url or None, region_name=region,
+        aws_access_key_id=access_key or None, aws_secret_access_key=secret_key or None,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"},
+                      retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=60))
+
+
+def _is_missing(exc: Exception) -> bool:
+    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+    return code in ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
+
+
+class S3Writer:
+    def __init__(self, storage: S3Storage, key: str, content_type: str) -> None:
+        self._s3 = storage.client
+        self._bucket = storage.bucket
+        self._key = key
+        self._content_type = content_type
+        self._buf = bytearray()
+        self._digest = Digest()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+        self._done = False
+
+    @property
+    def size(self) -> int:
+        return self._digest.size
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.sha256
+
+    async def write(self, chunk: bytes) -> None:
+        self._digest.update(chunk)
+        self._buf += chunk
+        if len(self._buf) >= PART_BYTES:
+            await self._upload_part()
+
+    async def _upload_part(self) -> None:
+        data, self._buf = bytes(self._buf), bytearray()
+        if self._upload_id is None:
+            created = await anyio.to_thread.run_sync(lambda: self._s3.create_multipart_upload(
+                Bucket=self._bucket, Key=self._key, ContentType=self._content_type))
+            self._upload_id = created["UploadId"]
+        number = len(self._parts) + 1
+        resp = await anyio.to_thread.run_sync(lambda: self._s3.upload_part(
+            Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=data))
+        self._parts.append({"ETag": resp["ETag"], "PartNumber": number})
+
+    async def commit(self) -> None:
+        try:
+            if self._upload_id is None:
+                data, self._buf = bytes(self._buf), bytearray()
+                await anyio.to_thread.run_sync(lambda: self._s3.put_object(
+                    Bucket=self._bucket, Key=self._key, Body=data, ContentType=self._content_type))
+            else:
+                if self._buf:
+                    await self._upload_part()
+                await anyio.to_thread.run_sync(lambda: self._s3.complete_multipart_upload(
+                    Bucket=self._bucket, Key=self._key, UploadId=self._upload_id,
+                    MultipartUpload={"Parts": self._parts}))
+        except BaseException:
+            await self.abort()
+            raise
+        self._done = True
+
+    async def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._buf = bytearray()
+        if self._upload_id is not None:
+            upload_id = self._upload_id
+            await anyio.to_thread.run_sync(lambda: self._s3.abort_multipart_upload(
+                Bucket=self._bucket, Key=self._key, UploadId=upload_id))
+
+
+class S3Storage:
+    scheme = "s3"
+
+    def __init__(self, *, bucket: str, endpoint_url: str = "", region: str = "us-east-1", access_key: str = "",
+                 secret_key: str = "", public_endpoint_url: str = "") -> None:
+        self.bucket = bucket
+        self.client = _client(endpoint_url, region, access_key, secret_key)
+        # Presigned URLs must name a host the browser can reach (not `minio:9000`).
+        self._presigner = (_client(public_endpoint_url, region, access_key, secret_key)
+                           if public_endpoint_url else self.client)
+
+    async def ensure_ready(self) -> None:
+        def _ensure() -> None:
+            try:
+                self.client.head_bucket(Bucket=self.bucket)
+            except Exception as exc:  # noqa: BLE001 - botocore ClientError
+                if not _is_missing(exc):
+                    raise
+                self.client.create_bucket(Bucket=self.bucket)
+
+        await anyio.to_thread.run_sync(_ensure)
+
+    def ref(self, key: str) -> str:
+        return f"s3://{self.bucket}/{check_key(key)}"
+
+    def key_from_ref(self, ref: str) -> str:
+        prefix = f"s3://{self.bucket}/"
+        if not ref.startswith(prefix):
+            raise ValueError(f"not an object ref of bucket {self.bucket}: {ref!r}")
+        return check_key(ref.removeprefix(prefix))
+
+    async def open_writer(self, key: str, content_type: str) -> S3Writer:
+        return S3Writer(self, check_key(key), content_type)
+
+    async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        await anyio.to_thread.run_sync(lambda: self.client.put_object(
+            Bucket=self.bucket, Key=check_key(key), Body=data, ContentType=content_type))
+
+    async def get_bytes(self, key: str, *, max_bytes: int) -> bytes:
+        def _get() -> bytes:
+            try:
+                obj = self.client.get_object(Bucket=self.bucket, Key=check_key(key))
+            except Exception as exc:  # noqa: BLE001
+                if _is_missing(exc):
+                    raise ObjectNotFound(key) from None
+                raise
+            if obj["ContentLength"] > max_bytes:
+                obj["Body"].close()
+                raise ObjectTooLarge(f"{key} is larger than {max_bytes} bytes")
+            return obj["Body"].read()
+
+        return await anyio.to_thread.run_sync(_get)
+
+    async def exists(self, key: str) -> bool:
+        def _head() -> bool:
+            try:
+                self.client.head_object(Bucket=self.bucket, Key=check_key(key))
+                return True
+            except Exception as exc:  # noqa: BLE001
+                if _is_missing(exc):
+                    return False
+                raise
+
+        return await anyio.to_thread.run_sync(_head)
+
+    async def delete(self, key: str) -> None:
+        await anyio.to_thread.run_sync(lambda: self.client.delete_object(Bucket=self.bucket, Key=check_key(key)))
+
+    def presigned_get(self, key: str, *, expires_in: int, base_url: str, filename: str | None = None,
+                      now: float | None = None) -> str:
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": check_key(key)}
+        if filename:
+            params["ResponseContentDisposition"] = f'inline; filename="{filename}"'
+        return self._presigner.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)

@@ -1,0 +1,221 @@
+"""AI jobs end to end on the kzone side, with the test playing the inference worker through the
+real NATS JetStream broker (pulling `ai.job.*`, publishing `ai.result.*`), real Redis progress
+and real PostgreSQL results."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import httpx
+
+from services.kzone.tests.conftest import KZONE_HOST, KzoneHarness
+from services.kzone.tests.media_samples import multipart, png, wav
+from services.kzone.tests.worker import ContractWorker, wait_for
+
+REFERENCE = "The quick brown fox jumps over the lazy dog"
+
+
+def _words(text: str, prob: float = 0.95) -> list[dict]:
+    return [{"word": f" {w}", "start": i * 0.4, "end": i * 0.4 + 0.35, "probability": prob}
+            for i, w in enumerate(text.split())]
+
+
+async def _progress(kz: KzoneHarness, job_id: str, headers: dict) -> httpx.Response:
+    return await kz.client.get(f"/api/v1/jobs/{job_id}/progress", headers=headers)
+
+
+async def _until_status(kz: KzoneHarness, job_id: str, headers: dict, *statuses: str) -> dict:
+    async def check():
+        resp = await _progress(kz, job_id, headers)
+        return resp.json() if resp.status_code == 200 and resp.json()["status"] in statuses else None
+
+    return await wait_for(check)
+
+
+async def test_voice_job_through_the_broker(kzone: KzoneHarness, nats_client, redis_client) -> None:
+    c = kzone.client
+    user = uuid.uuid4()
+    me = kzone.headers("student", user=user)
+    worker = await ContractWorker(nats_client, redis_client, kzone.namespace).start()
+    audio = wav(0.5)
+    body, ctype = multipart({"reference_text": REFERENCE, "language": "en"}, {"audio": ("take.wav", audio, "audio/wav")})
+    resp = await c.post("/api/v1/kzone/voice/analyze", content=body, headers={**me, "Content-Type": ctype})
+    assert resp.status_code == 202, resp.text
+    accepted = resp.json()
+    job_id = accepted["job_id"]
+    assert accepted["progress_url"] == f"/api/v1/jobs/{job_id}/progress"
+    assert (await _progress(kzone, job_id, me)).json()["status"] == "queued"
+    progress_key = f"{kzone.namespace}:z:6:o:{kzone.org_a}:job:{job_id}"
+    assert 6 * 3600 - 60 < await redis_client.ttl(progress_key) <= 6 * 3600  # running: 6 h, slid on each update
+
+    # The outbox relay published the job; the payload follows the contract.
+    envelope, job = await worker.next_job()
+    assert envelope["type"] == "ai.job.voice"
+    assert {k: job[k] for k in ("job_id", "zone_id", "org_id", "kind")} == {
+        "job_id": job_id, "zone_id": 6, "org_id": str(kzone.org_a), "kind": "voice"}
+    key = job["input_ref"].removeprefix("fs://")
+    assert key == f"kzone/audio/{accepted['input_media_id']}/original.wav"
+    assert (kzone.object_root / key).read_bytes() == audio
+    assert job["params"]["reference_text"] == REFERENCE and job["params"]["language"] == "en"
+
+    await worker.report(job, "transcribing", 40.0)
+    state = (await _progress(kzone, job_id, me)).json()
+    assert (state["status"], state["step"], state["progress"]) == ("running", "transcribing", 40.0)
+
+    # The transcript comes back (with the LLM's feedback, written in the same job); kzone scores it.
+    transcript = "The quick brown fox jumps over the lazy dog."
+    await worker.publish_result(job, result={
+        "text": transcript, "words": _words(transcript), "language": "en", "duration_seconds": 3.6,
+        "feedback": "Very clear! Keep the 'th' soft.", "models": {"stt": "whisper-base int8 cpu"}})
+    state = await _until_status(kzone, job_id, me, "succeeded")
+    assert state["progress"] == 100.0
+    assert await redis_client.ttl(progress_key) > 6 * 3600  # the finished state stays cached (24 h)
+
+    detail = (await c.get(f"/api/v1/kzone/jobs/{job_id}", headers=me)).json()
+    assert detail["status"] == "succeeded" and detail["has_result"] and detail["finished_at"]
+    assert detail["params"] == {"reference_text": REFERENCE, "language": "en", "content_type": "audio/wav",
+                                "feedback": True}
+    got = await c.get(httpx.URL(detail["input"]["url"]).raw_path.decode(), headers={"Host": KZONE_HOST})
+    assert got.content == audio
+    result = (await c.get(f"/api/v1/kzone/jobs/{job_id}/result", headers=me)).json()["result"]
+    assert result["transcript"] == transcript
+    assert result["pronunciation_score"] == 95.0 and result["accuracy"] == 1.0 and result["wer"] == 0.0
+    assert [a["op"] for a in result["alignment"]] == ["correct"] * 9
+    assert result["alignment"][1] == {"op": "correct", "reference": "quick", "heard": "quick", "start": 0.4,
+                                      "end": 0.75, "confidence": 0.95, "score": 95.0}
+    assert result["feedback"] == "Very clear! Keep the 'th' soft." and result["feedback_status"] == "succeeded"
+    assert result["duration"] == 3.6 and result["models"] == {"stt": "whisper-base int8 cpu"}
+
+    # A duplicate delivery (same id, and a re-publish under another id) makes no second row.
+    await worker.publish_result(job, result={"text": "something else entirely", "words": []})
+    await worker.publish_result(job, result={"text": "something else entirely", "words": []},
+                                msg_id=f"{job_id}:result:retry")
+    await wait_for(lambda: _inbox_has(kzone, f"{job_id}:result:retry"))
+    assert kzone.query("SELECT count(*) FROM kzone.kzone_ai_results WHERE job_id = %s", (job_id,)) == [(1,)]
+    assert kzone.query("SELECT result->>'transcript' FROM kzone.kzone_ai_results WHERE job_id = %s",
+                       (job_id,)) == [(transcript,)]
+
+    # Another org's caller, and another student of the same org: 404 on progress, detail and result.
+    for other in (kzone.headers("teacher", org=kzone.org_b), kzone.headers("student", org=kzone.org_b, user=user),
+                  kzone.headers("student")):
+        for url in (f"/api/v1/jobs/{job_id}/progress", f"/api/v1/kzone/jobs/{job_id}",
+                    f"/api/v1/kzone/jobs/{job_id}/result"):
+            resp = await c.get(url, headers=other)
+            assert resp.status_code == 404 and resp.json()["code"] == "job.not_found", (url, resp.text)
+    # Staff of the same org may look.
+    assert (await c.get(f"/api/v1/kzone/jobs/{job_id}", headers=kzone.headers("teacher"))).status_code == 200
+
+
+async def test_voice_feedback_falls_back_to_a_tutor_job(kzone: KzoneHarness, nats_client, redis_client) -> None:
+    """A replica without an LLM returns no feedback: kzone asks the tutor and completes the voice
+    job only when that answer is in (or has failed)."""
+    c = kzone.client
+    me = kzone.headers("student")
+    worker = await ContractWorker(nats_client, redis_client, kzone.namespace).start()
+    body, ctype = multipart({"reference_text": REFERENCE}, {"audio": ("take.wav", wav(0.3), "audio/wav")})
+    job_id = (await c.post("/api/v1/kzone/voice/analyze", content=body,
+                           headers={**me, "Content-Type": ctype})).json()["job_id"]
+    _, job = await worker.next_job()
+    heard = "The quick brown box jumps over the lazy dog"
+    await worker.publish_result(job, result={"text": heard, "words": _words(heard), "language": "en"})
+    _, tutor = await worker.next_job()
+    assert tutor["kind"] == "tutor" and tutor["input_ref"] == f"inline:{heard}"
+    assert tutor["params"]["purpose"] == "voice_feedback" and tutor["params"]["parent_job_id"] == job_id
+    assert tutor["params"]["reference_answer"] == REFERENCE and "fox" in tutor["params"]["question"]
+    state = await _until_status(kzone, job_id, me, "running")
+    assert state["step"] == "feedback"
+    resp = await c.get(f"/api/v1/kzone/jobs/{job_id}/result", headers=me)
+    assert resp.status_code == 409 and resp.json()["code"] == "job.result_pending"
+    assert (await c.get(f"/api/v1/kzone/jobs/{job_id}", headers=me)).json()["status"] == "processing"
+
+    await worker.publish_result(tutor, result={"feedback": "Say 'fox' with a clear f.", "completion_tokens": 9})
+    await _until_status(kzone, job_id, me, "succeeded")
+    result = (await c.get(f"/api/v1/kzone/jobs/{job_id}/result", headers=me)).json()["result"]
+    assert result["feedback"] == "Say 'fox' with a clear f." and result["feedback_status"] == "succeeded"
+    assert result["pronunciation_score"] == 88.0  # 8 x 95 + 31.7 (fox→box), over 9 words
+    tutor_detail = (await c.get(f"/api/v1/kzone/jobs/{tutor['job_id']}", headers=me)).json()
+    assert tutor_detail["parent_job_id"] == job_id and tutor_detail["status"] == "succeeded"
+
+
+async def _inbox_has(kz: KzoneHarness, msg_id: str) -> bool:
+    return bool(kz.query("SELECT 1 FROM kzone.inbox WHERE msg_id = %s", (msg_id,)))
+
+
+async def test_pose_job_keypoints_object_and_similarity(kzone: KzoneHarness, nats_client, redis_client) -> None:
+    c = kzone.client
+    me = kzone.headers("student")
+    worker = await ContractWorker(nats_client, redis_client, kzone.namespace).start()
+    body, ctype = multipart({}, {"file": ("me.png", png(), "image/png"), "reference": ("ref.png", png(8, 8), "image/png")})
+    resp = await c.post("/api/v1/kzone/dance/pose-detection", content=body, headers={**me, "Content-Type": ctype})
+    assert resp.status_code == 202, resp.text
+    accepted = resp.json()
+    _, job = await worker.next_job()
+    params = job["params"]
+    assert job["kind"] == "pose" and params["media_kind"] == "image"
+    assert params["output_key"] == f"kzone/pose/{accepted['input_media_id']}/keypoints.json"
+    assert params["reference_ref"].startswith(f"fs://kzone/image/{accepted['reference_media_id']}/")
+
+    # As inference does: the keypoints JSON written to the agreed key, the result referencing it.
+    pose = [[0.5 + 0.01 * i, 0.2 + 0.02 * i, 0.0, 0.9] for i in range(33)]
+    doc = {"width": 4, "height": 4, "fps": 0.0, "total_frames": 1,
+           "frames": [{"index": 0, "timestamp": 0.0, "landmarks": pose}]}
+    await kzone.storage.put_bytes(params["output_key"], json.dumps(doc).encode(), "application/json")
+    await worker.publish_result(job, result={
+        "keypoints_ref": f"fs://{params['output_key']}", "frames": 1, "detected_frames": 1, "width": 4, "height": 4,
+        "fps": 0.0, "total_frames": 1, "landmarks_per_frame": 33, "first_pose": pose,
+        "similarity": {"score": 97.5, "compared_frames": 1}, "models": {"pose": "mediapipe 0.10.21"}})
+    await _until_status(kzone, job["job_id"], me, "succeeded")
+    out = (await c.get(f"/api/v1/kzone/jobs/{job['job_id']}/result", headers=me)).json()
+    result = out["result"]
+    assert (result["frames"], result["frames_with_pose"], result["landmarks_per_frame"]) == (1, 1, 33)
+    assert result["similarity"] == {"score": 97.5, "compared_frames": 1}
+    assert result["keypoints_key"] == params["output_key"] and result["first_pose"][0] == [0.5, 0.2, 0.0, 0.9]
+    got = await c.get(httpx.URL(out["keypoints_url"]).raw_path.decode(), headers={"Host": KZONE_HOST})
+    assert got.status_code == 200 and got.json() == doc  # the keypoints live in object storage
+    # Nothing big went to Redis: the progress hash holds only small fields.
+    key = f"{kzone.namespace}:z:6:o:{kzone.org_a}:job:{job['job_id']}"
+    assert all(len(v) < 10 * 1024 for v in (await redis_client.hgetall(key)).values())
+
+    # Keypoints sent inline (no object written by inference) are stored by kzone at the same path;
+    # a ref to a missing object fails the job instead of retrying forever.
+    for inline in (True, False):
+        body, ctype = multipart({}, {"file": ("me.png", png(), "image/png")})
+        accepted = (await c.post("/api/v1/kzone/dance/pose-detection", content=body,
+                                 headers={**me, "Content-Type": ctype})).json()
+        _, job = await worker.next_job()
+        if inline:
+            await worker.publish_result(job, result={"keypoints": doc})
+            await _until_status(kzone, job["job_id"], me, "succeeded")
+            stored = kzone.object_root / f"kzone/pose/{accepted['input_media_id']}/keypoints.json"
+            assert json.loads(stored.read_text()) == doc
+            result = (await c.get(f"/api/v1/kzone/jobs/{job['job_id']}/result", headers=me)).json()["result"]
+            assert result["frames_with_pose"] == 1 and result["similarity"] is None
+        else:
+            await worker.publish_result(job, result={"keypoints_ref": "fs://kzone/pose/nope/keypoints.json"})
+            state = await _until_status(kzone, job["job_id"], me, "failed")
+            assert "does not exist" in state["error"]
+
+
+async def test_failed_tutor_job(kzone: KzoneHarness, nats_client, redis_client) -> None:
+    c = kzone.client
+    me = kzone.headers("student")
+    worker = await ContractWorker(nats_client, redis_client, kzone.namespace).start()
+    resp = await c.post("/api/v1/kzone/tutor/feedback", headers=me, json={
+        "question": "How do you say thank you?", "answer": "gamsahamnida", "language": "en"})
+    assert resp.status_code == 202, resp.text
+    job_id = resp.json()["job_id"]
+    _, job = await worker.next_job()
+    assert job["kind"] == "tutor" and job["input_ref"] == "inline:gamsahamnida"
+    assert job["params"]["question"] == "How do you say thank you?" and job["params"]["purpose"] == "answer_feedback"
+    await worker.publish_result(job, status="failed", error="RESOURCE_EXHAUSTED: LLM queue full")
+    state = await _until_status(kzone, job_id, me, "failed")
+    assert state["error"] == "RESOURCE_EXHAUSTED: LLM queue full"
+    detail = (await c.get(f"/api/v1/kzone/jobs/{job_id}", headers=me)).json()
+    assert detail["status"] == "failed" and detail["error"] == "RESOURCE_EXHAUSTED: LLM queue full"
+    out = (await c.get(f"/api/v1/kzone/jobs/{job_id}/result", headers=me)).json()
+    assert out["status"] == "failed" and out["result"] is None
+    # Bad input and unknown ids.
+    resp = await c.post("/api/v1/kzone/tutor/feedback", headers=me, json={"question": "", "answer": "x"})
+    assert resp.status_code == 422
+    resp = await c.get(f"/api/v1/kzone/jobs/{uuid.uuid4()}", headers=me)
+    assert resp.status_code == 404 and resp.json()["code"] == "job.not_found"
