@@ -169,6 +169,6 @@ def create_app(service: str, *, title: str, description: str, version: str = "1.
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"])
     app.add_middleware(ZoneMetricsMiddleware, service=service)
     return app
