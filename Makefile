@@ -6,7 +6,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/libs
 
 .PHONY: setup run test protos protos-check gateway gateway-check lint bench compose-config clean-state
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-local.txt scripts/setup.sh
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-local.txt requirements-ml.txt scripts/setup.sh
 	bash scripts/setup.sh
 	touch $@
 

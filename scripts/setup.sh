@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the platform needs on a fresh Debian machine: nginx (the local edge) and wrk
-# (edge benchmark) from Debian, then the Python virtual environment from requirements-dev.txt
-# and requirements-local.txt.
+# Installs what the platform needs on a fresh Debian machine: nginx (the local edge), wrk
+# (edge benchmark) and espeak-ng (speech for the inference tests) from Debian, then the Python
+# virtual environment from requirements-dev.txt, requirements-local.txt and requirements-ml.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -9,6 +9,7 @@ VENV=${VENV:-.venv}
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)  # spoken test sentences (inference tests, bench)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "installing Debian packages: ${need[*]}"
@@ -22,4 +23,7 @@ fi
 "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements-dev.txt
 # Embedded PostgreSQL/Redis/NATS that `make run` starts when none is reachable.
 "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements-local.txt
+# CPU models of the inference service (torch from local disk); mediapipe without its stale numpy/protobuf pins.
+"$VENV/bin/pip" install -q --disable-pip-version-check -r requirements-ml.txt && "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps mediapipe==0.10.21
+PYTHONPATH=.:libs "$VENV/bin/python" -m services.inference.model_files  # whisper-base + Gemma laid out once (.state/inference)
 echo "setup done: $VENV"

