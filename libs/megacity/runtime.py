@@ -146,9 +146,10 @@ class ServiceRuntime:
         s = self.settings
         setup_tracing(s.service_name)
         if s.migrate_on_start and s.migration_database_url:
-            from megacity.db.migrations import upgrade
+            from megacity.db.migrations import has_migrations, upgrade
 
-            await asyncio.to_thread(upgrade, s.service_name, s.migration_database_url)
+            if has_migrations(s.service_name):
+                await asyncio.to_thread(upgrade, s.service_name, s.migration_database_url)
         r = self.resources
         if s.database_url:
             r.engine = make_engine(s.database_url, pool_size=s.database_pool_size,

@@ -14,6 +14,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from megacity.db.migrations import has_migrations
 from megacity.zones import registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,10 +67,13 @@ def test_compose_services_match_registry(compose_model: dict[str, Any]) -> None:
         assert svc["build"]["args"] == {"SERVICE": name, "HTTP_PORT": str(spec.http_port),
                                         "GRPC_PORT": str(spec.grpc_port)}
         assert svc["build"]["dockerfile"] == "deploy/docker/service.Dockerfile"
-        assert env[f"{prefix}_DATABASE_URL"].startswith(f"postgresql+psycopg://mc_{name}_app:")
-        assert "@pgbouncer:6432/" in env[f"{prefix}_DATABASE_URL"]
-        assert env[f"{prefix}_MIGRATION_DATABASE_URL"].startswith(f"postgresql+psycopg://mc_{name}_owner:")
-        assert "@postgres:5432/" in env[f"{prefix}_MIGRATION_DATABASE_URL"]
+        if has_migrations(name):  # services with tables: app role via PgBouncer, owner direct
+            assert env[f"{prefix}_DATABASE_URL"].startswith(f"postgresql+psycopg://mc_{name}_app:")
+            assert "@pgbouncer:6432/" in env[f"{prefix}_DATABASE_URL"]
+            assert env[f"{prefix}_MIGRATION_DATABASE_URL"].startswith(f"postgresql+psycopg://mc_{name}_owner:")
+            assert "@postgres:5432/" in env[f"{prefix}_MIGRATION_DATABASE_URL"]
+        else:  # cat and inference keep no tables
+            assert f"{prefix}_DATABASE_URL" not in env
         assert env[f"{prefix}_ENVIRONMENT"] == "compose"
         assert env[f"{prefix}_GRPC_PEER_TEMPLATE"] == "{service}:{port}"
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4317" and env["OTEL_TRACES_EXPORTER"] == "otlp"
