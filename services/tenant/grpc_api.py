@@ -1,4 +1,5 @@
-"""TenantService gRPC: zone/org lookups for other services, and the mesh probe."""
+"""TenantService gRPC: zone/org/membership lookups and parent-link checks for other services,
+and the mesh probe."""
 from __future__ import annotations
 
 import uuid
@@ -13,6 +14,7 @@ from megacity.events.outbox import add_event
 from megacity.runtime import Resources
 from megacity.telemetry.tracing import current_trace_id
 from megacity.zones import registry
+from services.tenant.parent_links import check_parent_link
 
 SERVICE_NAME = tenant_pb2.DESCRIPTOR.services_by_name["TenantService"].full_name
 
@@ -73,6 +75,32 @@ class TenantServicer(tenant_pb2_grpc.TenantServiceServicer):
                              "entry_service": request.entry_service}, zone_id=request.zone_id)
         return tenant_pb2.MeshProbe(id=str(probe_id), zone_id=request.zone_id, entry_service=request.entry_service,
                                     recorded_by="tenant", trace_id=trace_id or "")
+
+
+    async def ListMemberships(self, request: tenant_pb2.ListMembershipsRequest,
+                              context: grpc.aio.ServicerContext) -> tenant_pb2.MembershipList:
+        """Memberships of one user in the orgs of one zone (active orgs only: a suspended org's
+        members cannot sign in to it). Reads across the zone's orgs through the zone-level RLS
+        policy, and only that zone."""
+        _zone(request.zone_id)
+        user_id = _uuid(request.user_id, "user_id")
+        async with tenant_transaction(self.res.db(), TenantContext(zone_id=request.zone_id, role="zone_admin")) as s:
+            rows = (await s.execute(text(
+                "SELECT m.org_id, m.role FROM tenant.memberships m JOIN tenant.orgs o"
+                " ON o.zone_id = m.zone_id AND o.id = m.org_id AND o.status = 'active'"
+                " WHERE m.zone_id = :z AND m.user_id = :u ORDER BY m.created_at, m.org_id"),
+                {"z": request.zone_id, "u": user_id})).all()
+        return tenant_pb2.MembershipList(memberships=[
+            tenant_pb2.Membership(zone_id=request.zone_id, org_id=str(r.org_id), user_id=str(user_id), role=r.role)
+            for r in rows])
+
+    async def CheckParentLink(self, request: tenant_pb2.CheckParentLinkRequest,
+                              context: grpc.aio.ServicerContext) -> tenant_pb2.ParentLinkStatus:
+        _zone(request.zone_id)
+        approved, link_id, status = await check_parent_link(
+            self.res.db(), request.zone_id, _uuid(request.org_id, "org_id"),
+            _uuid(request.parent_user_id, "parent_user_id"), _uuid(request.student_id, "student_id"))
+        return tenant_pb2.ParentLinkStatus(approved=approved, link_id=link_id, status=status)
 
 
 def registrar(res: Resources):
