@@ -1,54 +1,9 @@
-"""Who may act on which org, and the problem responses every exam endpoint documents.
-
-Permissions come from the one map (`megacity.auth.permissions`) through `require` /
-`require_any`. The org a request acts on: an org-bound caller (org_admin, teacher, student,
-parent) acts on its token's org only; a zone-level caller (zone_admin, super_admin) names the
-org with `?org_id=`. RLS enforces the same again in the database: another org's rows simply do
-not exist for the request, so their ids answer 404.
+"""Who may act on which org, as exam's modules import it: the shared rule in
+`megacity.auth.org_scope` (org-bound callers act on their token's org; zone-level callers name
+one with `?org_id=`; another org's rows do not exist for the request, so their ids answer 404).
 """
 from __future__ import annotations
 
-import uuid
+from megacity.auth.org_scope import DENIED, ORG_ID, ORG_REQUIRED, STAFF_ROLES, ZONE_ROLES, acting_org, is_staff, org_context
 
-from fastapi import Query
-
-from megacity.auth.tokens import Principal
-from megacity.db import TenantContext
-from megacity.errors import AppError
-from megacity.http_app import problem_response
-
-ZONE_ROLES = ("zone_admin", "super_admin")
-STAFF_ROLES = ("teacher", "org_admin", *ZONE_ROLES)
-
-DENIED = {
-    **problem_response(401, "auth.token_missing", "An access token is required"),
-    **problem_response(403, "auth.permission_denied", "Your role lacks the permission", "role student may not exam:create"),
-}
-ORG_REQUIRED = problem_response(400, "org.required", "Zone-level callers must name the org (org_id)")
-ORG_ID = Query(None, description="Zone-level callers (zone_admin, super_admin): the org to act on. "
-                                 "Others act on the org of their token.")
-
-
-def acting_org(principal: Principal, org_id: uuid.UUID | None = None) -> uuid.UUID:
-    """The org this request acts on (see module doc)."""
-    if principal.role in ZONE_ROLES:
-        if org_id is not None:
-            return org_id
-        if principal.org_id is not None:
-            return principal.org_id
-        raise AppError(400, "org.required", "zone-level callers must name the org (org_id)")
-    if principal.org_id is None:
-        raise AppError(403, "org.membership_required", "this token is not bound to an org")
-    if org_id is not None and org_id != principal.org_id:
-        # Another org's data does not exist for this caller.
-        raise AppError(404, "org.not_found", f"org {org_id} is not yours")
-    return principal.org_id
-
-
-def org_context(principal: Principal, org_id: uuid.UUID) -> TenantContext:
-    """The RLS context for acting on `org_id`: the caller's zone, role and user, that org."""
-    return TenantContext(zone_id=principal.zone_id, org_id=org_id, role=principal.role, user_id=principal.user_id)
-
-
-def is_staff(principal: Principal) -> bool:
-    return principal.role in STAFF_ROLES
+__all__ = ["DENIED", "ORG_ID", "ORG_REQUIRED", "STAFF_ROLES", "ZONE_ROLES", "acting_org", "is_staff", "org_context"]

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
-from megacity.auth.dependencies import require_any
+from megacity.auth.dependencies import require
 from megacity.auth.tokens import Principal
 from megacity.db import tenant_transaction
 from megacity.errors import AppError
@@ -93,7 +93,7 @@ class StudentReport(BaseModel):
 async def student_report(student_id: uuid.UUID, exam_id: uuid.UUID | None = None,
                          since: dt.datetime | None = Query(None, description="attempts started at or after"),
                          limit: int = Query(100, ge=1, le=500), org_id: uuid.UUID | None = ORG_ID,
-                         principal: Principal = Depends(require_any("report:read", "attempt:read")),
+                         principal: Principal = Depends(require("report:read", "attempt:read")),
                          res: Resources = Depends(resources)) -> StudentReport:
     org = acting_org(principal, org_id)
     if principal.role == "student":

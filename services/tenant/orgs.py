@@ -20,7 +20,7 @@ from megacity.errors import AppError
 from megacity.events.outbox import add_event
 from megacity.http_app import problem_response
 from megacity.runtime import Resources, resources
-from services.tenant.access import DENIED, org_not_found, require_any
+from services.tenant.access import DENIED, org_not_found
 
 router = APIRouter(prefix="/api/v1/orgs", tags=["orgs"])
 
@@ -119,7 +119,7 @@ async def get_org(org_id: uuid.UUID, principal: Principal = Depends(require("org
               responses={**DENIED, **problem_response(404, "org.not_found", "No such org in this zone"),
                          **problem_response(400, "org.empty_update", "Nothing to update")})
 async def update_org(org_id: uuid.UUID, body: OrgPatch,
-                     principal: Principal = Depends(require_any("org:update", "zone:update")),
+                     principal: Principal = Depends(require("org:update", "zone:update")),
                      res: Resources = Depends(resources)) -> OrgOut:
     changes = body.model_dump(exclude_none=True)
     if not changes:

@@ -22,7 +22,7 @@ from megacity.db import tenant_transaction
 from megacity.errors import AppError
 from megacity.http_app import problem_response
 from megacity.runtime import Resources, resources
-from services.tenant.access import DENIED, acting_org, ensure_org, org_context, require_any
+from services.tenant.access import DENIED, acting_org, ensure_org, org_context
 from services.tenant.fields import Email, Grade, Name, Phone
 
 router = APIRouter(prefix="/api/v1/rosters/students", tags=["students"])
@@ -118,7 +118,7 @@ async def list_students(grade: int | None = Query(None, ge=1, le=20), class_id: 
                         name: str | None = Query(None, max_length=100, description="Name prefix"),
                         limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
                         org_id: uuid.UUID | None = ORG_ID,
-                        principal: Principal = Depends(require_any("student:read", "user:read")),
+                        principal: Principal = Depends(require("student:read", "user:read")),
                         res: Resources = Depends(resources)) -> StudentList:
     org = acting_org(principal, org_id)
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
@@ -157,7 +157,7 @@ async def create_student(body: StudentIn, org_id: uuid.UUID | None = ORG_ID,
 
 @router.get("/{student_id}", response_model=StudentOut, summary="One student", responses={**DENIED, **NOT_FOUND})
 async def get_student(student_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
-                      principal: Principal = Depends(require_any("student:read", "user:read")),
+                      principal: Principal = Depends(require("student:read", "user:read")),
                       res: Resources = Depends(resources)) -> StudentOut:
     org = acting_org(principal, org_id)
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:

@@ -51,33 +51,19 @@ async def current_principal(request: Request, zone: Zone = Depends(request_zone)
     return principal
 
 
-def require(permission: str) -> Callable[..., Awaitable[Principal]]:
-    """Dependency: the caller, who must hold `permission` (resource:action)."""
+def require(*permissions: str) -> Callable[..., Awaitable[Principal]]:
+    """Dependency: the caller, who must hold one of `permissions` (resource:action).
 
-    async def dependency(request: Request, principal: Principal = Depends(current_principal)) -> Principal:
-        if not principal.can(permission):
-            log.warning("permission denied", user_id=str(principal.user_id), role=principal.role,
-                        permission=permission, path=request.url.path)
-            hook: DeniedHook | None = getattr(request.app.state, "on_permission_denied", None)
-            if hook is not None:
-                await hook(request, principal, permission)
-            raise AppError(403, "auth.permission_denied", f"role {principal.role} may not {permission}")
-        return principal
-
-    dependency.__name__ = f"require_{permission.replace(':', '_').replace('*', 'any')}"
-    return dependency
-
-
-def require_any(*permissions: str) -> Callable[..., Awaitable[Principal]]:
-    """Dependency: the caller, who must hold at least one of `permissions` (for endpoints that
-    different roles reach through different permissions, e.g. reports: `report:read` for
-    teachers and parents, `attempt:read` for a student reading its own)."""
+    Usually one; several when different roles reach an endpoint through different
+    permissions (reports: `report:read` for teachers and parents, `attempt:read` for a
+    student reading its own).
+    """
     if not permissions:
-        raise ValueError("require_any needs at least one permission")
+        raise ValueError("require() needs at least one permission")
+    wanted = " or ".join(permissions)
 
     async def dependency(request: Request, principal: Principal = Depends(current_principal)) -> Principal:
         if not any(principal.can(p) for p in permissions):
-            wanted = " or ".join(permissions)
             log.warning("permission denied", user_id=str(principal.user_id), role=principal.role,
                         permission=wanted, path=request.url.path)
             hook: DeniedHook | None = getattr(request.app.state, "on_permission_denied", None)

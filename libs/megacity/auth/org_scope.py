@@ -1,0 +1,58 @@
+"""Which org a request acts on, written once for every service.
+
+An org-bound caller (org_admin, teacher, student, parent) acts on the org of its token and
+nothing else; a zone-level caller (zone_admin, super_admin) names the org with `?org_id=`
+(whose existence the owning service checks). Another org's id answers 404, so a tenant's ids
+are not even confirmed to exist. RLS enforces the same again in the database.
+"""
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Query
+
+from megacity.auth.tokens import Principal
+from megacity.db import TenantContext
+from megacity.errors import AppError
+from megacity.http_app import problem_response
+
+ZONE_ROLES = ("zone_admin", "super_admin")
+ADMIN_ROLES = ("org_admin", *ZONE_ROLES)
+STAFF_ROLES = ("teacher", *ADMIN_ROLES)
+
+# OpenAPI entries every protected endpoint documents.
+DENIED = {
+    **problem_response(401, "auth.token_missing", "An access token is required"),
+    **problem_response(403, "auth.permission_denied", "Your role lacks the permission", "role student may not exam:create"),
+}
+ORG_REQUIRED = problem_response(400, "org.required", "Zone-level callers must name the org (org_id)")
+ORG_ID = Query(None, description="Zone-level callers (zone_admin, super_admin): the org to act on. "
+                                 "Others act on the org of their token.")
+
+
+def org_not_found(org_id: object) -> AppError:
+    return AppError(404, "org.not_found", f"org {org_id} does not exist in this zone")
+
+
+def acting_org(principal: Principal, org_id: uuid.UUID | None = None) -> uuid.UUID:
+    """The org this request acts on (see module doc)."""
+    if principal.role in ZONE_ROLES:
+        if org_id is not None:
+            return org_id
+        if principal.org_id is not None:
+            return principal.org_id
+        raise AppError(400, "org.required", "zone-level callers must name the org (org_id)")
+    if principal.org_id is None:
+        raise AppError(403, "org.membership_required", "this token is not bound to an org")
+    if org_id is not None and org_id != principal.org_id:
+        raise org_not_found(org_id)
+    return principal.org_id
+
+
+def org_context(principal: Principal, org_id: uuid.UUID) -> TenantContext:
+    """The RLS context for acting on `org_id`: the caller's zone, role and user, that org."""
+    return TenantContext(zone_id=principal.zone_id, org_id=org_id, role=principal.role, user_id=principal.user_id)
+
+
+def is_staff(principal: Principal) -> bool:
+    return principal.role in STAFF_ROLES
