@@ -24,13 +24,15 @@ from megacity.db import tenant_transaction
 from megacity.errors import AppError
 from megacity.events.outbox import add_event
 from megacity.http_app import problem_response
+from megacity.pagination import Keyset
 from megacity.runtime import Resources, resources
 from services.exam.access import DENIED, ORG_ID, ORG_REQUIRED, acting_org, is_staff, org_context
 from services.exam.cat_settings import EXAMPLE as CAT_EXAMPLE
 from services.exam.cat_settings import CatSettingsIn
-from services.exam.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/api/v1/exams", tags=["exams"])
+# Newest first: ORDER BY created_at DESC, id DESC (megacity.pagination).
+EXAMS_KEYSET = Keyset("exam.exams", created_at=dt.datetime, id=uuid.UUID)
 
 EXAM_COLUMNS = ("id, title, description, kind, status, bank_id, item_ids, time_limit_seconds, cat_settings, scale_mean,"
                 " scale_sd, class_id, max_attempts, created_by, created_at, updated_at, published_at, archived_at")
@@ -205,7 +207,7 @@ async def list_exams(status: Literal["draft", "published", "archived"] | None = 
         if status not in (None, "published"):
             return ExamPage(items=[], next_cursor=None)
         status = "published"
-    after = decode_cursor(cursor)
+    after = EXAMS_KEYSET.decode(cursor, res.settings.secret_key)
     like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" if q else None
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
         rows = (await s.execute(text(
@@ -220,8 +222,7 @@ async def list_exams(status: Literal["draft", "published", "archived"] | None = 
             {"z": principal.zone_id, "o": org, "status": status, "kind": kind, "class_id": class_id,
              "bank": item_bank_id, "like": like, "after_ts": after[0] if after else None,
              "after_id": after[1] if after else None, "limit": limit + 1})).all()
-    page = rows[:limit]
-    nxt = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    page, nxt = EXAMS_KEYSET.page(rows, limit, res.settings.secret_key)
     return ExamPage(items=[ExamOut.from_row(r, for_student=student_view) for r in page], next_cursor=nxt)
 
 

@@ -17,13 +17,15 @@ from megacity.auth.tokens import Principal
 from megacity.db import tenant_transaction
 from megacity.errors import AppError
 from megacity.http_app import problem_response
+from megacity.pagination import Keyset
 from megacity.runtime import Resources, resources
 from services.exam.access import DENIED, ORG_ID, ORG_REQUIRED, acting_org, org_context
 from services.exam.item_banks import bump_version, lock_bank
 from services.exam.item_fields import ITEM_EXAMPLE, ItemFields, ItemOption, validation_errors
-from services.exam.pagination import decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/api/v1/items", tags=["items"])
+# Newest first: ORDER BY created_at DESC, id DESC (megacity.pagination).
+ITEMS_KEYSET = Keyset("exam.items", created_at=dt.datetime, id=uuid.UUID)
 
 ITEM_COLUMNS = ("id, bank_id, code, stem, options, answer_key, option_scores, content_area, model, a, b, c, d,"
                 " thresholds, max_score, enemy_tags, status, revision, created_at, updated_at")
@@ -157,7 +159,7 @@ async def list_items(bank_id: uuid.UUID | None = None, content_area: str | None 
                      org_id: uuid.UUID | None = ORG_ID, principal: Principal = Depends(require("item:read")),
                      res: Resources = Depends(resources)) -> ItemPage:
     org = acting_org(principal, org_id)
-    after = decode_cursor(cursor)
+    after = ITEMS_KEYSET.decode(cursor, res.settings.secret_key)
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
         rows = (await s.execute(text(
             f"SELECT {ITEM_COLUMNS} FROM exam.items WHERE zone_id = :z AND org_id = :o"
@@ -170,8 +172,7 @@ async def list_items(bank_id: uuid.UUID | None = None, content_area: str | None 
             {"z": principal.zone_id, "o": org, "bank": bank_id, "area": content_area, "status": status, "q": q,
              "like": f"%{_escape_like(q)}%" if q else None, "after_ts": after[0] if after else None,
              "after_id": after[1] if after else None, "limit": limit + 1})).all()
-    page = rows[:limit]
-    nxt = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    page, nxt = ITEMS_KEYSET.page(rows, limit, res.settings.secret_key)
     return ItemPage(items=[ItemOut.from_row(r) for r in page], next_cursor=nxt)
 
 

@@ -8,7 +8,9 @@ Result `<ns>.events.ai.result.<kind>`, envelope id and Nats-Msg-Id `"{job_id}:re
 kind `voice`  input_ref: audio object. params: language ("en"), reference_text (optional),
               feedback (bool, default true: LLM feedback when this replica serves the LLM).
               result: {text, words[{word,start,end,probability}], duration_seconds, language,
-              pronunciation{score,accuracy,completeness,wer,words[...]} (with reference_text),
+              pronunciation (with reference_text; scoring.pronunciation): {score, accuracy,
+              completeness, wer, reference_words, heard_words, counts{correct,substituted,missed,
+              inserted}, alignment[{op,reference,heard,start,end,confidence,score}]},
               feedback (optional), models{...}}
 kind `pose`   input_ref: image or video object. params: max_frames, sample_fps, reference_ref
               (another image/video object to compare with), output_key (where the keypoints
@@ -169,12 +171,13 @@ class JobHandlers:
         result: dict[str, Any] = transcript.as_dict()
         if reference_text:
             await progress("scoring", 60.0)
-            result["pronunciation"] = scoring.pronunciation(reference_text, result["words"])
+            # Pure Python over (reference x heard) words: off the event loop.
+            result["pronunciation"] = await asyncio.to_thread(scoring.pronunciation, reference_text,
+                                                              result["words"], transcript.text)
         if want_feedback and reference_text and "llm" in self.state.gates:
             await progress("feedback", 75.0)
             score = result["pronunciation"]["score"]
-            missed = [w["reference"] for w in result["pronunciation"]["words"] if w["status"] != "correct"
-                      and w["reference"]][:8]
+            missed = scoring.words_to_practise(result["pronunciation"])
             prompt = (f"A language learner read this sentence aloud: \"{reference_text}\"\n"
                       f"The speech recogniser heard: \"{transcript.text}\"\n"
                       f"Pronunciation score: {score:.0f}/100. Words to practise: {', '.join(missed) or 'none'}.\n"

@@ -1,112 +1,189 @@
-"""Scores computed from model outputs: pronunciation against a reference text, and the
-similarity of two pose sequences (a learner's dance against the reference)."""
+"""Scores computed from model outputs: pronunciation against a reference text (with a word-level
+alignment carrying the recogniser's timings), and the similarity of two pose sequences (a
+learner's dance against the reference).
+
+Pronunciation (the one implementation; kzone stores what the voice job returns):
+1. Both texts are normalised (Unicode NFKC, lower case, punctuation dropped; Hangul, kana, CJK,
+   Cyrillic… keep their letters; "don't" stays one word) and split into words.
+2. The heard words are aligned to the reference words by edit distance over words, a
+   substitution by a similar spelling costing less than an unrelated one (0.6 … 1.4, always
+   cheaper than a miss plus an insertion). Per reference word: `correct`, `substituted` (heard
+   something else) or `missed`; extra heard words are `inserted`.
+3. Word score (0–100): correct → 100 × the recogniser's confidence in the word; substituted by a
+   similar spelling (character similarity ≥ 0.5) → 50 × similarity × confidence; otherwise 0.
+   The pronunciation score is the mean over the reference words (extra words show in the WER).
+Also: accuracy (share of reference words heard exactly), completeness (share heard at all) and
+the word error rate of the alignment. A wrong reference text therefore scores far lower than
+the right one. `word_error_rate` is the plain (unit-cost) WER of two texts.
+"""
 from __future__ import annotations
 
-import difflib
 import math
 import re
-from collections.abc import Iterable, Sequence
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from services.inference.backends.pose import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
 
-_WORD = re.compile(r"[a-z0-9\u00c0-\u024f\u0400-\u04ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]+(?:'[a-z]+)?")
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+# Alignment entries returned at most (the counts and the score always cover every word): a
+# 10-minute reading is ~1,500 words, and the result row must stay small.
+MAX_ALIGNMENT = 2000
+
+Op = tuple[str, int | None, int | None]  # (correct | substituted | missed | inserted, ref index, heard index)
 
 
 def normalise(text: str) -> list[str]:
-    """Lower-case words without punctuation ("Sover," -> "sover", "don't" stays one word)."""
-    return _WORD.findall(text.lower())
+    """Lower-case words without punctuation ("Sover," -> "sover", "don't" stays one word,
+    "안녕하세요, 여러분!" -> ["안녕하세요", "여러분"])."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text or "").lower().replace("\u2019", "'"))
 
 
-def align(ref: Sequence[str], hyp: Sequence[str]) -> list[tuple[str, int | None, int | None]]:
-    """Levenshtein alignment: ("match" | "sub" | "del" | "ins", ref index, hyp index)."""
+@lru_cache(maxsize=65536)
+def similarity(a: str, b: str) -> float:
+    """Character similarity of two words, 0 (nothing in common) … 1 (the same)."""
+    return SequenceMatcher(None, a, b).ratio()
+
+
+def _similar_cost(a: str, b: str) -> float:
+    """0.6 (near-identical spelling) … 1.4 (unrelated): cheaper than missed + inserted (2.0), but an
+    unrelated pair is never preferred over a plain miss next to a correct match."""
+    return 1.4 - 0.8 * similarity(a, b)
+
+
+def _unit_cost(a: str, b: str) -> float:
+    return 1.0
+
+
+def align(ref: Sequence[str], hyp: Sequence[str], *, weighted: bool = True) -> list[Op]:
+    """Edit-distance alignment of two word lists: (op, ref index, hyp index) in order, op one of
+    correct | substituted | missed | inserted. `weighted`: a substitution costs by spelling
+    similarity (see module doc); otherwise every edit costs 1 (plain Levenshtein, for WER)."""
+    sub_cost = _similar_cost if weighted else _unit_cost
     n, m = len(ref), len(hyp)
-    cost = np.zeros((n + 1, m + 1), dtype=np.int32)
-    cost[:, 0] = np.arange(n + 1)
-    cost[0, :] = np.arange(m + 1)
+
+    def sub(i: int, j: int) -> float:
+        return 0.0 if ref[i] == hyp[j] else sub_cost(ref[i], hyp[j])
+
+    cost = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for j in range(1, m + 1):
+        cost[0][j] = float(j)
     for i in range(1, n + 1):
+        row, prev = cost[i], cost[i - 1]
+        row[0] = float(i)
         for j in range(1, m + 1):
-            cost[i, j] = min(cost[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]), cost[i - 1, j] + 1, cost[i, j - 1] + 1)
-    ops: list[tuple[str, int | None, int | None]] = []
+            row[j] = min(prev[j - 1] + sub(i - 1, j - 1), prev[j] + 1.0, row[j - 1] + 1.0)
+    ops: list[Op] = []
     i, j = n, m
     while i > 0 or j > 0:
-        if i > 0 and j > 0 and cost[i, j] == cost[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]):
-            ops.append(("match" if ref[i - 1] == hyp[j - 1] else "sub", i - 1, j - 1))
+        if i > 0 and j > 0 and abs(cost[i][j] - (cost[i - 1][j - 1] + sub(i - 1, j - 1))) < 1e-9:
+            ops.append(("correct" if ref[i - 1] == hyp[j - 1] else "substituted", i - 1, j - 1))
             i, j = i - 1, j - 1
-        elif i > 0 and cost[i, j] == cost[i - 1, j] + 1:
-            ops.append(("del", i - 1, None))
+        elif i > 0 and abs(cost[i][j] - (cost[i - 1][j] + 1.0)) < 1e-9:
+            ops.append(("missed", i - 1, None))
             i -= 1
         else:
-            ops.append(("ins", None, j - 1))
+            ops.append(("inserted", None, j - 1))
             j -= 1
     ops.reverse()
     return ops
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
+    """(substitutions + deletions + insertions) / reference words, by plain Levenshtein."""
     ref, hyp = normalise(reference), normalise(hypothesis)
     if not ref:
         return 0.0 if not hyp else 1.0
-    errors = sum(op != "match" for op, _, _ in align(ref, hyp))
+    errors = sum(op != "correct" for op, _, _ in align(ref, hyp, weighted=False))
     return errors / len(ref)
 
 
-def _heard_words(words: Iterable[dict[str, Any]]) -> tuple[list[str], list[float]]:
-    tokens: list[str] = []
-    probs: list[float] = []
-    for w in words:
-        for token in normalise(str(w.get("word", ""))):
-            tokens.append(token)
-            probs.append(float(w.get("probability", 1.0)))
-    return tokens, probs
+@dataclass(frozen=True)
+class HeardWord:
+    word: str
+    start: float | None
+    end: float | None
+    confidence: float
 
 
-def pronunciation(reference_text: str, words: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Score (0-100) how well the spoken words match the reference text.
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
 
-    Each reference word earns the recogniser's confidence in it when it was heard as written,
-    partial credit when heard as a similar word (character similarity >= 0.5, halved), and
-    nothing when missed. `accuracy` is the share heard exactly, `completeness` the share not
-    skipped, `wer` the word error rate of the transcript against the reference.
-    """
+
+def heard_words(words: Sequence[dict[str, Any]] | None, text: str = "") -> list[HeardWord]:
+    """The recogniser's words ({word, start, end, probability}) as normalised tokens, each with
+    its word's timing and confidence (clamped to 0-1); without any words, the words of `text`
+    at confidence 1 and no timings."""
+    out: list[HeardWord] = []
+    for item in words or ():
+        if not isinstance(item, dict):
+            continue
+        conf = _number(item.get("probability"))
+        conf = 1.0 if conf is None else min(1.0, max(0.0, conf))
+        start, end = _number(item.get("start")), _number(item.get("end"))
+        for token in normalise(str(item.get("word", ""))):
+            out.append(HeardWord(token, None if start is None else round(start, 3),
+                                 None if end is None else round(end, 3), conf))
+    if out or words:
+        return out
+    return [HeardWord(token, None, None, 1.0) for token in normalise(text)]
+
+
+def pronunciation(reference_text: str, words: Sequence[dict[str, Any]] | None, text: str = "") -> dict[str, Any]:
+    """Score (0-100) how well the spoken words match the reference text, with the word
+    alignment (see module doc). `words`: the recogniser's words with timings; `text`: the
+    transcript, used only when there are no words.
+
+    Returns {score, accuracy, completeness, wer, reference_words, heard_words,
+    counts{correct, substituted, missed, inserted}, alignment[{op, reference, heard, start, end,
+    confidence, score (reference words only)}]} — at most MAX_ALIGNMENT entries, with
+    `alignment_truncated: true` when there were more."""
     ref = normalise(reference_text)
-    heard, probs = _heard_words(words)
-    if not ref:
-        return {"score": 0.0, "accuracy": 0.0, "completeness": 0.0, "wer": 0.0 if not heard else 1.0,
-                "reference_words": 0, "words": []}
-    credit = [0.0] * len(ref)
-    detail: list[dict[str, Any]] = []
-    errors = 0
-    matched = 0
-    deleted = 0
-    for op, i, j in align(ref, heard):
-        if op == "match":
-            matched += 1
-            credit[i] = probs[j]
-            detail.append({"reference": ref[i], "heard": heard[j], "status": "correct", "probability": round(probs[j], 4)})
-        elif op == "sub":
-            errors += 1
-            similarity = difflib.SequenceMatcher(None, ref[i], heard[j]).ratio()
-            credit[i] = 0.5 * similarity * probs[j] if similarity >= 0.5 else 0.0
-            detail.append({"reference": ref[i], "heard": heard[j], "status": "mispronounced",
-                           "probability": round(probs[j], 4), "similarity": round(similarity, 3)})
-        elif op == "del":
-            errors += 1
-            deleted += 1
-            detail.append({"reference": ref[i], "heard": None, "status": "missed"})
-        else:
-            errors += 1
-            detail.append({"reference": None, "heard": heard[j], "status": "extra", "probability": round(probs[j], 4)})
-    return {
-        "score": round(100.0 * sum(credit) / len(ref), 1),
-        "accuracy": round(matched / len(ref), 4),
-        "completeness": round(1.0 - deleted / len(ref), 4),
-        "wer": round(errors / len(ref), 4),
-        "reference_words": len(ref),
-        "words": detail[:2000],
+    heard = heard_words(words, text)
+    counts = {"correct": 0, "substituted": 0, "missed": 0, "inserted": 0}
+    alignment: list[dict[str, Any]] = []
+    credit = 0.0
+    for op, ri, hi in align(ref, [h.word for h in heard]):
+        counts[op] += 1
+        h = heard[hi] if hi is not None else None
+        entry: dict[str, Any] = {"op": op, "reference": ref[ri] if ri is not None else None,
+                                 "heard": h.word if h else None, "start": h.start if h else None,
+                                 "end": h.end if h else None, "confidence": round(h.confidence, 3) if h else None}
+        if ri is not None:
+            s = 0.0
+            if op == "correct" and h:
+                s = 100.0 * h.confidence
+            elif op == "substituted" and h and similarity(ref[ri], h.word) >= 0.5:
+                s = 50.0 * similarity(ref[ri], h.word) * h.confidence
+            entry["score"] = round(s, 1)
+            credit += s
+        alignment.append(entry)
+    n = len(ref)
+    doc: dict[str, Any] = {
+        "score": round(credit / n, 1) if n else 0.0,
+        "accuracy": round(counts["correct"] / n, 3) if n else 0.0,
+        "completeness": round((counts["correct"] + counts["substituted"]) / n, 3) if n else 0.0,
+        "wer": round((counts["substituted"] + counts["missed"] + counts["inserted"]) / n, 3) if n
+        else (0.0 if not heard else 1.0),
+        "reference_words": n,
+        "heard_words": len(heard),
+        "counts": counts,
+        "alignment": alignment[:MAX_ALIGNMENT],
     }
+    if len(alignment) > MAX_ALIGNMENT:
+        doc["alignment_truncated"] = True
+    return doc
+
+
+def words_to_practise(doc: dict[str, Any], limit: int = 8) -> list[str]:
+    """Reference words of a pronunciation document that were substituted or missed."""
+    return [a["reference"] for a in doc["alignment"] if a["op"] in ("substituted", "missed")][:limit]
 
 
 def pose_vector(landmarks: Sequence[Sequence[float]]) -> np.ndarray | None:

@@ -7,11 +7,12 @@ Three guards keep a job to one result row: JetStream's duplicate window, the inb
 unique `kzone_ai_results.job_id` (a late or re-published duplicate finds the row and stops).
 
 Per kind:
-- voice: K-Zone scores the transcript against the reference text itself (`voice_scoring`:
-  word alignment with timings, pronunciation score); the LLM feedback comes in the same result
-  (the inference service generates it as part of the job). When it is missing although asked
-  for (that replica serves no LLM), a tutor job is queued for it, and the voice job stays
-  `processing` until that job's result is folded into the voice result;
+- voice: the pronunciation score and the word alignment with timings come in the result (the
+  inference service computes them in the voice job, `pronunciation{…}`); K-Zone stores them under
+  its result's names (`pronunciation_score`, `alignment`, …) and scores nothing itself. The LLM
+  feedback comes in the same result. When it is missing although asked for (that replica serves
+  no LLM), a tutor job is queued for it, and the voice job stays `processing` until that job's
+  result is folded into the voice result;
 - pose: the keypoints JSON is an object (`kzone/pose/{media_id}/keypoints.json`, written by
   inference and referenced by `keypoints_ref`, or written here when sent inline); the result
   row keeps the summary (frames, first pose, similarity to the reference) and the object key;
@@ -33,7 +34,7 @@ from megacity.events.envelope import dumps
 from megacity.job_progress import JobProgress
 from megacity.runtime import Resources
 from megacity.telemetry.logs import get_logger
-from services.kzone import tutor_prompts, voice_scoring
+from services.kzone import tutor_prompts
 from services.kzone.after_commit import after_commit
 from services.kzone.ai_jobs import TUTOR_MAX_TOKENS, enqueue_job, inline_ref
 from services.kzone.service_state import KzoneState
@@ -129,10 +130,26 @@ async def _fail(session: AsyncSession, progress: JobProgress, job: Any, event: E
         await _fold_feedback(session, progress, job.parent_job_id, None, error)
 
 
+def _pronunciation(job: Any, result: dict[str, Any]) -> dict[str, Any]:
+    """The voice job's `pronunciation` document, under the names K-Zone's stored result uses."""
+    doc = result.get("pronunciation")
+    if not isinstance(doc, dict):
+        log.warning("voice result without a pronunciation score", job_id=str(job.id))
+        doc = {}
+    alignment = doc.get("alignment")
+    out = {"reference_words": doc.get("reference_words"), "heard_words": doc.get("heard_words"),
+           "pronunciation_score": doc.get("score"), "accuracy": doc.get("accuracy"),
+           "completeness": doc.get("completeness"), "wer": doc.get("wer"), "counts": doc.get("counts"),
+           "alignment": alignment if isinstance(alignment, list) else []}
+    if doc.get("alignment_truncated"):
+        out["alignment_truncated"] = True
+    return out
+
+
 async def _voice(session: AsyncSession, progress: JobProgress, job: Any, event: Event, result: dict[str, Any]) -> None:
     params = job.params or {}
     transcript = str(result.get("text") or result.get("transcript") or "").strip()
-    scoring = voice_scoring.score(params.get("reference_text", ""), result)
+    scoring = _pronunciation(job, result)
     wanted = bool(params.get("feedback", True))
     feedback = str(result.get("feedback") or "").strip() or None
     doc: dict[str, Any] = {

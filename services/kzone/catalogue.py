@@ -1,9 +1,7 @@
 """The K-content catalogue (`kzone.kzone_contents`): CRUD, search by title and tag, keyset
-(cursor) pagination, newest first. Rows are per org; RLS decides what exists for the caller."""
+(cursor) pagination (megacity.pagination), newest first. Rows are per org; RLS decides what exists for the caller."""
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
@@ -17,6 +15,7 @@ from megacity.auth.tokens import Principal
 from megacity.db import tenant_transaction
 from megacity.errors import AppError
 from megacity.http_app import problem_response
+from megacity.pagination import Keyset
 from megacity.runtime import Resources, resources
 from services.kzone import permissions as perm
 from services.kzone.service_state import KzoneState, kzone_state, org_of
@@ -28,6 +27,8 @@ _COLUMNS = "id, title, type, url, media_id, description, tags, created_by, creat
 _AUTH_ERRORS = {**problem_response(401, "auth.token_missing", "An access token is required"),
                 **problem_response(403, "auth.permission_denied", "The caller's role lacks the permission")}
 _NOT_FOUND = problem_response(404, "content.not_found", "No such content in your org")
+# Newest first: ORDER BY created_at DESC, id DESC.
+CONTENTS_KEYSET = Keyset("kzone.contents", created_at=dt.datetime, id=uuid.UUID)
 
 EXAMPLE = {"id": "3f1c2b7e-8a4d-4c1e-9b2a-5d6e7f809a1b", "title": "BTS Dynamite — choreography breakdown",
            "type": "video", "url": None, "media_id": "0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d",
@@ -103,26 +104,10 @@ class ContentOut(BaseModel):
 
 class ContentPage(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"items": [EXAMPLE], "next_cursor":
-                                                              "MjAyNi0xMS0yN1QxMjowMDowMCswMDowMHwzZjFj…"}]})
+                                                              "AVsiMjAyNi0xMS0yN1QxMjowMDowMCswMDowMCIsIjNmMWMy…"}]})
 
     items: list[ContentOut]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
-
-
-def encode_cursor(created_at: dt.datetime, content_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{content_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, _, ident = raw.partition("|")
-        created = dt.datetime.fromisoformat(stamp)
-        if created.tzinfo is None:
-            raise ValueError("naive timestamp")
-        return created, uuid.UUID(ident)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise AppError(400, "request.invalid_cursor", "cursor is not one this API returned") from None
 
 
 def _like(term: str) -> str:
@@ -176,7 +161,7 @@ async def search_contents(
         tag: Annotated[list[str] | None, Query(description="Tag that must be present (repeatable)")] = None,
         type: Annotated[ContentType | None, Query(description="Only this content type")] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
         principal: Principal = Depends(require(perm.CONTENT_READ)), res: Resources = Depends(resources),
         state: KzoneState = Depends(kzone_state)) -> ContentPage:
     where = ["TRUE"]
@@ -193,16 +178,16 @@ async def search_contents(
     if type:
         where.append("c.type = :type")
         params["type"] = type
-    if cursor:
-        params["c_at"], params["c_id"] = decode_cursor(cursor)
+    after = CONTENTS_KEYSET.decode(cursor, res.settings.secret_key)
+    if after:
+        params["c_at"], params["c_id"] = after
         where.append("(c.created_at, c.id) < (:c_at, :c_id)")
     async with tenant_transaction(res.db(), principal.tenant()) as session:
         rows = (await session.execute(text(
             f"SELECT {', '.join('c.' + c.strip() for c in _COLUMNS.split(','))}, m.storage_key"
             " FROM kzone.kzone_contents c LEFT JOIN kzone.kzone_media m ON m.id = c.media_id"
             f" WHERE {' AND '.join(where)} ORDER BY c.created_at DESC, c.id DESC LIMIT :limit"), params)).all()
-    page = rows[:limit]
-    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    page, next_cursor = CONTENTS_KEYSET.page(rows, limit, res.settings.secret_key)
     return ContentPage(items=[_out(r, state, request, r.storage_key) for r in page], next_cursor=next_cursor)
 
 

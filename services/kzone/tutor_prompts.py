@@ -8,7 +8,11 @@ from typing import Any
 
 
 def voice_feedback_question(reference_text: str, scoring: dict[str, Any]) -> str:
-    trouble = [a["reference"] for a in scoring["alignment"] if a["op"] in ("substituted", "missed")][:8]
+    """`scoring`: the stored voice result's score and alignment (computed by inference)."""
+    trouble = [a["reference"] for a in scoring.get("alignment") or ()
+               if isinstance(a, dict) and a.get("op") in ("substituted", "missed") and a.get("reference")][:8]
+    score = scoring.get("pronunciation_score")
+    rated = f"Pronunciation score {score:.0f}/100; " if isinstance(score, int | float) else ""
     return (f"Read this sentence aloud: \"{reference_text}\". The answer below is what speech recognition "
-            f"heard. Pronunciation score {scoring['pronunciation_score']:.0f}/100; words to practise: "
+            f"heard. {rated}words to practise: "
             f"{', '.join(trouble) or 'none'}. Give pronunciation feedback and one practice tip.")

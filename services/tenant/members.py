@@ -12,7 +12,7 @@ import uuid
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +22,9 @@ from megacity.db import tenant_transaction
 from megacity.errors import AppError
 from megacity.events.outbox import add_event
 from megacity.http_app import problem_response
+from megacity.pagination import Keyset
 from megacity.runtime import Resources, resources
+from services.tenant import listing
 from services.tenant.access import DENIED, acting_org, ensure_org, org_context
 from services.tenant.fields import Email
 from services.tenant.users_client import lookup_users
@@ -68,10 +70,14 @@ class MemberOut(BaseModel):
 
 
 class MemberList(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_EXAMPLE], "total": 1}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_EXAMPLE], "total": 1, "next_cursor": None}]})
 
     items: list[MemberOut]
     total: int
+    next_cursor: str | None = Field(None, description=listing.NEXT_CURSOR_DOC)
+
+
+MEMBERS_KEYSET = Keyset("tenant.members", created_at=dt.datetime, user_id=uuid.UUID)  # ORDER BY created_at, user_id
 
 
 _COLUMNS = "user_id, org_id, role, created_at, updated_at"
@@ -91,19 +97,26 @@ async def _other_admins(s: AsyncSession, zone_id: int, org_id: uuid.UUID, user_i
 
 
 @router.get("", response_model=MemberList, summary="Members of an org",
-            responses={**DENIED, **problem_response(404, "org.not_found", "No such org in this zone")})
+            responses={**DENIED, **problem_response(404, "org.not_found", "No such org in this zone"),
+                       **listing.PAGING_ERRORS})
 async def list_members(org_id: uuid.UUID, role: OrgRole | None = None, limit: int = Query(100, ge=1, le=1000),
-                       offset: int = Query(0, ge=0), principal: Principal = Depends(require("user:read")),
+                       offset: int = Query(0, ge=0), cursor: str | None = listing.CURSOR,
+                       principal: Principal = Depends(require("user:read")),
                        res: Resources = Depends(resources)) -> MemberList:
     org = acting_org(principal, org_id)
+    after = listing.after(MEMBERS_KEYSET, cursor, offset, res)
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
         await ensure_org(s, principal.zone_id, org)
         rows = (await s.execute(text(
-            f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM tenant.memberships"
-            " WHERE zone_id = :z AND org_id = :o AND (CAST(:role AS text) IS NULL OR role = :role)"
+            f"SELECT * FROM (SELECT {_COLUMNS}, count(*) OVER () AS total FROM tenant.memberships"
+            " WHERE zone_id = :z AND org_id = :o AND (CAST(:role AS text) IS NULL OR role = :role)) AS q"
+            " WHERE CAST(:after_at AS timestamptz) IS NULL OR (created_at, user_id) > (:after_at, :after_id)"
             " ORDER BY created_at, user_id LIMIT :limit OFFSET :offset"),
-            {"z": principal.zone_id, "o": org, "role": role, "limit": limit, "offset": offset})).all()
-    return MemberList(items=[MemberOut.model_validate(r._mapping) for r in rows], total=rows[0].total if rows else 0)
+            {"z": principal.zone_id, "o": org, "role": role, "after_at": after[0] if after else None,
+             "after_id": after[1] if after else None, "limit": limit + 1, "offset": offset})).all()
+    page, nxt = listing.page(MEMBERS_KEYSET, rows, limit, res)
+    return MemberList(items=[MemberOut.model_validate(r._mapping) for r in page], total=rows[0].total if rows else 0,
+                      next_cursor=nxt)
 
 
 @router.post("", status_code=201, response_model=MemberOut, summary="Add a user to an org with a role",

@@ -19,7 +19,9 @@ from megacity.db import TenantContext, tenant_transaction
 from megacity.errors import AppError
 from megacity.events.outbox import add_event
 from megacity.http_app import problem_response
+from megacity.pagination import Keyset
 from megacity.runtime import Resources, resources
+from services.tenant import listing
 from services.tenant.access import DENIED, org_not_found
 
 router = APIRouter(prefix="/api/v1/orgs", tags=["orgs"])
@@ -62,10 +64,14 @@ class OrgOut(BaseModel):
 
 
 class OrgList(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_EXAMPLE], "total": 1}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_EXAMPLE], "total": 1, "next_cursor": None}]})
 
     items: list[OrgOut]
     total: int
+    next_cursor: str | None = Field(None, description=listing.NEXT_CURSOR_DOC)
+
+
+ORGS_KEYSET = Keyset("tenant.orgs", name=str, id=uuid.UUID)  # ORDER BY name, id
 
 
 def _out(row) -> OrgOut:
@@ -89,16 +95,20 @@ async def create_org(body: OrgIn, principal: Principal = Depends(require("org:cr
 
 @router.get("", response_model=OrgList, summary="Orgs you may see in this zone",
             description="A zone admin sees every org of the zone; an org admin sees its own org.",
-            responses=DENIED)
+            responses={**DENIED, **listing.PAGING_ERRORS})
 async def list_orgs(limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000),
-                    principal: Principal = Depends(require("org:read")),
+                    cursor: str | None = listing.CURSOR, principal: Principal = Depends(require("org:read")),
                     res: Resources = Depends(resources)) -> OrgList:
+    after = listing.after(ORGS_KEYSET, cursor, offset, res)
     async with tenant_transaction(res.db(), principal.tenant()) as s:
         rows = (await s.execute(text(
-            f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM tenant.orgs WHERE zone_id = :z"
+            f"SELECT * FROM (SELECT {_COLUMNS}, count(*) OVER () AS total FROM tenant.orgs WHERE zone_id = :z) AS q"
+            " WHERE CAST(:after_name AS text) IS NULL OR (name, id) > (:after_name, :after_id)"
             " ORDER BY name, id LIMIT :limit OFFSET :offset"),
-            {"z": principal.zone_id, "limit": limit, "offset": offset})).all()
-    return OrgList(items=[_out(r) for r in rows], total=rows[0].total if rows else 0)
+            {"z": principal.zone_id, "after_name": after[0] if after else None, "after_id": after[1] if after else None,
+             "limit": limit + 1, "offset": offset})).all()
+    page, nxt = listing.page(ORGS_KEYSET, rows, limit, res)
+    return OrgList(items=[_out(r) for r in page], total=rows[0].total if rows else 0, next_cursor=nxt)
 
 
 @router.get("/{org_id}", response_model=OrgOut, summary="One org",

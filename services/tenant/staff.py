@@ -9,7 +9,7 @@ import datetime as dt
 import uuid
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from megacity.auth.dependencies import require
@@ -17,7 +17,9 @@ from megacity.auth.tokens import Principal
 from megacity.db import tenant_transaction
 from megacity.errors import AppError
 from megacity.http_app import problem_response
+from megacity.pagination import Keyset
 from megacity.runtime import Resources, resources
+from services.tenant import listing
 from services.tenant.access import DENIED, acting_org, ensure_org, org_context
 from services.tenant.fields import Email, Name, Phone
 
@@ -61,10 +63,11 @@ class PersonOut(BaseModel):
 
 
 class PersonList(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_EXAMPLE], "total": 1}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_EXAMPLE], "total": 1, "next_cursor": None}]})
 
     items: list[PersonOut]
     total: int
+    next_cursor: str | None = Field(None, description=listing.NEXT_CURSOR_DOC)
 
 
 def person_router(table: str, singular: str) -> APIRouter:
@@ -73,25 +76,32 @@ def person_router(table: str, singular: str) -> APIRouter:
         raise ValueError(table)
     router = APIRouter(prefix=f"/api/v1/rosters/{table}", tags=[table])
     code = f"{singular}.not_found"
+    keyset = Keyset(f"tenant.{table}", name=str, id=uuid.UUID)  # ORDER BY name, id
     not_found = problem_response(404, code, f"No such {singular} in your org")
 
     def missing(person_id: uuid.UUID) -> AppError:
         return AppError(404, code, f"{singular} {person_id} does not exist in this org")
 
-    @router.get("", response_model=PersonList, summary=f"{table.title()} of your org", responses=DENIED,
-                operation_id=f"list_{table}")
+    @router.get("", response_model=PersonList, summary=f"{table.title()} of your org",
+                responses={**DENIED, **listing.PAGING_ERRORS}, operation_id=f"list_{table}")
     async def list_people(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
-                          org_id: uuid.UUID | None = ORG_ID, principal: Principal = Depends(require("user:read")),
+                          cursor: str | None = listing.CURSOR, org_id: uuid.UUID | None = ORG_ID,
+                          principal: Principal = Depends(require("user:read")),
                           res: Resources = Depends(resources)) -> PersonList:
         org = acting_org(principal, org_id)
+        after = listing.after(keyset, cursor, offset, res)
         async with tenant_transaction(res.db(), org_context(principal, org)) as s:
             await ensure_org(s, principal.zone_id, org)
             rows = (await s.execute(text(
-                f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM tenant.{table}"
-                " WHERE zone_id = :z AND org_id = :o AND deleted_at IS NULL ORDER BY name, id LIMIT :l OFFSET :off"),
-                {"z": principal.zone_id, "o": org, "l": limit, "off": offset})).all()
-        return PersonList(items=[PersonOut.model_validate(r._mapping) for r in rows],
-                          total=rows[0].total if rows else 0)
+                f"SELECT * FROM (SELECT {_COLUMNS}, count(*) OVER () AS total FROM tenant.{table}"
+                " WHERE zone_id = :z AND org_id = :o AND deleted_at IS NULL) AS q"
+                " WHERE CAST(:after_name AS text) IS NULL OR (name, id) > (:after_name, :after_id)"
+                " ORDER BY name, id LIMIT :l OFFSET :off"),
+                {"z": principal.zone_id, "o": org, "after_name": after[0] if after else None,
+                 "after_id": after[1] if after else None, "l": limit + 1, "off": offset})).all()
+        page, nxt = listing.page(keyset, rows, limit, res)
+        return PersonList(items=[PersonOut.model_validate(r._mapping) for r in page],
+                          total=rows[0].total if rows else 0, next_cursor=nxt)
 
     @router.post("", status_code=201, response_model=PersonOut, summary=f"Add a {singular} record",
                  responses=DENIED, operation_id=f"create_{singular}")

@@ -21,7 +21,9 @@ from megacity.auth.tokens import Principal
 from megacity.db import tenant_transaction
 from megacity.errors import AppError
 from megacity.http_app import problem_response
+from megacity.pagination import Keyset
 from megacity.runtime import Resources, resources
+from services.tenant import listing
 from services.tenant.access import DENIED, acting_org, ensure_org, org_context
 from services.tenant.fields import Email, Grade, Name, Phone
 
@@ -85,10 +87,14 @@ class StudentOut(BaseModel):
 
 
 class StudentList(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_EXAMPLE], "total": 1}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_EXAMPLE], "total": 1, "next_cursor": None}]})
 
     items: list[StudentOut]
     total: int
+    next_cursor: str | None = Field(None, description=listing.NEXT_CURSOR_DOC)
+
+
+STUDENTS_KEYSET = Keyset("tenant.students", grade=int, name=str, id=uuid.UUID)  # ORDER BY grade, name, id
 
 
 def _parent(principal: Principal) -> uuid.UUID | None:
@@ -113,26 +119,33 @@ async def _one(s: AsyncSession, principal: Principal, org: uuid.UUID, student_id
 
 @router.get("", response_model=StudentList, summary="Students of your org",
             description="Teachers and org admins see the roster; a parent sees only its approved-linked children.",
-            responses={**DENIED, **problem_response(404, "org.not_found", "No such org in this zone")})
+            responses={**DENIED, **problem_response(404, "org.not_found", "No such org in this zone"),
+                       **listing.PAGING_ERRORS})
 async def list_students(grade: int | None = Query(None, ge=1, le=20), class_id: uuid.UUID | None = None,
                         name: str | None = Query(None, max_length=100, description="Name prefix"),
                         limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
-                        org_id: uuid.UUID | None = ORG_ID,
+                        cursor: str | None = listing.CURSOR, org_id: uuid.UUID | None = ORG_ID,
                         principal: Principal = Depends(require("student:read", "user:read")),
                         res: Resources = Depends(resources)) -> StudentList:
     org = acting_org(principal, org_id)
+    after = listing.after(STUDENTS_KEYSET, cursor, offset, res)
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
         await ensure_org(s, principal.zone_id, org)
         rows = (await s.execute(text(
-            f"SELECT * , count(*) OVER () AS total FROM ({_SELECT} WHERE s.zone_id = :z AND s.org_id = :o"
-            " AND s.deleted_at IS NULL AND (CAST(:g AS int) IS NULL OR s.grade = :g)"
+            f"SELECT * FROM (SELECT *, count(*) OVER () AS total FROM ({_SELECT} WHERE s.zone_id = :z"
+            " AND s.org_id = :o AND s.deleted_at IS NULL AND (CAST(:g AS int) IS NULL OR s.grade = :g)"
             " AND (CAST(:c AS uuid) IS NULL OR s.class_id = :c)"
-            f" AND (CAST(:n AS text) IS NULL OR s.name LIKE :n || '%'){_PARENT_FILTER}) AS q"
+            f" AND (CAST(:n AS text) IS NULL OR s.name LIKE :n || '%'){_PARENT_FILTER}) AS q) AS counted"
+            " WHERE CAST(:after_grade AS int) IS NULL OR (grade, name, id) > (:after_grade, :after_name, :after_id)"
             " ORDER BY grade, name, id LIMIT :limit OFFSET :offset"),
             {"z": principal.zone_id, "o": org, "g": grade, "c": class_id,
              "n": name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") if name else None,
-             "parent": _parent(principal), "limit": limit, "offset": offset})).all()
-    return StudentList(items=[StudentOut.model_validate(r._mapping) for r in rows], total=rows[0].total if rows else 0)
+             "parent": _parent(principal), "after_grade": after[0] if after else None,
+             "after_name": after[1] if after else None, "after_id": after[2] if after else None,
+             "limit": limit + 1, "offset": offset})).all()
+    page, nxt = listing.page(STUDENTS_KEYSET, rows, limit, res)
+    return StudentList(items=[StudentOut.model_validate(r._mapping) for r in page],
+                       total=rows[0].total if rows else 0, next_cursor=nxt)
 
 
 @router.post("", status_code=201, response_model=StudentOut, summary="Add a student to the roster",

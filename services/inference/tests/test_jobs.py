@@ -60,6 +60,12 @@ async def test_voice_job_one_result_with_score_feedback_and_progress(
     assert scoring.word_error_rate(SENTENCE, result["text"]) <= 0.2
     assert result["words"] and {"word", "start", "end", "probability"} <= set(result["words"][0])
     assert result["pronunciation"]["score"] >= 70
+    # The word alignment kzone stores comes with the recogniser's timings.
+    pron = result["pronunciation"]
+    assert pron["reference_words"] == len(scoring.normalise(SENTENCE)) and sum(pron["counts"].values()) == \
+        len(pron["alignment"])
+    timed = [a for a in pron["alignment"] if a["op"] == "correct"]
+    assert timed and all(a["start"] is not None and a["end"] >= a["start"] and a["score"] > 0 for a in timed)
     assert isinstance(result["feedback"], str) and result["feedback"]
     assert set(result["models"]) == {"stt", "llm"}
     assert len(json.dumps(data)) < 64 * 1024  # a small result

@@ -1,6 +1,7 @@
 """AI jobs end to end on the kzone side, with the test playing the inference worker through the
-real NATS JetStream broker (pulling `ai.job.*`, publishing `ai.result.*`), real Redis progress
-and real PostgreSQL results."""
+real NATS JetStream broker (pulling `ai.job.*`, publishing `ai.result.*` shaped as inference
+sends them), real Redis progress and real PostgreSQL results. kzone stores what inference
+computed (score, alignment); the scoring itself is tested in services/inference."""
 from __future__ import annotations
 
 import json
@@ -10,14 +11,10 @@ import httpx
 
 from services.kzone.tests.conftest import KZONE_HOST, KzoneHarness
 from services.kzone.tests.media_samples import multipart, png, wav
-from services.kzone.tests.worker import ContractWorker, wait_for
+from services.kzone.tests.worker import ContractWorker, voice_result, wait_for
+from services.kzone.tutor_prompts import voice_feedback_question
 
 REFERENCE = "The quick brown fox jumps over the lazy dog"
-
-
-def _words(text: str, prob: float = 0.95) -> list[dict]:
-    return [{"word": f" {w}", "start": i * 0.4, "end": i * 0.4 + 0.35, "probability": prob}
-            for i, w in enumerate(text.split())]
 
 
 async def _progress(kz: KzoneHarness, job_id: str, headers: dict) -> httpx.Response:
@@ -62,11 +59,12 @@ async def test_voice_job_through_the_broker(kzone: KzoneHarness, nats_client, re
     state = (await _progress(kzone, job_id, me)).json()
     assert (state["status"], state["step"], state["progress"]) == ("running", "transcribing", 40.0)
 
-    # The transcript comes back (with the LLM's feedback, written in the same job); kzone scores it.
+    # The transcript comes back with its pronunciation score and word alignment and the LLM's
+    # feedback (all computed in the same inference job); kzone stores them.
     transcript = "The quick brown fox jumps over the lazy dog."
-    await worker.publish_result(job, result={
-        "text": transcript, "words": _words(transcript), "language": "en", "duration_seconds": 3.6,
-        "feedback": "Very clear! Keep the 'th' soft.", "models": {"stt": "whisper-base int8 cpu"}})
+    await worker.publish_result(job, result=voice_result(
+        REFERENCE, transcript, language="en", duration_seconds=3.6,
+        feedback="Very clear! Keep the 'th' soft.", models={"stt": "whisper-base int8 cpu"}))
     state = await _until_status(kzone, job_id, me, "succeeded")
     assert state["progress"] == 100.0
     assert await redis_client.ttl(progress_key) > 6 * 3600  # the finished state stays cached (24 h)
@@ -81,6 +79,8 @@ async def test_voice_job_through_the_broker(kzone: KzoneHarness, nats_client, re
     assert result["transcript"] == transcript
     assert result["pronunciation_score"] == 95.0 and result["accuracy"] == 1.0 and result["wer"] == 0.0
     assert [a["op"] for a in result["alignment"]] == ["correct"] * 9
+    assert result["counts"] == {"correct": 9, "substituted": 0, "missed": 0, "inserted": 0}
+    assert result["reference_words"] == result["heard_words"] == 9 and result["completeness"] == 1.0
     assert result["alignment"][1] == {"op": "correct", "reference": "quick", "heard": "quick", "start": 0.4,
                                       "end": 0.75, "confidence": 0.95, "score": 95.0}
     assert result["feedback"] == "Very clear! Keep the 'th' soft." and result["feedback_status"] == "succeeded"
@@ -117,11 +117,13 @@ async def test_voice_feedback_falls_back_to_a_tutor_job(kzone: KzoneHarness, nat
                            headers={**me, "Content-Type": ctype})).json()["job_id"]
     _, job = await worker.next_job()
     heard = "The quick brown box jumps over the lazy dog"
-    await worker.publish_result(job, result={"text": heard, "words": _words(heard), "language": "en"})
+    # inference's score: fox→box (a similar spelling) earns 50 x similarity x confidence = 31.7.
+    await worker.publish_result(job, result=voice_result(REFERENCE, heard, credit={"box": 31.7}, language="en"))
     _, tutor = await worker.next_job()
     assert tutor["kind"] == "tutor" and tutor["input_ref"] == f"inline:{heard}"
     assert tutor["params"]["purpose"] == "voice_feedback" and tutor["params"]["parent_job_id"] == job_id
     assert tutor["params"]["reference_answer"] == REFERENCE and "fox" in tutor["params"]["question"]
+    assert "score 88/100" in tutor["params"]["question"]
     state = await _until_status(kzone, job_id, me, "running")
     assert state["step"] == "feedback"
     resp = await c.get(f"/api/v1/kzone/jobs/{job_id}/result", headers=me)
@@ -133,6 +135,8 @@ async def test_voice_feedback_falls_back_to_a_tutor_job(kzone: KzoneHarness, nat
     result = (await c.get(f"/api/v1/kzone/jobs/{job_id}/result", headers=me)).json()["result"]
     assert result["feedback"] == "Say 'fox' with a clear f." and result["feedback_status"] == "succeeded"
     assert result["pronunciation_score"] == 88.0  # 8 x 95 + 31.7 (fox→box), over 9 words
+    assert [(a["op"], a["reference"], a["heard"], a["score"]) for a in result["alignment"]][3] == \
+        ("substituted", "fox", "box", 31.7)
     tutor_detail = (await c.get(f"/api/v1/kzone/jobs/{tutor['job_id']}", headers=me)).json()
     assert tutor_detail["parent_job_id"] == job_id and tutor_detail["status"] == "succeeded"
 
@@ -219,3 +223,15 @@ async def test_failed_tutor_job(kzone: KzoneHarness, nats_client, redis_client) 
     assert resp.status_code == 422
     resp = await c.get(f"/api/v1/kzone/jobs/{uuid.uuid4()}", headers=me)
     assert resp.status_code == 404 and resp.json()["code"] == "job.not_found"
+
+
+def test_feedback_question_uses_the_stored_score_and_copes_without_one() -> None:
+    """The tutor question is built from the stored voice result (inference's score and alignment);
+    a result that came without `pronunciation` (stored as nulls) still gives a question."""
+    stored = {"pronunciation_score": 88.0, "alignment": [
+        {"op": "correct", "reference": "the"}, {"op": "substituted", "reference": "fox"},
+        {"op": "missed", "reference": "dog"}, {"op": "inserted", "reference": None}]}
+    question = voice_feedback_question(REFERENCE, stored)
+    assert "score 88/100" in question and "practise: fox, dog." in question
+    bare = voice_feedback_question(REFERENCE, {"pronunciation_score": None, "alignment": []})
+    assert "/100" not in bare and "practise: none." in bare
