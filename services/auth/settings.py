@@ -1,4 +1,63 @@
-"""Auth service settings: AUTH_* variables (see megacity.settings.ServiceSettings)."""
-from megacity.settings import settings_class
+"""Auth service settings: AUTH_* variables (see megacity.settings.ServiceSettings).
 
-Settings = settings_class("auth")
+Beyond the shared ones:
+- AUTH_PII_KEYS: comma-separated Fernet keys; the first encrypts, all decrypt (rotation: put a
+  new key first, run `python -m services.auth.admin rotate-pii`, then drop the old one). It
+  also encrypts the signing keys' private halves and TOTP secrets. Required outside
+  development/test, where a fixed development key is used when it is unset.
+- Argon2id cost (RFC 9106's second recommended profile by default).
+- Brute-force limits, refresh-token lifetime and cookie, trusted proxies for client addresses.
+"""
+from __future__ import annotations
+
+from pydantic import model_validator
+
+from megacity.settings import ServiceSettings, settings_class
+
+# Development/test only: refused anywhere else (see _pii_keys).
+DEV_PII_KEY = "bWVnYWNpdHktZGV2ZWxvcG1lbnQtcGlpLWtleS0wMDA="
+
+
+class AuthSettings(ServiceSettings):
+    pii_keys: str = ""
+    # Argon2id: time cost, memory (KiB), lanes. Tests lower these; login rehashes old hashes.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+    # Brute force: failures per window per account and per client address, then a block.
+    login_max_failures: int = 5
+    login_window_seconds: int = 60
+    login_block_seconds: int = 900
+    # Registration costs an Argon2 hash: limit it per client address.
+    register_per_minute: int = 10
+    refresh_ttl_days: int = 30
+    refresh_cookie_name: str = "mc_refresh"
+    refresh_cookie_path: str = "/api/v1/auth"
+    # The edge (nginx/Traefik) appends the peer to X-Forwarded-For; only these peers are trusted.
+    trusted_proxies: list[str] = ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+    # How long a rotated-out signing key stays in the JWKS (>= access-token lifetime).
+    passive_key_retention_seconds: int = 24 * 3600
+    # How often a replica re-reads the signing keys (picks up a rotation done elsewhere).
+    key_reload_seconds: float = 30.0
+    mfa_challenge_ttl_seconds: int = 300
+    mfa_issuer: str = "MegaCity"
+
+    @model_validator(mode="after")
+    def _pii_keys(self) -> AuthSettings:
+        dev = self.environment in ("development", "test")
+        if not self.pii_keys.strip():
+            if not dev:
+                raise ValueError("AUTH_PII_KEYS is required outside development")
+            object.__setattr__(self, "pii_keys", DEV_PII_KEY)
+        elif not dev and DEV_PII_KEY in self.pii_keys:
+            raise ValueError("AUTH_PII_KEYS holds the development key; set real keys outside development")
+        if self.passive_key_retention_seconds < 15 * 60:
+            raise ValueError("passive keys must outlive the access tokens they signed (>= 900 s)")
+        return self
+
+    @property
+    def pii_key_list(self) -> list[str]:
+        return [k.strip() for k in self.pii_keys.split(",") if k.strip()]
+
+
+Settings = settings_class("auth", AuthSettings)

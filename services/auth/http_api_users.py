@@ -1,0 +1,127 @@
+"""The caller's own account, and platform roles (zone_admin, super_admin) managed by admins."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from megacity.auth.dependencies import bearer_token, require
+from megacity.auth.tokens import Principal
+from megacity.auth.verifier import deny_sessions
+from megacity.errors import AppError
+from megacity.events.outbox import add_event
+from megacity.http_app import request_zone
+from megacity.runtime import Resources, resources
+from megacity.zones import Zone, registry
+from services.auth import audit, profile_cache, sessions, users
+from services.auth.client_info import ClientInfo, client_info
+from services.auth.db_scope import principal_transaction
+from services.auth.http_shared import UNAUTHORIZED, UNKNOWN_HOST, ZONE_MISMATCH, problems
+from services.auth.state import AuthState, auth_state
+from services.auth.verification import CachingTokenVerifier
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+
+class MeOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "7c0e2b1a-3d4f-4a5b-8c6d-9e0f1a2b3c4d", "zone": "univ", "zone_id": 1, "email": "minji@example.com",
+        "display_name": "Minji Kim", "phone": "+82 10-1234-5678", "role": "student",
+        "org_id": "5d1c3f0e-8a7b-4e6f-9d2c-1b0a9f8e7d6c", "platform_role": None,
+        "permissions": ["exam:read", "attempt:create", "attempt:read", "profile:read", "profile:update"],
+        "mfa_enabled": False, "session_id": "0b7e5a6c-2f0d-4c55-9a8e-1f3d2c4b5a69",
+        "created_at": "2026-03-01T09:00:00Z"}]})
+
+    id: uuid.UUID
+    zone: str
+    zone_id: int
+    email: str
+    display_name: str
+    phone: str | None
+    role: str = Field(description="the role of this session (platform role or org membership)")
+    org_id: uuid.UUID | None
+    platform_role: str | None
+    permissions: list[str]
+    mfa_enabled: bool
+    session_id: str | None
+    created_at: dt.datetime
+
+
+async def _principal_and_profile(request: Request, zone: Zone = Depends(request_zone),
+                                 res: Resources = Depends(resources)) -> tuple[Principal, str | None]:
+    """current_principal's checks (signature, claims, revocation, zone) with the cached profile
+    fetched in the same Redis round trip."""
+    verifier: CachingTokenVerifier = request.app.state.token_verifier
+    principal, (cached,) = await verifier.verify_with(
+        bearer_token(request), res.redis, res.keys, lambda p: [profile_cache.key(res.keys, p.zone_id, p.user_id)])
+    if principal.zone_id != zone.id:
+        raise AppError(403, "auth.zone_mismatch", f"this token belongs to another zone than {zone.key}")
+    request.state.principal = principal
+    return principal, cached
+
+
+@router.get("/me", response_model=MeOut, summary="The logged-in user",
+            responses=problems(UNAUTHORIZED, ZONE_MISMATCH, UNKNOWN_HOST))
+async def me(auth: tuple[Principal, str | None] = Depends(_principal_and_profile), res: Resources = Depends(resources),
+             st: AuthState = Depends(auth_state)) -> MeOut:
+    principal, cached = auth
+    profile = profile_cache.load(cached) if cached else None
+    phone: str | None = None
+    if profile is not None:
+        try:
+            phone = st.cipher.decrypt_optional(profile["phone_encrypted"])
+        except ValueError:  # cached before a PII key rotation dropped its key: read the table
+            profile = None
+    if profile is None:
+        async with principal_transaction(res.db(), principal) as s:
+            user = await users.by_id(s, principal.zone_id, principal.user_id)
+        if user is None:
+            raise AppError(401, "auth.token_invalid", "the account no longer exists", {"www_authenticate": "Bearer"})
+        await profile_cache.store(res.redis, res.keys, user)
+        profile = profile_cache.load(profile_cache.dump(user))
+        phone = st.cipher.decrypt_optional(user.phone_encrypted)
+    return MeOut(id=profile["id"], zone=registry().zone_by_id(principal.zone_id).key, zone_id=principal.zone_id,
+                 email=profile["email"], display_name=profile["display_name"], phone=phone, role=principal.role,
+                 org_id=principal.org_id, platform_role=profile["platform_role"],
+                 permissions=sorted(principal.permissions), mfa_enabled=profile["mfa_enabled"],
+                 session_id=principal.sid, created_at=profile["created_at"])
+
+
+class PlatformRoleIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"role": "zone_admin"}, {"role": None}]})
+
+    role: Literal["zone_admin", "super_admin"] | None = Field(description="null removes the platform role")
+
+
+@router.put("/{user_id}/platform-role", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
+            summary="Grant or remove a zone-level role (admins)",
+            description="zone_admin and super_admin may grant or remove zone_admin in their zone; only a "
+                        "super_admin grants super_admin. The user's sessions are revoked (they log in again "
+                        "with the new role, and pass MFA enrollment if it is now required).",
+            responses=problems(UNAUTHORIZED, (403, "auth.permission_denied", "Not allowed to grant this role"),
+                               ZONE_MISMATCH, (404, "user.not_found", "No such user in this zone"), UNKNOWN_HOST))
+async def set_platform_role(user_id: uuid.UUID, body: PlatformRoleIn,
+                            principal: Principal = Depends(require("zone:update")),
+                            client: ClientInfo = Depends(client_info), res: Resources = Depends(resources)) -> Response:
+    async with principal_transaction(res.db(), principal) as s:
+        target = await users.by_id(s, principal.zone_id, user_id)
+        if target is None:
+            raise AppError(404, "user.not_found", "no such user in this zone")
+        if "super_admin" in (body.role, target.platform_role) and principal.role != "super_admin":
+            raise AppError(403, "auth.permission_denied", "only a super_admin grants or removes super_admin")
+        if target.platform_role == body.role:
+            return Response(status_code=status.HTTP_204_NO_CONTENT)
+        await users.set_platform_role(s, principal.zone_id, user_id, body.role)
+        sids = await sessions.revoke_all(s, principal.zone_id, user_id, "role_changed")
+        await audit.record(s, zone_id=principal.zone_id, action="admin.platform_role.changed", user_id=principal.user_id,
+                           org_id=principal.org_id, client=client,
+                           details={"target_user_id": str(user_id), "from": target.platform_role, "to": body.role,
+                                    "revoked_sids": sids})
+        await add_event(s, "auth", "auth.revoked", {"user_id": str(user_id), "sids": sids, "reason": "role_changed"},
+                        zone_id=principal.zone_id)
+        await deny_sessions(res.redis, res.keys, principal.zone_id, sids)
+    await profile_cache.forget(res.redis, res.keys, principal.zone_id, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

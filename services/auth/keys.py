@@ -1,0 +1,162 @@
+"""Signing keys: one active Ed25519 key signs access tokens; rotated-out keys stay passive (still
+published in the JWKS, still verifying) until their last token has long expired, then retire.
+
+Keys live in `auth.signing_keys` with the private half encrypted by the PII keys. Each replica
+caches them and re-reads every `key_reload_seconds`, so a rotation done by any replica or by
+the CLI reaches all of them; verifiers elsewhere refetch the JWKS on an unknown `kid`.
+
+    python -m services.auth.keys rotate   # new active key; the old one becomes passive
+    python -m services.auth.keys list
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from megacity.auth.tokens import ALGORITHM, SigningKey
+from megacity.db import system_transaction
+from services.auth.pii import PiiCipher
+
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('auth:signing_keys'))")
+
+
+@dataclass(frozen=True)
+class KeySet:
+    active: SigningKey
+    public: list[dict[str, Any]]  # JWKS entries: active first, then passive
+
+
+async def _insert(session: AsyncSession, cipher: PiiCipher, status: str) -> SigningKey:
+    key = SigningKey.generate()
+    await session.execute(text(
+        "INSERT INTO auth.signing_keys (kid, algorithm, status, private_key_encrypted, public_jwk)"
+        " VALUES (:kid, :alg, :status, :priv, CAST(:jwk AS jsonb))"),
+        {"kid": key.kid, "alg": ALGORITHM, "status": status, "priv": cipher.encrypt(key.private_pem()),
+         "jwk": json.dumps(key.public_jwk())})
+    return key
+
+
+async def ensure_active_key(session: AsyncSession, cipher: PiiCipher) -> None:
+    """Create the first key if there is none (replicas starting together: one wins the lock)."""
+    if (await session.execute(text("SELECT 1 FROM auth.signing_keys WHERE status = 'active'"))).first():
+        return
+    await session.execute(_LOCK)
+    if not (await session.execute(text("SELECT 1 FROM auth.signing_keys WHERE status = 'active'"))).first():
+        await _insert(session, cipher, "active")
+
+
+async def rotate_keys(session: AsyncSession, cipher: PiiCipher, passive_retention_seconds: int) -> str:
+    """Make a new active key, demote the current one to passive, retire (and forget the private
+    half of) passive keys older than the retention. Returns the new kid."""
+    await session.execute(_LOCK)
+    await session.execute(text(
+        "UPDATE auth.signing_keys SET status = 'retired', retired_at = now(), private_key_encrypted = NULL"
+        " WHERE status = 'passive' AND deactivated_at < now() - make_interval(secs => :keep)"),
+        {"keep": passive_retention_seconds})
+    await session.execute(text(
+        "UPDATE auth.signing_keys SET status = 'passive', deactivated_at = now() WHERE status = 'active'"))
+    return (await _insert(session, cipher, "active")).kid
+
+
+async def load_keys(session: AsyncSession, cipher: PiiCipher) -> KeySet:
+    rows = (await session.execute(text(
+        "SELECT kid, status, private_key_encrypted, public_jwk FROM auth.signing_keys"
+        " WHERE status IN ('active', 'passive') ORDER BY status = 'active' DESC, created_at DESC"))).all()
+    if not rows or rows[0].status != "active":
+        raise RuntimeError("no active signing key; the service creates one at start")
+    active = SigningKey.from_pem(rows[0].kid, cipher.decrypt_bytes(rows[0].private_key_encrypted))
+    return KeySet(active=active, public=[dict(r.public_jwk) for r in rows])
+
+
+class KeyRing:
+    """This replica's cached view of the signing keys."""
+
+    def __init__(self, cipher: PiiCipher, *, reload_seconds: float = 30.0, passive_retention_seconds: int = 86400,
+                 min_forced_reload_seconds: float = 1.0) -> None:
+        self.cipher = cipher
+        self.reload_seconds = reload_seconds
+        self.passive_retention_seconds = passive_retention_seconds
+        self.min_forced_reload_seconds = min_forced_reload_seconds
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._keys: KeySet | None = None
+        self._loaded_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def start(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        async with system_transaction(sessions) as session:
+            await ensure_active_key(session, self.cipher)
+        await self.reload(force=True)
+
+    async def reload(self, *, force: bool = False) -> KeySet:
+        async with self._lock:
+            age = time.monotonic() - self._loaded_at
+            if self._keys is not None and age < (self.min_forced_reload_seconds if force else self.reload_seconds):
+                return self._keys
+            if self._sessions is None:
+                raise RuntimeError("KeyRing.start() has not run")
+            async with system_transaction(self._sessions) as session:
+                self._keys = await load_keys(session, self.cipher)
+            self._loaded_at = time.monotonic()
+            return self._keys
+
+    async def keys(self) -> KeySet:
+        if self._keys is not None and time.monotonic() - self._loaded_at < self.reload_seconds:
+            return self._keys
+        return await self.reload()
+
+    async def active(self) -> SigningKey:
+        return (await self.keys()).active
+
+    async def jwks(self) -> dict[str, Any]:
+        return {"keys": (await self.keys()).public}
+
+    async def jwks_fresh(self) -> dict[str, Any]:
+        """For the local verifier's refetch on an unknown kid: read the table again."""
+        return {"keys": (await self.reload(force=True)).public}
+
+    async def rotate(self) -> str:
+        if self._sessions is None:
+            raise RuntimeError("KeyRing.start() has not run")
+        async with system_transaction(self._sessions) as session:
+            kid = await rotate_keys(session, self.cipher, self.passive_retention_seconds)
+        self._loaded_at = 0.0
+        await self.reload(force=True)
+        return kid
+
+
+async def _cli(command: str) -> None:
+    from megacity.db import make_engine, make_sessionmaker
+    from services.auth.settings import Settings
+
+    settings = Settings()
+    if not settings.database_url:
+        raise SystemExit("AUTH_DATABASE_URL is not set")
+    engine = make_engine(settings.database_url, pool_size=1)
+    ring = KeyRing(PiiCipher(settings.pii_key_list), passive_retention_seconds=settings.passive_key_retention_seconds)
+    try:
+        await ring.start(make_sessionmaker(engine))
+        if command == "rotate":
+            print(f"new active key {await ring.rotate()}")
+        for jwk in (await ring.jwks())["keys"]:
+            print(f"{jwk['kid']}  {'active' if jwk['kid'] == (await ring.active()).kid else 'passive'}")
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m services.auth.keys", description="Signing-key rotation.")
+    parser.add_argument("command", choices=["rotate", "list"])
+    args = parser.parse_args(argv)
+    asyncio.run(_cli(args.command))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Sessions and their refresh-token families (`auth.sessions`, `auth.refresh_tokens`).
+
+A session is one login; its refresh tokens form a family. Every refresh rotates: the presented
+token is marked rotated and a new one issued in the same session. Presenting a rotated token
+again means a copy was stolen (or replayed), so the whole session is revoked. Only SHA-256
+hashes of refresh tokens are stored; the token itself is 256 random bits.
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.auth.client_info import ClientInfo
+
+PREFIX = "rt_"
+
+
+def new_refresh_token() -> str:
+    return PREFIX + secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    id: uuid.UUID
+    zone_id: int
+    org_id: uuid.UUID | None
+    user_id: uuid.UUID
+    role: str
+    mfa_verified: bool
+
+
+async def create(session: AsyncSession, *, zone_id: int, user_id: uuid.UUID, org_id: uuid.UUID | None, role: str,
+                 mfa_verified: bool, client: ClientInfo | None, ttl_days: int) -> tuple[SessionInfo, str]:
+    """A new session with its first refresh token (returned in clear, stored hashed)."""
+    sid = (await session.execute(text(
+        "INSERT INTO auth.sessions (zone_id, org_id, user_id, role, mfa_verified, address, user_agent, expires_at)"
+        " VALUES (:z, :o, :u, :r, :m, :a, :ua, now() + make_interval(days => :d)) RETURNING id"),
+        {"z": zone_id, "o": org_id, "u": user_id, "r": role, "m": mfa_verified,
+         "a": client.address if client else None, "ua": client.user_agent if client else None,
+         "d": ttl_days})).scalar_one()
+    info = SessionInfo(sid, zone_id, org_id, user_id, role, mfa_verified)
+    return info, await _add_token(session, info, ttl_days)
+
+
+async def _add_token(session: AsyncSession, info: SessionInfo, ttl_days: int) -> str:
+    token = new_refresh_token()
+    await session.execute(text(
+        "INSERT INTO auth.refresh_tokens (token_hash, zone_id, session_id, user_id, expires_at)"
+        " VALUES (:h, :z, :s, :u, now() + make_interval(days => :d))"),
+        {"h": token_hash(token), "z": info.zone_id, "s": info.id, "u": info.user_id, "d": ttl_days})
+    return token
+
+
+class RefreshOutcome(enum.Enum):
+    ROTATED = "rotated"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    REUSED = "reused"
+    USER_INACTIVE = "user_inactive"
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    outcome: RefreshOutcome
+    session: SessionInfo | None = None
+    refresh_token: str | None = None
+
+
+async def rotate(session: AsyncSession, zone_id: int, token: str, ttl_days: int) -> RefreshResult:
+    """Use a refresh token once. Row locks serialise two concurrent uses of the same token: the
+    second sees it rotated, which is reuse. On REUSED the family is already revoked here (the
+    caller must commit, then refuse)."""
+    row = (await session.execute(text(
+        "SELECT t.rotated_at, t.expires_at <= now() AS expired, s.id, s.zone_id, s.org_id, s.user_id, s.role,"
+        " s.mfa_verified, s.revoked_at, s.expires_at <= now() AS session_expired, u.status"
+        " FROM auth.refresh_tokens t JOIN auth.sessions s ON s.id = t.session_id"
+        " JOIN auth.users u ON u.zone_id = s.zone_id AND u.id = s.user_id"
+        " WHERE t.token_hash = :h AND t.zone_id = :z FOR UPDATE OF t, s"),
+        {"h": token_hash(token), "z": zone_id})).first()
+    if row is None:
+        return RefreshResult(RefreshOutcome.UNKNOWN)
+    info = SessionInfo(row.id, row.zone_id, row.org_id, row.user_id, row.role, row.mfa_verified)
+    if row.revoked_at is not None:
+        return RefreshResult(RefreshOutcome.REVOKED, info)
+    if row.rotated_at is not None:
+        await revoke(session, info.id, "refresh_token_reused")
+        return RefreshResult(RefreshOutcome.REUSED, info)
+    if row.expired or row.session_expired:
+        return RefreshResult(RefreshOutcome.EXPIRED, info)
+    if row.status != "active":
+        await revoke(session, info.id, "user_inactive")
+        return RefreshResult(RefreshOutcome.USER_INACTIVE, info)
+    await session.execute(text("UPDATE auth.refresh_tokens SET rotated_at = now() WHERE token_hash = :h"),
+                          {"h": token_hash(token)})
+    await session.execute(text(
+        "UPDATE auth.sessions SET last_used_at = now(), expires_at = now() + make_interval(days => :d)"
+        " WHERE id = :id"), {"id": info.id, "d": ttl_days})
+    return RefreshResult(RefreshOutcome.ROTATED, info, await _add_token(session, info, ttl_days))
+
+
+async def find_by_refresh(session: AsyncSession, zone_id: int, token: str) -> SessionInfo | None:
+    row = (await session.execute(text(
+        "SELECT s.id, s.zone_id, s.org_id, s.user_id, s.role, s.mfa_verified FROM auth.refresh_tokens t"
+        " JOIN auth.sessions s ON s.id = t.session_id WHERE t.token_hash = :h AND t.zone_id = :z"),
+        {"h": token_hash(token), "z": zone_id})).first()
+    return SessionInfo(*row) if row else None
+
+
+async def revoke(session: AsyncSession, sid: uuid.UUID, reason: str) -> bool:
+    result = await session.execute(text(
+        "UPDATE auth.sessions SET revoked_at = now(), revoked_reason = :r WHERE id = :id AND revoked_at IS NULL"),
+        {"id": sid, "r": reason})
+    return result.rowcount == 1
+
+
+async def revoke_all(session: AsyncSession, zone_id: int, user_id: uuid.UUID, reason: str) -> list[str]:
+    """Revoke every live session of a user; returns their ids (for the Redis denylist and the event)."""
+    rows = await session.execute(text(
+        "UPDATE auth.sessions SET revoked_at = now(), revoked_reason = :r"
+        " WHERE zone_id = :z AND user_id = :u AND revoked_at IS NULL RETURNING id"),
+        {"z": zone_id, "u": user_id, "r": reason})
+    return [str(r.id) for r in rows]

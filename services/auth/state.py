@@ -1,0 +1,46 @@
+"""The auth service's own per-process objects (on `app.state.auth`), next to the shared
+`Resources`: cipher, password hasher, signing-key ring, brute-force guard."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from megacity.runtime import Resources
+from services.auth.brute_force import AddressQuota, BruteForceGuard
+from services.auth.keys import KeyRing
+from services.auth.passwords import Hasher
+from services.auth.pii import PiiCipher
+from services.auth.settings import AuthSettings
+
+
+@dataclass
+class AuthState:
+    settings: AuthSettings
+    cipher: PiiCipher
+    hasher: Hasher
+    keyring: KeyRing
+    guard: BruteForceGuard | None = field(default=None)
+    register_quota: AddressQuota | None = field(default=None)
+
+    @classmethod
+    def create(cls, settings: AuthSettings) -> AuthState:
+        cipher = PiiCipher(settings.pii_key_list)
+        return cls(settings=settings, cipher=cipher,
+                   hasher=Hasher(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib,
+                                 parallelism=settings.argon2_parallelism),
+                   keyring=KeyRing(cipher, reload_seconds=settings.key_reload_seconds,
+                                   passive_retention_seconds=settings.passive_key_retention_seconds))
+
+    async def start(self, res: Resources) -> None:
+        """Runtime on_start hook: keys from the database, Redis-backed limits."""
+        await self.keyring.start(res.db())
+        s = self.settings
+        self.guard = BruteForceGuard(res.redis, res.keys, max_failures=s.login_max_failures,
+                                     window=s.login_window_seconds, block=s.login_block_seconds)
+        self.register_quota = AddressQuota(res.redis, res.keys, "register", s.register_per_minute)
+
+
+async def auth_state(request: Request) -> AuthState:
+    """FastAPI dependency (async: no thread-pool hop)."""
+    return request.app.state.auth

@@ -1,0 +1,105 @@
+"""The audit log: zone admins search it (time, user, action; cursor pagination); permission
+denials are recorded; nobody — not even the service — can rewrite it."""
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+import pytest
+
+from services.auth.tests.conftest import bearer, host
+
+URL = "/api/v1/admin/audit-logs"
+
+
+async def _page(env, token: str, zone_id: int = 1, **params) -> dict:
+    resp = await env.client.get(URL, params=params, headers=bearer(token, zone_id))
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+async def test_zone_admins_search_the_audit_log(env) -> None:
+    alice, alice_tokens = await env.user("alice@example.com")
+    await env.login("alice@example.com", password="Wrong-pass-1", address="203.0.113.9")
+    await env.client.post("/api/v1/auth/logout", headers={**bearer(alice_tokens["access_token"]),
+                                                          "User-Agent": "pytest-agent/1.0"})
+    _, bob_tokens = await env.user("bob@example.com")
+    admin_id, admin, _ = await env.admin("auditor@example.com")
+    token = admin["access_token"]
+
+    everything = await _page(env, token, limit=200)
+    ids = [e["id"] for e in everything["items"]]
+    assert ids == sorted(ids, reverse=True) and everything["next_cursor"] is None
+    # page through two at a time: same entries, no repeats, then the end
+    seen, cursor = [], None
+    while True:
+        page = await _page(env, token, limit=2, **({"cursor": cursor} if cursor else {}))
+        seen += [e["id"] for e in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ids
+    # filters
+    failed = await _page(env, token, action="auth.login.failed")
+    assert [(e["user_id"], e["address"], e["details"]["reason"]) for e in failed["items"]] == [
+        (str(alice), "203.0.113.9", "wrong_password")]
+    logins = await _page(env, token, action="auth.login.*")
+    assert {e["action"] for e in logins["items"]} == {"auth.login.failed", "auth.login.succeeded",
+                                                      "auth.login.mfa_challenged"}
+    mine = await _page(env, token, user_id=str(alice))
+    assert {e["action"] for e in mine["items"]} == {"auth.register", "auth.login.succeeded", "auth.login.failed",
+                                                    "auth.logout"}
+    logout = next(e for e in mine["items"] if e["action"] == "auth.logout")
+    assert logout["user_agent"] == "pytest-agent/1.0" and logout["details"]["sids"] == [alice_tokens["session_id"]]
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
+    past = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+    assert (await _page(env, token, **{"from": future}))["items"] == []
+    assert len((await _page(env, token, limit=200, **{"from": past, "to": future}))["items"]) == len(ids)
+    # bad input: clear 4xx
+    bad = await env.client.get(URL, params={"cursor": "bm9wZQ"}, headers=bearer(token))
+    assert bad.status_code == 400 and bad.json()["code"] == "audit.cursor_invalid"
+    bad = await env.client.get(URL, params={"from": future, "to": past}, headers=bearer(token))
+    assert bad.status_code == 422
+    bad = await env.client.get(URL, params={"limit": 0}, headers=bearer(token))
+    assert bad.status_code == 422 and bad.json()["code"] == "request.invalid"
+
+    # a student may not, and the denial itself is audited
+    denied = await env.client.get(URL, headers={**bearer(bob_tokens["access_token"]), "X-Forwarded-For": "198.51.100.3"})
+    assert denied.status_code == 403 and denied.json()["code"] == "auth.permission_denied"
+    entry = (await _page(env, token, action="auth.permission_denied"))["items"][0]
+    assert entry["details"]["permission"] == "zone:audit" and entry["details"]["path"] == URL
+    assert entry["address"] == "198.51.100.3"
+    # so may not an org admin's platform-role grant attempt (admin action, audited when it works)
+    grant = await env.client.put(f"/api/v1/users/{alice}/platform-role", json={"role": "zone_admin"},
+                                 headers=bearer(bob_tokens["access_token"]))
+    assert grant.status_code == 403
+    ok = await env.client.put(f"/api/v1/users/{alice}/platform-role", json={"role": "zone_admin"},
+                              headers=bearer(token))
+    assert ok.status_code == 204
+    assert (await _page(env, token, action="admin.platform_role.changed"))["items"][0]["user_id"] == str(admin_id)
+    super_grant = await env.client.put(f"/api/v1/users/{alice}/platform-role", json={"role": "super_admin"},
+                                       headers=bearer(token))
+    assert super_grant.status_code == 403  # only a super_admin makes super_admins
+
+    # another zone's admin sees none of it
+    _, other, _ = await env.admin("other-auditor@example.com", zone_id=2)
+    others = await _page(env, other["access_token"], zone_id=2, limit=200)
+    assert {e["zone_id"] for e in others["items"]} == {2}
+    assert (await env.client.get(URL, headers=bearer(token, 2))).status_code == 403  # zone mismatch
+
+
+async def test_audit_log_is_append_only(env) -> None:
+    await env.user("someone@example.com")
+    as_super_admin = "SELECT set_config('app.zone_id', '1', false), set_config('app.role', 'super_admin', false)"
+    for sql in ("UPDATE auth.audit_logs SET action = 'x'", "DELETE FROM auth.audit_logs",
+                "TRUNCATE auth.audit_logs"):
+        with psycopg.connect(env.db.app_url("auth")) as conn:  # the service's own role: no privilege
+            conn.execute(as_super_admin)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+                conn.execute(sql)
+        with psycopg.connect(env.db.owner_url("auth")) as conn:  # even the owner trips the trigger
+            conn.execute(as_super_admin)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+                conn.execute(sql)
+    assert (await env.auth_sql("SELECT count(*) AS n FROM auth.audit_logs"))[0].n >= 2
+    assert host()
