@@ -16,21 +16,31 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 
 
 def setup_tracing(service_name: str) -> trace.TracerProvider:
-    """Install the global tracer provider once; a provider already installed (tests) is kept."""
+    """Install the global tracer provider once; a provider already installed (tests) is kept.
+
+    With no exporter configured, tracing stays the API's no-op: nothing is recorded, but an
+    incoming `traceparent` still flows through HTTP, gRPC and events, so a traced caller's
+    trace is not broken by an untraced hop.
+    """
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         return current
+    default = "otlp" if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") else "none"
+    exporters = [e.strip() for e in os.environ.get("OTEL_TRACES_EXPORTER", default).split(",") if e.strip()]
+    exporters = [e for e in exporters if e != "none"]
+    if not exporters:
+        return current
     name = os.environ.get("OTEL_SERVICE_NAME", service_name)
     provider = TracerProvider(resource=Resource.create({"service.name": name}))
-    default = "otlp" if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") else "none"
-    for exporter in os.environ.get("OTEL_TRACES_EXPORTER", default).split(","):
-        exporter = exporter.strip()
+    for exporter in exporters:
         if exporter == "otlp":
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
             provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         elif exporter == "console":
             provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+        else:
+            raise ValueError(f"OTEL_TRACES_EXPORTER={exporter!r} is not supported (otlp, console, none)")
     trace.set_tracer_provider(provider)
     return provider
 
