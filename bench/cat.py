@@ -13,24 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import replace
-from pathlib import Path
 from statistics import median
 
 import numpy as np
 
+from bench.common import REDIS_URL, free_port, purge_redis, start_service, stop
 from services.cat.engine.bank import ItemBank
 from services.cat.engine.config import CatConfig, ContentConfig, EstimatorConfig, ExposureConfig
 from services.cat.engine.exposure import InMemoryExposure
 from services.cat.engine.session import CatEngine
 from services.cat.engine.simulation import random_3pl_bank, simulate
 
-ROOT = Path(__file__).resolve().parents[1]
 LENGTH = 20
 
 
@@ -108,12 +104,6 @@ def in_process() -> tuple[str, dict]:
     return "\n".join(rows), figures
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def _grpc_round_trips(port: int, n_items: int, sessions: int) -> tuple[list[float], list[float], float]:
     import grpc
 
@@ -154,29 +144,15 @@ async def _grpc_round_trips(port: int, n_items: int, sessions: int) -> tuple[lis
 
 
 def grpc_bench(n_items: int = 100_000, sessions: int = 30) -> tuple[str, float]:
-    grpc_port, http_port = _free_port(), _free_port()
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'libs'}", "CAT_GRPC_PORT": str(grpc_port),
-           "CAT_HTTP_PORT": str(http_port), "CAT_LOG_LEVEL": "WARNING", "OTEL_TRACES_EXPORTER": "none",
-           "CAT_REDIS_KEY_PREFIX": f"bench{uuid.uuid4().hex[:8]}",
-           "CAT_REDIS_URL": os.environ.get("MC_REDIS_URL", "redis://127.0.0.1:6379/0")}
-    proc = subprocess.Popen([sys.executable, "-m", "services.cat"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    grpc_port, http_port = free_port(), free_port()
+    prefix, redis_url = f"bench{uuid.uuid4().hex[:8]}", os.environ.get("MC_REDIS_URL") or REDIS_URL
+    proc = start_service("cat", http_port, {"GRPC_PORT": str(grpc_port), "REDIS_KEY_PREFIX": prefix,
+                                            "REDIS_URL": redis_url})
     try:
-        import httpx
-
-        for _ in range(300):
-            try:
-                if httpx.get(f"http://127.0.0.1:{http_port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        else:
-            raise SystemExit("cat did not become ready")
         nexts, submits, load_s = asyncio.run(_grpc_round_trips(grpc_port, n_items, sessions))
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        _cleanup_redis(env["CAT_REDIS_URL"], env["CAT_REDIS_KEY_PREFIX"])
+        stop(proc)
+        purge_redis(prefix, redis_url)
     p99 = _pct(nexts, 99)
     text = (f"| NextItem (select at θ̂, exposure counter, state CAS) | {len(nexts)} | {_pct(nexts, 50):.2f} | "
             f"{_pct(nexts, 99):.2f} | ≤ 25 ms: {'meets' if p99 <= 25 else 'MISSES'} |\n"
@@ -184,16 +160,6 @@ def grpc_bench(n_items: int = 100_000, sessions: int = 30) -> tuple[str, float]:
             f"LoadBank of the {n_items:,}-item bank (one {n_items * 52 / 1e6:.0f} MB-ish message, parsed and built once "
             f"per version): {load_s:.1f} s.")
     return text, p99
-
-
-def _cleanup_redis(url: str, prefix: str) -> None:
-    import redis
-
-    r = redis.Redis.from_url(url)
-    keys = list(r.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        r.delete(*keys)
-    r.close()
 
 
 def simulation_table(examinees: int = 1000, n_items: int = 10_000) -> str:

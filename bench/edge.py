@@ -3,61 +3,25 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 from statistics import median
 
-import httpx
-
 from bench import wrk
-from gateway.local_edge import LocalEdge
-from gateway.nginx import EdgeConfig
-
-ROOT = Path(__file__).resolve().parents[1]
-HOST = "api.univprepai.com"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_exam(http_port: int) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'libs'}", "EXAM_HTTP_PORT": str(http_port),
-           "EXAM_GRPC_PORT": str(_free_port()), "EXAM_LOG_LEVEL": "WARNING", "OTEL_TRACES_EXPORTER": "none"}
-    proc = subprocess.Popen([sys.executable, "-m", "services.exam"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            if httpx.get(f"http://127.0.0.1:{http_port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("exam did not become ready")
+from bench.common import HOST, free_port, local_edge, start_service, stop
 
 
 def run(rounds: int = 3, seconds: int = 8) -> str:
-    http_port = _free_port()
-    proc = _start_exam(http_port)
+    http_port = free_port()
+    proc = start_service("exam", http_port, {"GRPC_PORT": str(free_port())})
     direct, edged = [], []
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            # Rate limits off: one load generator on one address would measure the limiter.
-            cfg = EdgeConfig(listen_port=_free_port(), upstreams={"exam": f"127.0.0.1:{http_port}"}, rate_limits=False)
-            with LocalEdge(cfg, Path(tmp) / "edge") as edge:
-                wrk.run(f"{edge.url}/healthz", host=HOST, seconds=2)  # warm-up, not reported
-                for _ in range(rounds):
-                    direct.append(wrk.run(f"http://127.0.0.1:{http_port}/healthz", seconds=seconds))
-                    edged.append(wrk.run(f"{edge.url}/healthz", host=HOST, seconds=seconds))
+        # Rate limits off: one load generator on one address would measure the limiter.
+        with local_edge({"exam": f"127.0.0.1:{http_port}"}) as edge:
+            wrk.run(f"{edge.url}/healthz", host=HOST, seconds=2)  # warm-up, not reported
+            for _ in range(rounds):
+                direct.append(wrk.run(f"http://127.0.0.1:{http_port}/healthz", seconds=seconds))
+                edged.append(wrk.run(f"{edge.url}/healthz", host=HOST, seconds=seconds))
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        stop(proc)
     d_rps, e_rps = median(r.requests_per_s for r in direct), median(r.requests_per_s for r in edged)
     ratio = e_rps / d_rps
     rows = "\n".join(

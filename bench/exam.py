@@ -21,94 +21,39 @@ import io
 import json
 import os
 import random
-import re
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import psycopg
-from psycopg import sql
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "libs")]
+from bench import wrk
+from bench.common import (
+    HOST,
+    PG_URL,
+    REDIS_URL,
+    JwksServer,
+    create_database,
+    drop_database,
+    free_port,
+    local_edge,
+    plain,
+    purge_redis,
+    start_service,
+    stop,
+    unreachable_nats_url,
+)
+from megacity.auth.tokens import SigningKey, issue_access_token
+from megacity.db.engine import with_database
+from megacity.db.migrations import migrate_all
 
-from bench import wrk  # noqa: E402
-from gateway.local_edge import LocalEdge  # noqa: E402
-from gateway.nginx import EdgeConfig  # noqa: E402
-from megacity.auth.tokens import SigningKey, issue_access_token  # noqa: E402
-from megacity.db.engine import with_database  # noqa: E402
-from megacity.db.migrations import migrate_all  # noqa: E402
-
-PG_URL = os.environ.get("MC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("MC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-HOST = "api.univprepai.com"
 ZONE_ID = 1
 STUDENTS = 50
 BANK_ITEMS = 500
 ADAPTIVE_LENGTH = 200
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _plain(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
-class _Jwks:
-    """Serves the bench's public key as auth's JWKS endpoint would."""
-
-    def __init__(self, key: SigningKey) -> None:
-        body = json.dumps({"keys": [key.public_jwk()]}).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/.well-known/jwks.json"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-
-
-def _service(name: str, env: dict[str, str], http_port: int) -> subprocess.Popen:
-    prefix = name.upper()
-    full = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'libs'}", "OTEL_TRACES_EXPORTER": "none",
-            f"{prefix}_HTTP_PORT": str(http_port), f"{prefix}_LOG_LEVEL": "WARNING",
-            f"{prefix}_REDIS_URL": REDIS_URL, **{f"{prefix}_{k}": v for k, v in env.items()}}
-    proc = subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=full,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(600):
-        try:
-            if httpx.get(f"http://127.0.0.1:{http_port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            raise SystemExit(f"{name} exited during start-up (rc {proc.returncode})")
-        time.sleep(0.05)
-    proc.kill()
-    raise SystemExit(f"{name} did not become ready")
 
 
 def _bank_csv(n: int, seed: int = 7) -> bytes:
@@ -170,37 +115,28 @@ def _lua(students: list[dict], mode: str, folder: Path) -> Path:
 
 
 def _wrk(url: str, script: Path, seconds: int) -> tuple[wrk.WrkResult, int]:
-    binary = shutil.which("wrk")
-    if binary is None:
-        raise SystemExit("wrk not found: run `make setup` (installs Debian's wrk)")
-    cmd = [binary, f"-t{STUDENTS}", f"-c{STUDENTS}", f"-d{seconds}s", "--latency", "--timeout", "10s",
-           "-s", str(script), url]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=seconds + 60).stdout
-    result = wrk.parse(out)
-    total = int(re.search(r"(\d+) requests in", out).group(1))
-    return result, total - result.non_2xx
+    result = wrk.run(url, seconds=seconds, connections=STUDENTS, threads=STUDENTS, script=script, timeout="10s")
+    return result, result.requests - result.non_2xx
 
 
 def run(seconds: int = 10) -> str:
-    dbname = f"mc_bench_exam_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(_plain(PG_URL), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    dbname = create_database(PG_URL, "mc_bench_exam_")
     admin_url = with_database(PG_URL, dbname)
     namespace = f"b{uuid.uuid4().hex[:8]}"
     key = SigningKey.generate()
-    jwks = _Jwks(key)
+    jwks = JwksServer(key)
     procs: list[subprocess.Popen] = []
     results: dict[str, tuple[wrk.WrkResult, int, int]] = {}  # kind -> (wrk, 2xx replies, rows stored)
     try:
         migrate_all(admin_url)
-        common = {"EVENTS_NAMESPACE": namespace, "REDIS_KEY_PREFIX": namespace,
-                  "NATS_URL": f"nats://127.0.0.1:{_free_port()}"}  # nobody there: relays stay idle
-        cat_http, cat_grpc = _free_port(), _free_port()
-        procs.append(_service("cat", {**common, "GRPC_PORT": str(cat_grpc)}, cat_http))
-        exam_http = _free_port()
-        procs.append(_service("exam", {**common, "GRPC_PORT": str(_free_port()), "JWKS_URL": jwks.url,
-                                       "DATABASE_URL": with_database(PG_URL, dbname, "mc_exam_app"),
-                                       "GRPC_PEERS": json.dumps({"cat": f"127.0.0.1:{cat_grpc}"})}, exam_http))
+        common = {"EVENTS_NAMESPACE": namespace, "REDIS_KEY_PREFIX": namespace, "REDIS_URL": REDIS_URL,
+                  "NATS_URL": unreachable_nats_url()}  # relays stay idle
+        cat_http, cat_grpc = free_port(), free_port()
+        procs.append(start_service("cat", cat_http, {**common, "GRPC_PORT": str(cat_grpc)}))
+        exam_http = free_port()
+        procs.append(start_service("exam", exam_http, {**common, "GRPC_PORT": str(free_port()), "JWKS_URL": jwks.url,
+                                                       "DATABASE_URL": with_database(PG_URL, dbname, "mc_exam_app"),
+                                                       "GRPC_PEERS": json.dumps({"cat": f"127.0.0.1:{cat_grpc}"})}))
         org = uuid.uuid4()
 
         def token(role: str) -> tuple[str, dict[str, str]]:
@@ -237,43 +173,23 @@ def run(seconds: int = 10) -> str:
             return out
 
         def stored(attempts: list[str]) -> int:
-            with psycopg.connect(_plain(admin_url)) as conn:
+            with psycopg.connect(plain(admin_url)) as conn:
                 return conn.execute("SELECT count(*) FROM exam.responses WHERE attempt_id = ANY(%s)",
                                     ([uuid.UUID(a) for a in attempts],)).fetchone()[0]
 
-        with tempfile.TemporaryDirectory() as tmp:
-            cfg = EdgeConfig(listen_port=_free_port(), upstreams={"exam": f"127.0.0.1:{exam_http}"}, rate_limits=False)
-            with LocalEdge(cfg, Path(tmp) / "edge") as edge:
-                _wrk(edge.url, _lua(students("fixed"), "fixed", Path(tmp)), 2)  # warm-up, not reported
-                for mode in ("fixed", "adaptive"):
-                    group = students(mode)
-                    res, acked = _wrk(edge.url, _lua(group, mode, Path(tmp)), seconds)
-                    results[mode] = (res, acked, stored([s["attempt"] for s in group]))
+        with tempfile.TemporaryDirectory() as tmp, local_edge({"exam": f"127.0.0.1:{exam_http}"}) as edge:
+            _wrk(edge.url, _lua(students("fixed"), "fixed", Path(tmp)), 2)  # warm-up, not reported
+            for mode in ("fixed", "adaptive"):
+                group = students(mode)
+                res, acked = _wrk(edge.url, _lua(group, mode, Path(tmp)), seconds)
+                results[mode] = (res, acked, stored([s["attempt"] for s in group]))
         direct.close()
     finally:
-        for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(*procs)
         jwks.close()
-        with psycopg.connect(_plain(PG_URL), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
-        _purge_redis(namespace)
+        drop_database(PG_URL, dbname)
+        purge_redis(namespace)
     return _report(results, seconds)
-
-
-def _purge_redis(namespace: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 def _report(results: dict[str, tuple[wrk.WrkResult, int, int]], seconds: int) -> str:

@@ -4,7 +4,7 @@ database saw no query while polling.
 
 Counting DB work: pg_stat_statements (calls in the bench database). The shared server does not
 load it (shared_preload_libraries is empty), so the bench starts a private PostgreSQL cluster from
-the machine's binaries with it preloaded (`bench.tenant.start_private_postgres`). Where that
+the machine's binaries with it preloaded (`bench.common.start_private_postgres`). Where that
 cannot start, the shared server's counters of the throwaway bench database are used instead:
 `pg_stat_database.xact_commit + xact_rollback` (every statement runs in a transaction, so any
 query moves it). Either way also `pg_stat_user_tables` scans/row changes of the kzone schema.
@@ -15,90 +15,60 @@ the counters do move.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import psycopg
-from psycopg import sql
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "libs")]
+from bench import common
+from bench.common import (
+    JwksServer,
+    Postgres,
+    create_database,
+    db_counters,
+    drop_database,
+    enable_pg_stat_statements,
+    free_port,
+    plain,
+    purge_redis,
+    start_private_postgres,
+    start_service,
+    statements_loaded,
+    stop,
+    unreachable_nats_url,
+)
+from megacity.auth.tokens import SigningKey, issue_access_token
+from megacity.db import bootstrap
+from megacity.db.engine import with_database
+from megacity.db.migrations import upgrade
+from megacity.job_progress import JobProgress
+from megacity.redis_client import make_redis
+from megacity.redis_keys import RedisKeys
 
-from megacity.auth.tokens import SigningKey, issue_access_token  # noqa: E402
-from megacity.db import bootstrap  # noqa: E402
-from megacity.db.engine import with_database  # noqa: E402
-from megacity.db.migrations import upgrade  # noqa: E402
-from megacity.job_progress import JobProgress  # noqa: E402
-from megacity.redis_client import make_redis  # noqa: E402
-from megacity.redis_keys import RedisKeys  # noqa: E402
-
-SHARED_PG_URL = os.environ.get("MC_TEST_PG_URL") or os.environ.get(
-    "MC_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("MC_REDIS_URL") or os.environ.get("MC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+SHARED_PG_URL = os.environ.get("MC_TEST_PG_URL") or os.environ.get("MC_POSTGRES_ADMIN_URL") or common.PG_URL
+REDIS_URL = os.environ.get("MC_REDIS_URL") or common.REDIS_URL
 HOST = "api.my-ktube.ai"
 ZONE_ID = 7
 POLLS = 10_000
 STATS_FLUSH_WAIT_S = 11.0  # PG 15+ backends flush stats when idle, at the latest ~10 s later
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _plain(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
-
-
-class _Jwks:
-    """Serves the bench's signing key as auth's JWKS would (kzone verifies tokens locally)."""
-
-    def __init__(self, key: SigningKey) -> None:
-        body = json.dumps({"keys": [key.public_jwk()]}).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/.well-known/jwks.json"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-
-
-class DbCounters:
+class Counters:
     """Server-side counters of one database (see module doc)."""
 
     def __init__(self, pg_url: str, dbname: str, where: str) -> None:
         self.pg_url = pg_url
         self.dbname = dbname
-        with psycopg.connect(_plain(pg_url), autocommit=True) as conn:
-            preload = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()[0]
-        self.statements = "pg_stat_statements" in preload
+        self.statements = statements_loaded(pg_url)
         if self.statements:
-            with psycopg.connect(_plain(with_database(pg_url, dbname)), autocommit=True) as conn:
-                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            enable_pg_stat_statements(with_database(pg_url, dbname))
         tables = ("seq_scan+idx_scan+n_tup_ins+n_tup_upd+n_tup_del over the kzone schema's tables "
                   "(pg_stat_user_tables)")
         self.method = (f"{where}: pg_stat_statements calls in the bench database, pg_stat_database "
@@ -107,22 +77,17 @@ class DbCounters:
                        f"pg_stat_database xact_commit+xact_rollback of the bench database, and {tables}")
 
     def snapshot(self) -> dict[str, int]:
-        out: dict[str, int] = {}
         # Read from the `postgres` database so the reading itself is not counted in the bench db.
-        with psycopg.connect(_plain(self.pg_url), autocommit=True) as conn:
-            out["transactions"] = conn.execute(
-                "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
-                (self.dbname,)).fetchone()[0]
-            if self.statements:
-                out["statements"] = conn.execute(
-                    "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
-                    " WHERE d.datname = %s", (self.dbname,)).fetchone()[0]
+        got = db_counters(self.pg_url, self.dbname, self.statements)
+        out = {"transactions": got.xacts}
+        if got.statements is not None:
+            out["statements"] = got.statements
         return out
 
     def table_activity(self) -> int:
         """Scans and row changes on kzone's tables (read from inside the bench db: take it
         outside the measured window, it costs one transaction there)."""
-        with psycopg.connect(_plain(with_database(self.pg_url, self.dbname)), autocommit=True) as conn:
+        with psycopg.connect(plain(with_database(self.pg_url, self.dbname)), autocommit=True) as conn:
             return int(conn.execute(
                 "SELECT coalesce(sum(coalesce(seq_scan, 0) + coalesce(idx_scan, 0) + n_tup_ins + n_tup_upd"
                 " + n_tup_del), 0) FROM pg_stat_user_tables WHERE schemaname = 'kzone'").fetchone()[0])
@@ -203,15 +168,12 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * len(ordered))) - 1)]
 
 
-def _postgres() -> tuple[str, str, object | None]:
+def _postgres() -> tuple[str, str, Postgres | None]:
     """(admin URL, description, private server or None): a private cluster with pg_stat_statements
     preloaded when the machine's PostgreSQL binaries allow it, else the shared server."""
     why = ""
     try:
-        from bench.tenant import start_private_postgres
-
-        got = start_private_postgres()
-        private, why = got if isinstance(got, tuple) else (got, "")
+        private, why = start_private_postgres()
         if private is not None:
             return (private.admin_url, "a private PostgreSQL cluster started for the bench with pg_stat_statements",
                     private)
@@ -222,39 +184,26 @@ def _postgres() -> tuple[str, str, object | None]:
 
 def run(polls: int = POLLS) -> str:
     PG_URL, where, private = _postgres()  # noqa: N806
-    dbname = f"mc_bench_kzone_{uuid.uuid4().hex[:8]}"
+    dbname: str | None = None
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     key = SigningKey.generate()
-    jwks = _Jwks(key)
+    jwks = JwksServer(key)
     proc: subprocess.Popen | None = None
     tmp = tempfile.TemporaryDirectory()
     try:
-        with psycopg.connect(_plain(PG_URL), autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+        dbname = create_database(PG_URL, "mc_bench_kzone_")
         admin = with_database(PG_URL, dbname)
         bootstrap.bootstrap(admin, ["kzone"])
         upgrade("kzone", with_database(PG_URL, dbname, bootstrap.owner_role("kzone")))
-        counters = DbCounters(PG_URL, dbname, where)
-        port = _free_port()
-        env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'libs'}", "KZONE_HTTP_PORT": str(port),
-               "KZONE_GRPC_PORT": str(_free_port()), "KZONE_LOG_LEVEL": "ERROR", "OTEL_TRACES_EXPORTER": "none",
-               "KZONE_DATABASE_URL": with_database(PG_URL, dbname, bootstrap.app_role("kzone")),
-               "KZONE_REDIS_URL": REDIS_URL, "KZONE_REDIS_KEY_PREFIX": prefix, "KZONE_JWKS_URL": jwks.url,
-               # No broker: the outbox relay and consumers never start, so only HTTP handlers use the DB.
-               "KZONE_NATS_URL": f"nats://127.0.0.1:{_free_port()}", "KZONE_EVENTS_NAMESPACE": prefix,
-               "KZONE_OBJECT_BACKEND": "fs", "KZONE_OBJECT_ROOT": tmp.name}
-        proc = subprocess.Popen([sys.executable, "-m", "services.kzone"], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        counters = Counters(PG_URL, dbname, where)
+        port = free_port()
+        proc = start_service("kzone", port, {
+            "GRPC_PORT": str(free_port()), "DATABASE_URL": with_database(PG_URL, dbname, bootstrap.app_role("kzone")),
+            "REDIS_URL": REDIS_URL, "REDIS_KEY_PREFIX": prefix, "JWKS_URL": jwks.url,
+            # No broker: the outbox relay and consumers never start, so only HTTP handlers use the DB.
+            "NATS_URL": unreachable_nats_url(), "EVENTS_NAMESPACE": prefix,
+            "OBJECT_BACKEND": "fs", "OBJECT_ROOT": tmp.name}, log_level="ERROR")
         base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        else:
-            raise SystemExit("kzone did not become ready")
 
         org, user = uuid.uuid4(), uuid.uuid4()
         token = issue_access_token(key, user_id=user, zone_id=ZONE_ID, org_id=org, role="student", ttl=3600)[0]
@@ -302,28 +251,16 @@ def run(polls: int = POLLS) -> str:
             control_after = counters.snapshot()
     finally:
         if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
         jwks.close()
         tmp.cleanup()
-
-        async def _clean() -> None:
-            redis = make_redis(REDIS_URL)
-            keys = [k async for k in redis.scan_iter(match=f"{prefix}:*")]
-            if keys:
-                await redis.delete(*keys)
-            await redis.aclose()
-
-        asyncio.run(_clean())
+        purge_redis(prefix, REDIS_URL)
         try:
-            with psycopg.connect(_plain(PG_URL), autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+            if dbname is not None:
+                drop_database(PG_URL, dbname)
         finally:
             if private is not None:
-                private.stop()  # type: ignore[attr-defined]
+                private.stop()
 
     db_tx = after["transactions"] - before["transactions"]
     db_stmts = (after["statements"] - before["statements"]) if "statements" in after else None

@@ -19,10 +19,8 @@ the polls caused. Redis: MC_TEST_REDIS_URL (local default).
 from __future__ import annotations
 
 import asyncio
-import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -31,7 +29,7 @@ import tracemalloc
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,122 +37,37 @@ import httpx
 import psutil
 import psycopg
 
+from bench.common import (
+    HOST,
+    PG_URL,
+    REDIS_URL,
+    DbCounters,
+    Postgres,
+    create_database,
+    db_counters,
+    drop_database,
+    enable_pg_stat_statements,
+    purge_redis,
+    start_private_postgres,
+    unreachable_nats_url,
+)
+
 ZONE_ID = 1
-HOST = "api.univprepai.com"
-REDIS_URL = os.environ.get("MC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-SHARED_PG_URL = os.environ.get("MC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # --- PostgreSQL -----------------------------------------------------------------------------
-
-@dataclass
-class Postgres:
-    admin_url: str  # superuser, database `postgres`
-    statements: bool  # pg_stat_statements loaded
-    note: str
-    proc: subprocess.Popen | None = None
-    datadir: Path | None = None
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(2)  # SIGINT: fast shutdown
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        if self.datadir is not None:
-            shutil.rmtree(self.datadir, ignore_errors=True)
-
-
-def _pg_bindir() -> Path | None:
-    for cand in sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), reverse=True):
-        bindir = Path(cand).parent
-        if (bindir.parent / "lib" / "pg_stat_statements.so").exists():
-            return bindir
-    return None
-
-
-def start_private_postgres() -> tuple[Postgres | None, str]:
-    """(the cluster, "") or (None, why not)."""
-    bindir = _pg_bindir()
-    if bindir is None:
-        return None, "no PostgreSQL binaries with pg_stat_statements found"
-    user = "postgres" if os.geteuid() == 0 else None
-    datadir = Path(tempfile.mkdtemp(prefix="mc-bench-pg-"))
-    if user:
-        shutil.chown(datadir, user, user)
-    init = subprocess.run([str(bindir / "initdb"), "-D", str(datadir), "--auth=trust", "-U", "postgres", "-E", "utf8"],
-                          user=user, capture_output=True, text=True, check=False)
-    if init.returncode != 0:
-        shutil.rmtree(datadir, ignore_errors=True)
-        return None, f"initdb failed: {(init.stderr or init.stdout).strip().splitlines()[-1:]}"
-    port = _free_port()
-    proc = subprocess.Popen([str(bindir / "postgres"), "-D", str(datadir), "-h", "127.0.0.1", "-p", str(port),
-                             "-k", str(datadir), "-c", "shared_preload_libraries=pg_stat_statements",
-                             "-c", "pg_stat_statements.track=all", "-c", "max_connections=100",
-                             "-c", "autovacuum=off"],  # no background transactions in the counted windows
-                            user=user, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    pg = Postgres(url, True, f"private PostgreSQL ({bindir.parent.name}) with pg_stat_statements", proc, datadir)
-    for _ in range(150):
-        try:
-            with psycopg.connect(url, connect_timeout=1, autocommit=True) as conn:
-                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-            return pg, ""
-        except psycopg.OperationalError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.2)
-    pg.stop()
-    return None, "the private server did not start"
-
 
 def database(pg: Postgres) -> str:
     """A fresh database with every service's roles, schema and migrations; returns its name."""
     from megacity.db.engine import with_database
     from megacity.db.migrations import migrate_all
 
-    name = f"mc_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg.admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    name = create_database(pg.admin_url, "mc_bench_")
     migrate_all(with_database(pg.admin_url, name))
     if pg.statements:
-        with psycopg.connect(with_database(pg.admin_url, name), autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        enable_pg_stat_statements(with_database(pg.admin_url, name))
     return name
-
-
-def drop_database(pg: Postgres, name: str) -> None:
-    with psycopg.connect(pg.admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@dataclass
-class DbCounters:
-    statements: int | None  # pg_stat_statements calls in the benchmark database (any role)
-    xacts: int  # pg_stat_database commits + rollbacks of the database
-    top: list[tuple[int, str]] = field(default_factory=list)
-
-
-def db_counters(pg: Postgres, dbname: str) -> DbCounters:
-    # Read from another database, so this connection's own statements are not counted.
-    with psycopg.connect(pg.admin_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_stat_clear_snapshot()")
-        xacts = conn.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
-                             (dbname,)).fetchone()[0]
-        if not pg.statements:
-            return DbCounters(None, xacts)
-        rows = conn.execute(
-            "SELECT s.calls, left(s.query, 80) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
-            " WHERE d.datname = %s ORDER BY s.calls DESC", (dbname,)).fetchall()
-    return DbCounters(sum(c for c, _ in rows), xacts, [(c, q) for c, q in rows])
 
 
 # --- the service, in its own thread and event loop -------------------------------------------
@@ -185,7 +98,7 @@ class ServiceThread:
 
         self.runtime = build(Settings(
             environment="test", http_port=0, grpc_port=0, database_url=self.database_url, redis_url=REDIS_URL,
-            nats_url=f"nats://127.0.0.1:{_free_port()}",  # nobody there: the outbox relay stays idle
+            nats_url=unreachable_nats_url(),  # the outbox relay stays idle
             events_namespace=self.namespace, redis_key_prefix=self.namespace, log_level="ERROR"))
         await self.runtime.start()
 
@@ -419,8 +332,8 @@ def run(small: int = 5_000, large: int = 50_000, polls: int = 10_000) -> str:
     logging.getLogger("nats").setLevel(logging.CRITICAL)  # NATS is down on purpose (see module doc)
     pg, why = start_private_postgres()
     if pg is None:
-        pg = Postgres(SHARED_PG_URL, False, f"the shared PostgreSQL, which does not load pg_stat_statements; a private"
-                                            f" cluster could not be started: {why}")
+        pg = Postgres(PG_URL, False, f"the shared PostgreSQL, which does not load pg_stat_statements; a private"
+                                     f" cluster could not be started: {why}")
     namespace = f"bench{uuid.uuid4().hex[:8]}"
     dbname = database(pg)
     app_url = with_database(pg.admin_url, dbname, app_role("tenant"))
@@ -457,33 +370,23 @@ def run(small: int = 5_000, large: int = 50_000, polls: int = 10_000) -> str:
             job = results[small]["run"].detail["id"]
             h = results[small]["headers"]
             time.sleep(1.5)
-            before = db_counters(pg, dbname)
+            before = db_counters(pg.admin_url, dbname, pg.statements)
             load = os.getloadavg()[0]
             cpu = time.process_time()  # this process is the service now: the poller is another one
             latencies = poll_progress(svc.url, h, job, polls)
             cpu_per_poll_ms = (time.process_time() - cpu) * 1000 / (polls + 200)
             load = max(load, os.getloadavg()[0])
             time.sleep(1.5)  # let the cumulative statistics flush
-            after = db_counters(pg, dbname)
+            after = db_counters(pg.admin_url, dbname, pg.statements)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         try:
-            drop_database(pg, dbname)
+            drop_database(pg.admin_url, dbname)
         finally:
             pg.stop()
-        _purge_redis(namespace)
+        purge_redis(namespace)
     return _report(small, large, polls, results, naive_s, naive_ok, naive_bad, latencies, before, after, pg, load,
                    cpu_per_poll_ms)
-
-
-def _purge_redis(namespace: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{namespace}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 TABLE_HEAD = ("| rows | import s | rows/s | created | bad rows | re-import unchanged / written | re-import s"

@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 
@@ -16,6 +17,7 @@ class WrkResult:
     p99_ms: float
     non_2xx: int
     errors: int
+    requests: int  # all completed requests ("N requests in ..."), 2xx or not
 
 
 def _ms(text: str) -> float:
@@ -31,16 +33,24 @@ def parse(output: str) -> WrkResult:
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    total = int(re.search(r"(\d+) requests in", output).group(1))
     return WrkResult(rps, p50, p99, int(non2xx.group(1)) if non2xx else 0,
-                     sum(int(g) for g in errors.groups()) if errors else 0)
+                     sum(int(g) for g in errors.groups()) if errors else 0, total)
 
 
-def run(url: str, *, host: str | None = None, seconds: int = 8, connections: int = 32, threads: int = 1) -> WrkResult:
+def run(url: str, *, host: str | None = None, headers: dict[str, str] | None = None, seconds: int = 8,
+        connections: int = 32, threads: int = 1, script: Path | None = None, timeout: str | None = None) -> WrkResult:
+    """`wrk -tTHREADS -cCONNECTIONS -dSECONDS --latency URL`, plus `-H` for `host` (as Host:) and each
+    of `headers`, `-s script` (a Lua script) and `--timeout` (wrk's per-request timeout, e.g. "10s")."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk not found: run `make setup` (installs Debian's wrk)")
-    cmd = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
-    if host:
-        cmd[1:1] = ["-H", f"Host: {host}"]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=seconds + 30).stdout
+    cmd = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for name, value in {**({"Host": host} if host else {}), **(headers or {})}.items():
+        cmd += ["-H", f"{name}: {value}"]
+    if timeout:
+        cmd += ["--timeout", timeout]
+    if script is not None:
+        cmd += ["-s", str(script)]
+    out = subprocess.run([*cmd, url], check=True, capture_output=True, text=True, timeout=seconds + 60).stdout
     return parse(out)
