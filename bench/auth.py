@@ -202,13 +202,15 @@ machine ({os.cpu_count()} cores shared by wrk, nginx, auth, PostgreSQL and Redis
 endpoint's throughput** (goal ≥ 50%: {"meets" if ratio >= 0.5 else "MISSES"}).
 
 For scale, the JWKS column is an unauthenticated endpoint with no I/O at all (keys cached in the
-process) that, unlike `/healthz`, goes through the per-request tracing (OpenTelemetry server span)
-and Prometheus middleware every API route pays: {j_rps:,.0f} req/s, {j_rps / h_rps:.0%} of /healthz.
+process) that, unlike `/healthz`, goes through the routing, Prometheus middleware and response
+model every API route pays (tracing is off in this run, OTEL_TRACES_EXPORTER=none, so no span
+instrumentation is installed): {j_rps:,.0f} req/s, {j_rps / h_rps:.0%} of /healthz.
 /users/me reaches {m_rps / j_rps:.0%} of that floor; its own work per request is the cached Ed25519
-check, one Redis MGET (denylist + cached profile), and the phone decryption. Measured in-process
-(CPU per request under wrk): /healthz ≈ 80 µs, an empty API route ≈ 200 µs (tracing span,
-metrics, routing), the same route awaiting one Redis MGET ≈ 400 µs, /users/me ≈ 490 µs — the
-50% goal needs a cheaper per-request platform path, not less work in auth.
+check, one Redis MGET (denylist + cached profile) and the phone decryption. Earlier in-process
+profiles (CPU per request under wrk, tracing on): /healthz ≈ 80 µs, an empty API route ≈ 200 µs,
+the same route awaiting one Redis MGET ≈ 400 µs, /users/me ≈ 490 µs: the remaining gap is the
+Redis round trip every authenticated request pays for revocation (an in-process denylist fed
+by `auth.revoked` events would remove it) and the per-request framework path.
 """
 
 

@@ -144,7 +144,8 @@ def create_app(service: str, *, title: str, description: str, version: str = "1.
     """The service's FastAPI app with the shared middleware, errors and health/metrics routes.
 
     `app.state.ready` starts False; the runtime flips it when start-up is done and back to
-    False while draining, and /readyz follows it.
+    False while draining, and /readyz follows it. Tracing is added by the runtime
+    (`instrument_app`) once it knows tracing is on.
     """
     app = FastAPI(title=title, description=description, version=version,
                   responses=problem_response(422, "request.invalid", "Request failed validation"))
@@ -169,6 +170,12 @@ def create_app(service: str, *, title: str, description: str, version: str = "1.
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"])
     app.add_middleware(ZoneMetricsMiddleware, service=service)
     return app
+
+
+def instrument_app(app: FastAPI) -> None:
+    """OpenTelemetry server spans (W3C context extracted from the request). The runtime calls
+    it only when tracing is on: the instrumentation costs ~100 µs a request even with a no-op
+    tracer, a third of a small API route's budget."""
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"])

@@ -23,12 +23,14 @@ import uvicorn
 from fastapi import FastAPI, Request
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from megacity.db import make_engine, make_sessionmaker
 from megacity.errors import dependency_unavailable
 from megacity.grpc.client import make_channel
 from megacity.grpc.server import GrpcServer, Registrar
+from megacity.http_app import instrument_app
 from megacity.redis_client import make_redis
 from megacity.redis_keys import RedisKeys
 from megacity.settings import ServiceSettings
@@ -145,7 +147,8 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         s = self.settings
-        setup_tracing(s.service_name)
+        if isinstance(setup_tracing(s.service_name), SdkTracerProvider):
+            instrument_app(self.app)
         if s.migrate_on_start and s.migration_database_url:
             from megacity.db.migrations import has_migrations, upgrade
 

@@ -18,9 +18,9 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 def setup_tracing(service_name: str) -> trace.TracerProvider:
     """Install the global tracer provider once; a provider already installed (tests) is kept.
 
-    With no exporter configured, tracing stays the API's no-op: nothing is recorded, but an
-    incoming `traceparent` still flows through HTTP, gRPC and events, so a traced caller's
-    trace is not broken by an untraced hop.
+    With no exporter configured, tracing stays the API's no-op and the runtime does not
+    instrument HTTP: nothing is recorded and nothing is paid per request. (A hop with tracing
+    off therefore does not carry a caller's trace on; configure OTEL_* on every service.)
     """
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
