@@ -24,6 +24,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
 from megacity.auth.dependencies import current_principal
+from megacity.auth.org_scope import ADMIN_ROLES, ORG_ID, acting_org
 from megacity.auth.tokens import Principal
 from megacity.errors import AppError
 from megacity.http_app import problem_response
@@ -35,7 +36,6 @@ FINISHED_TTL_SECONDS = 24 * 3600
 MAX_VALUE_BYTES = 10 * 1024
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED = ("succeeded", "failed", "cancelled")
-ADMIN_ROLES = ("org_admin", "zone_admin", "super_admin")
 
 
 class PayloadTooLarge(ValueError):
@@ -155,15 +155,21 @@ def _progress_store(res: Resources) -> JobProgress:
     return JobProgress(res.redis, res.keys)
 
 
-async def _visible_state(job_id: uuid.UUID, principal: Principal, res: Resources) -> tuple[JobProgress, dict]:
-    if principal.org_id is None:
-        raise AppError(404, "job.not_found", "no such job")
+async def _visible_state(job_id: uuid.UUID, principal: Principal, res: Resources,
+                         org_id: uuid.UUID | None) -> tuple[JobProgress, uuid.UUID, dict]:
+    """The job's state if the caller may see it: its org's jobs only (zone-level callers name
+    the org with ?org_id=), and another user's job only for admins. Anything else, a zone-level
+    caller who named no org included, is 404: a job id alone never confirms that it exists."""
+    try:
+        org = acting_org(principal, org_id)
+    except AppError:
+        raise AppError(404, "job.not_found", "no such job") from None
     store = _progress_store(res)
-    state = await store.get(principal.zone_id, principal.org_id, job_id)
+    state = await store.get(principal.zone_id, org, job_id)
     owner = state.get("owner") if state else None
     if state is None or (owner and owner != str(principal.user_id) and principal.role not in ADMIN_ROLES):
         raise AppError(404, "job.not_found", "no such job")
-    return store, state
+    return store, org, state
 
 
 @router.get("/{job_id}/progress", response_model=ProgressOut, summary="Progress of a long job (Redis only)",
@@ -171,9 +177,10 @@ async def _visible_state(job_id: uuid.UUID, principal: Principal, res: Resources
                         "Another org's job, or another user's job for a non-admin, is 404.",
             responses={**problem_response(404, "job.not_found", "No such job in your org"),
                        **problem_response(401, "auth.token_missing", "An access token is required")})
-async def get_progress(job_id: uuid.UUID, principal: Principal = Depends(current_principal),
+async def get_progress(job_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
+                       principal: Principal = Depends(current_principal),
                        res: Resources = Depends(resources)) -> ProgressOut:
-    _, state = await _visible_state(job_id, principal, res)
+    _, _, state = await _visible_state(job_id, principal, res, org_id)
     return ProgressOut.model_validate(state)
 
 
@@ -182,12 +189,13 @@ async def get_progress(job_id: uuid.UUID, principal: Principal = Depends(current
             responses={200: {"content": {"text/event-stream": {"example":
                        'event: progress\ndata: {"status":"running","progress":24.0}\n\n'}}},
                        **problem_response(404, "job.not_found", "No such job in your org")})
-async def stream_progress(job_id: uuid.UUID, request: Request, principal: Principal = Depends(current_principal),
+async def stream_progress(job_id: uuid.UUID, request: Request, org_id: uuid.UUID | None = ORG_ID,
+                          principal: Principal = Depends(current_principal),
                           res: Resources = Depends(resources)) -> StreamingResponse:
-    store, _ = await _visible_state(job_id, principal, res)
+    store, org, _ = await _visible_state(job_id, principal, res, org_id)
 
     async def events() -> AsyncIterator[str]:
-        async for state in store.watch(principal.zone_id, principal.org_id, job_id):
+        async for state in store.watch(principal.zone_id, org, job_id):
             if await request.is_disconnected():
                 return
             if not state:

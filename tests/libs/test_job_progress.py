@@ -52,6 +52,16 @@ async def test_progress_endpoint_is_tenant_scoped(test_db, namespace, token_mint
             for headers in (auth(role="teacher", org_id=org_a), auth(role="org_admin", org_id=org_b)):
                 resp = await client.get(url, headers=headers)
                 assert resp.status_code == 404 and resp.json()["code"] == "job.not_found"
+            # Zone-level admins name the org; without it, or naming another org, the job is 404.
+            resp = await client.get(url, params={"org_id": str(org_a)}, headers=auth(role="zone_admin"))
+            assert resp.status_code == 200 and resp.json()["job_id"] == str(job)
+            resp = await client.get(url, headers=auth(role="zone_admin"))
+            assert resp.status_code == 404 and resp.json()["code"] == "job.not_found"
+            resp = await client.get(url, params={"org_id": str(org_b)}, headers=auth(role="zone_admin"))
+            assert resp.status_code == 404
+            resp = await client.get(url, params={"org_id": str(org_b)}, headers=auth(role="teacher", org_id=org_a,
+                                                                                    user_id=owner))
+            assert resp.status_code == 404
             resp = await client.get(url, headers=host)
             assert resp.status_code == 401 and resp.headers["www-authenticate"] == "Bearer"
             other_zone = {"Host": "api.mpcstudy.com",
