@@ -90,6 +90,19 @@ async def _publish(s: AsyncSession, kind: str, zone_id: int, org_id: uuid.UUID, 
                     zone_id=zone_id, org_id=org_id)
 
 
+async def _lock_member(s: AsyncSession, zone_id: int, org_id: uuid.UUID, user_id: uuid.UUID) -> str:
+    """The member's current role, with the member row and the org's admin rows locked, so two
+    concurrent demotions or removals cannot both pass the last-admin check. 404 if not a member."""
+    await s.execute(text("SELECT 1 FROM tenant.memberships WHERE zone_id = :z AND org_id = :o"
+                         " AND role = 'org_admin' FOR UPDATE"), {"z": zone_id, "o": org_id})
+    role = (await s.execute(text(
+        "SELECT role FROM tenant.memberships WHERE zone_id = :z AND org_id = :o AND user_id = :u FOR UPDATE"),
+        {"z": zone_id, "o": org_id, "u": user_id})).scalar_one_or_none()
+    if role is None:
+        raise AppError(404, "member.not_found", f"user {user_id} is not a member of this org")
+    return role
+
+
 async def _other_admins(s: AsyncSession, zone_id: int, org_id: uuid.UUID, user_id: uuid.UUID) -> int:
     return (await s.execute(text(
         "SELECT count(*) FROM tenant.memberships WHERE zone_id = :z AND org_id = :o AND role = 'org_admin'"
@@ -160,14 +173,7 @@ async def change_role(org_id: uuid.UUID, user_id: uuid.UUID, body: MemberPatch,
     org = acting_org(principal, org_id)
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
         await ensure_org(s, principal.zone_id, org)
-        # Lock the org's admin rows so two concurrent demotions cannot both pass the last-admin check.
-        await s.execute(text("SELECT 1 FROM tenant.memberships WHERE zone_id = :z AND org_id = :o"
-                             " AND role = 'org_admin' FOR UPDATE"), {"z": principal.zone_id, "o": org})
-        previous = (await s.execute(text(
-            "SELECT role FROM tenant.memberships WHERE zone_id = :z AND org_id = :o AND user_id = :u FOR UPDATE"),
-            {"z": principal.zone_id, "o": org, "u": user_id})).scalar_one_or_none()
-        if previous is None:
-            raise AppError(404, "member.not_found", f"user {user_id} is not a member of this org")
+        previous = await _lock_member(s, principal.zone_id, org, user_id)
         if previous == "org_admin" and body.role != "org_admin" \
                 and await _other_admins(s, principal.zone_id, org, user_id) == 0:
             raise AppError(409, "member.last_admin", "an org keeps at least one org admin")
@@ -189,13 +195,7 @@ async def remove_member(org_id: uuid.UUID, user_id: uuid.UUID, principal: Princi
     org = acting_org(principal, org_id)
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
         await ensure_org(s, principal.zone_id, org)
-        await s.execute(text("SELECT 1 FROM tenant.memberships WHERE zone_id = :z AND org_id = :o"
-                             " AND role = 'org_admin' FOR UPDATE"), {"z": principal.zone_id, "o": org})
-        previous = (await s.execute(text(
-            "SELECT role FROM tenant.memberships WHERE zone_id = :z AND org_id = :o AND user_id = :u FOR UPDATE"),
-            {"z": principal.zone_id, "o": org, "u": user_id})).scalar_one_or_none()
-        if previous is None:
-            raise AppError(404, "member.not_found", f"user {user_id} is not a member of this org")
+        previous = await _lock_member(s, principal.zone_id, org, user_id)
         if previous == "org_admin" and await _other_admins(s, principal.zone_id, org, user_id) == 0:
             raise AppError(409, "member.last_admin", "an org keeps at least one org admin")
         await s.execute(text("DELETE FROM tenant.memberships WHERE zone_id = :z AND org_id = :o AND user_id = :u"),
