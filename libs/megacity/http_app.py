@@ -53,6 +53,17 @@ class ZoneMetricsMiddleware:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        self._series: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
+
+    def _record(self, method: str, template: str, status: int, zone: str, seconds: float) -> None:
+        """Count and time one request; the labelled series are looked up once, not per request."""
+        series = self._series.get((method, template, str(status), zone))
+        if series is None:
+            series = (HTTP_REQUESTS.labels(self.service, method, template, str(status), zone),
+                      HTTP_LATENCY.labels(self.service, method, template, zone))
+            self._series[(method, template, str(status), zone)] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,9 +91,8 @@ class ZoneMetricsMiddleware:
         finally:
             matched = scope.get("route")
             template = getattr(matched, "path", None) or "unmatched"
-            zone = route.zone.key if route else "none"
-            HTTP_REQUESTS.labels(self.service, scope["method"], template, str(status), zone).inc()
-            HTTP_LATENCY.labels(self.service, scope["method"], template, zone).observe(time.perf_counter() - start)
+            self._record(scope["method"], template, status, route.zone.key if route else "none",
+                         time.perf_counter() - start)
 
 
 def host_route(request: Request) -> HostRoute | None:
@@ -147,8 +157,11 @@ def create_app(service: str, *, title: str, description: str, version: str = "1.
     False while draining, and /readyz follows it. Tracing is added by the runtime
     (`instrument_app`) once it knows tracing is on.
     """
+    # FastAPI's own OpenTelemetry hooks stay off: spans come from `instrument_app` (one server
+    # span per request, only when tracing is on), metrics from Prometheus above.
     app = FastAPI(title=title, description=description, version=version,
-                  responses=problem_response(422, "request.invalid", "Request failed validation"))
+                  responses=problem_response(422, "request.invalid", "Request failed validation"),
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.ready = False
     app.state.service = service
     install_error_handlers(app)

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from megacity.zones import registry
 
 _PART = re.compile(r"^[A-Za-z0-9_\-.]+$")
 
@@ -49,3 +52,9 @@ class RedisKeys:
         if not parts:
             raise InvalidKeyError("a key needs at least one part after the zone namespace")
         return self._join(_zone(zone_id), *(_part(p, "key part") for p in parts))
+
+
+def zone_prefixes(keys: RedisKeys, families: Iterable[tuple[str, ...]]) -> list[str]:
+    """`z:{zone}:<family...>:` for every zone of the registry, e.g. the key families a
+    `TrackedCache` keeps in process (`("auth", "denied_jti")` -> `z:1:auth:denied_jti:`, ...)."""
+    return [keys.zone(zone.id, *family) + ":" for zone in registry().zones for family in families]

@@ -1,11 +1,12 @@
 """The one service skeleton: start-up, readiness and graceful shutdown for all six services.
 
-Start: logging + tracing -> migrations (if asked) -> DB/Redis clients -> gRPC server
+Start: logging + tracing -> migrations (if asked) -> DB/Redis clients (and the tracked Redis
+cache of the token denylist, set up in the background; reads go to Redis until it is) -> gRPC server
 (health NOT_SERVING) -> HTTP server -> `on_start` hooks (e.g. loading models) -> NATS
 (background, retried) with outbox relay, consumers and `workers` -> ready (health SERVING,
 /readyz 200).
 Stop (SIGTERM/SIGINT): not ready -> stop taking events -> drain gRPC and HTTP -> `on_stop`
-hooks -> close clients.
+hooks -> stop cache tracking -> close clients.
 """
 from __future__ import annotations
 
@@ -26,13 +27,15 @@ from nats.js import JetStreamContext
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from megacity.auth.verifier import REVOCATION_KEY_PARTS
 from megacity.db import make_engine, make_sessionmaker
 from megacity.errors import dependency_unavailable
 from megacity.grpc.client import make_channel
 from megacity.grpc.server import GrpcServer, Registrar
 from megacity.http_app import instrument_app
+from megacity.redis_cache import TrackedCache
 from megacity.redis_client import make_redis
-from megacity.redis_keys import RedisKeys
+from megacity.redis_keys import RedisKeys, zone_prefixes
 from megacity.settings import ServiceSettings
 from megacity.telemetry.logs import get_logger, setup_logging
 from megacity.telemetry.metrics import DB_POOL, SERVICE_READY
@@ -71,6 +74,9 @@ class Resources:
     sessions: async_sessionmaker[AsyncSession] | None = None
     redis: Any = None
     keys: RedisKeys = field(default_factory=RedisKeys)
+    # Reads of the token denylist (and the service's `cached_key_parts`) go through this
+    # client-side cache; it falls back to Redis by itself while tracking is not live.
+    cache: TrackedCache | None = None
     nats: NatsClient | None = None
     js: JetStreamContext | None = None
     _channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
@@ -80,6 +86,11 @@ class Resources:
         if peer not in self._channels:
             self._channels[peer] = make_channel(self.settings.peer_target(peer))
         return self._channels[peer]
+
+    @property
+    def cached_reads(self) -> Any:
+        """Where tracked keys (token denylist, ...) are read: the cache, or Redis when there is none."""
+        return self.cache if self.cache is not None else self.redis
 
     def db(self) -> async_sessionmaker[AsyncSession]:
         if self.sessions is None:
@@ -121,6 +132,7 @@ class ServiceRuntime:
         on_start: Iterable[Callable[[Resources], Awaitable[None]]] = (),
         workers: Iterable[Callable[[Resources], Worker]] = (),
         on_stop: Iterable[Callable[[Resources], Awaitable[None]]] = (),
+        cached_key_parts: Iterable[tuple[str, ...]] = (),
     ) -> None:
         self.settings = settings
         self.app = app
@@ -133,6 +145,7 @@ class ServiceRuntime:
         self._on_start = list(on_start)
         self._worker_factories = list(workers)
         self._on_stop = list(on_stop)
+        self._cached_parts = [*REVOCATION_KEY_PARTS, *cached_key_parts]
         self._workers: list[Any] = []
         self._tasks: list[asyncio.Task] = []
         self.grpc: GrpcServer | None = None
@@ -140,6 +153,7 @@ class ServiceRuntime:
         self.http_port = 0
         self.grpc_port = 0
         self._stopping = asyncio.Event()
+        self._cache_task: asyncio.Task | None = None
 
     @property
     def name(self) -> str:
@@ -160,6 +174,8 @@ class ServiceRuntime:
                                    prepare_threshold=s.database_prepare_threshold)
             r.sessions = make_sessionmaker(r.engine)
         r.redis = make_redis(s.redis_url)
+        r.cache = TrackedCache(r.redis, zone_prefixes(r.keys, self._cached_parts), name=f"{self.name}-redis")
+        self._cache_task = asyncio.create_task(r.cache.run(), name=f"{self.name}-redis-cache")
         self.grpc = GrpcServer(s.service_name, s.grpc_host, s.grpc_port,
                                [make(r) for make in self._registrars], self._grpc_names)
         self.grpc_port = self.grpc.port
@@ -244,6 +260,10 @@ class ServiceRuntime:
         for hook in self._on_stop:
             with contextlib.suppress(Exception):
                 await hook(self.resources)
+        if self._cache_task is not None:
+            self.resources.cache.stop()  # type: ignore[union-attr]
+            self._cache_task.cancel()
+            await asyncio.gather(self._cache_task, return_exceptions=True)
         await self.resources.close()
         log.info("service stopped")
 

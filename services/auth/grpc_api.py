@@ -25,7 +25,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
                               context: grpc.aio.ServicerContext) -> auth_pb2.IntrospectTokenResponse:
         verifier = self.app_state.token_verifier  # type: ignore[attr-defined]
         try:
-            p = await verifier.verify(request.token, self.res.redis, self.res.keys)
+            p = await verifier.verify(request.token, self.res.cached_reads, self.res.keys)
         except AppError as err:
             if err.status == 401:
                 return auth_pb2.IntrospectTokenResponse(active=False)

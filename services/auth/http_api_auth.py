@@ -191,7 +191,7 @@ async def refresh(request: Request, response: Response, body: RefreshIn | None =
                                client=client, details={"sid": str(info.id), "reason": reason})
             await add_event(s, "auth", "auth.revoked", {"user_id": str(info.user_id), "sids": [str(info.id)],
                                                         "reason": reason}, zone_id=zone.id, org_id=info.org_id)
-            await deny_sessions(res.redis, res.keys, zone.id, [str(info.id)])
+            await deny_sessions(res.redis, res.keys, zone.id, [str(info.id)], res.cache)
     if result.outcome is not RefreshOutcome.ROTATED:
         code, detail = _REFRESH_ERRORS[result.outcome]
         raise AppError(401, code, detail)
@@ -213,7 +213,7 @@ async def logout(request: Request, body: RefreshIn | None = None, zone: Zone = D
     refresh_token = (body.refresh_token if body else None) or request.cookies.get(st.settings.refresh_cookie_name)
     if request.headers.get("authorization"):
         try:
-            principal = await current_principal(request, zone, res)
+            principal = await current_principal(request)
         except AppError:
             if not refresh_token:  # an expired access token must not stop a logout by refresh token
                 raise
@@ -239,8 +239,8 @@ async def logout(request: Request, body: RefreshIn | None = None, zone: Zone = D
                                                    "jti": principal.jti if principal else None},
                         zone_id=zone.id, org_id=org_id)
         if principal is not None:
-            await deny_token(res.redis, res.keys, principal)
-        await deny_sessions(res.redis, res.keys, zone.id, sorted(sids))
+            await deny_token(res.redis, res.keys, principal, res.cache)
+        await deny_sessions(res.redis, res.keys, zone.id, sorted(sids), res.cache)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_refresh_cookie(response, st.settings)
     return response
@@ -287,8 +287,8 @@ async def change_password(body: PasswordChangeIn, principal: Principal = Depends
                            org_id=principal.org_id, client=client, details={"revoked_sids": sids})
         await add_event(s, "auth", "auth.revoked", {"user_id": str(user.id), "sids": sids,
                                                     "reason": "password_changed"}, zone_id=zone_id)
-        await deny_token(res.redis, res.keys, principal)
-        await deny_sessions(res.redis, res.keys, zone_id, sids)
+        await deny_token(res.redis, res.keys, principal, res.cache)
+        await deny_sessions(res.redis, res.keys, zone_id, sids, res.cache)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_refresh_cookie(response, st.settings)
     return response

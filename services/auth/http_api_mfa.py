@@ -72,7 +72,7 @@ async def _subject(request: Request, zone: Zone, res: Resources, mfa_token: str 
         challenge = await mfa.load_challenge(res.redis, res.keys, zone.id, mfa_token)
         org = uuid.UUID(challenge.org_id) if challenge.org_id else None
         return uuid.UUID(challenge.user_id), Grant(challenge.role, org), challenge
-    principal = await current_principal(request, zone, res)
+    principal = await current_principal(request)
     return principal.user_id, Grant(principal.role, principal.org_id), None
 
 
@@ -132,11 +132,11 @@ async def verify(request: Request, response: Response, body: VerifyIn, zone: Zon
             await users.enable_mfa(s, user_id)
             await audit.record(s, zone_id=zone.id, action="auth.mfa.enabled", user_id=user_id, org_id=grant.org_id,
                                client=client)
-        await profile_cache.forget(res.redis, res.keys, zone.id, user_id)
+        await profile_cache.forget(res, zone.id, user_id)
         return MfaEnabledOut()
     if not await mfa.consume(res.redis, res.keys, zone.id, body.mfa_token):
         raise AppError(*CHALLENGE_INVALID[:2], "the MFA challenge was already used")
     issued = await complete_login(res, st, zone_id=zone.id, user_id=user_id, grant=grant, mfa_verified=True,
                                   client=client, enable_mfa=not user.mfa_enabled)
-    await profile_cache.forget(res.redis, res.keys, zone.id, user_id)
+    await profile_cache.forget(res, zone.id, user_id)
     return token_response(response, st.settings, issued)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from megacity import job_progress
-from megacity.auth.verifier import JwksCache
+from megacity.auth.verifier import JwksCache, TokenVerifier
 from megacity.http_app import create_app
 from megacity.runtime import ServiceRuntime
 from services.auth import (
@@ -14,10 +14,10 @@ from services.auth import (
     http_api_mfa,
     http_api_users,
     member_events,
+    profile_cache,
 )
 from services.auth.settings import Settings
 from services.auth.state import AuthState
-from services.auth.verification import CachingTokenVerifier
 
 DESCRIPTION = """Credentials, sessions, signing keys (JWKS), RBAC, MFA and the auth audit log.
 
@@ -32,7 +32,7 @@ def build(settings: Settings | None = None) -> ServiceRuntime:
     app = create_app("auth", title="MegaCity auth API", description=DESCRIPTION)
     app.state.auth = state
     # Auth verifies its own tokens from its own key table: no HTTP call to itself.
-    app.state.token_verifier = CachingTokenVerifier(JwksCache(state.keyring.jwks_fresh))
+    app.state.token_verifier = TokenVerifier(JwksCache(state.keyring.jwks_fresh))
     app.state.on_permission_denied = hooks.on_permission_denied
     # Routes match in order: the hottest authenticated read (/users/me) goes first.
     for module in (http_api_users, http_api_auth, http_api_mfa, http_api_admin, http_api_jwks):
@@ -40,4 +40,4 @@ def build(settings: Settings | None = None) -> ServiceRuntime:
     app.include_router(job_progress.router)
     return ServiceRuntime(settings, app=app, grpc_registrars=[grpc_api.registrar_for(app.state)],
                           grpc_service_names=[grpc_api.SERVICE_NAME], consumers=[member_events.CONSUMER],
-                          outbox=True, on_start=[state.start])
+                          outbox=True, on_start=[state.start], cached_key_parts=[profile_cache.KEY_PARTS])

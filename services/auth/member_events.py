@@ -34,7 +34,7 @@ async def on_member_event(session: AsyncSession, event: Event, res: Resources) -
     if sids:
         await add_event(session, "auth", "auth.revoked", {"user_id": str(user_id), "sids": sids, "reason": reason},
                         zone_id=zone_id, org_id=event.org_id)
-        await deny_sessions(res.redis, res.keys, zone_id, sids)
+        await deny_sessions(res.redis, res.keys, zone_id, sids, res.cache)
 
 
 CONSUMER = ConsumerSpec(durable="member-changes", event_types="member.*", handler=on_member_event)

@@ -6,10 +6,14 @@
   key is used.
 - Revocation lives in Redis (written by auth, announced as auth.* events): a denied `jti`
   (logout) and a denied session `sid` (session or family revoked, password or role change).
+  Services read it through their `TrackedCache` (megacity.redis_cache): the answer is kept in
+  process and Redis announces every change to it, so the common case costs no round trip
+  and a revocation still takes effect everywhere at once.
 """
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,6 +23,7 @@ import jwt
 
 from megacity.auth.tokens import ACCESS_TOKEN_TTL_SECONDS, ALGORITHM, ISSUER, REQUIRED_CLAIMS, Principal
 from megacity.errors import AppError, dependency_unavailable
+from megacity.redis_cache import TrackedCache
 from megacity.redis_keys import RedisKeys
 
 JwksFetcher = Callable[[], Awaitable[dict[str, Any]]]
@@ -70,19 +75,38 @@ class JwksCache:
         return self._keys.get(kid)
 
 
+DENIED_JTI = ("auth", "denied_jti")
+DENIED_SID = ("auth", "denied_sid")
+REVOCATION_KEY_PARTS = (DENIED_JTI, DENIED_SID)
+
+
 def deny_key(keys: RedisKeys, zone_id: int, jti: str) -> str:
-    return keys.zone(zone_id, "auth", "denied_jti", jti)
+    return keys.zone(zone_id, *DENIED_JTI, jti)
 
 
 def denied_session_key(keys: RedisKeys, zone_id: int, sid: str) -> str:
-    return keys.zone(zone_id, "auth", "denied_sid", sid)
+    return keys.zone(zone_id, *DENIED_SID, sid)
+
+
+@functools.lru_cache(maxsize=20_000)
+def revocation_keys(keys: RedisKeys, zone_id: int, jti: str, sid: str | None) -> list[str]:
+    """The denylist keys one token is checked against (memoised: a token is checked on every
+    request it makes, and building checked keys is not free). Callers must not mutate the list."""
+    return [deny_key(keys, zone_id, jti), *([denied_session_key(keys, zone_id, sid)] if sid else [])]
 
 
 class TokenVerifier:
-    def __init__(self, jwks: JwksCache, *, issuer: str = ISSUER, leeway: int = 0) -> None:
+    """Verifies access tokens. A token whose signature and claims passed once is remembered
+    (token string -> claims, until its `exp`): the same bytes always verify the same way, so
+    repeat requests skip the Ed25519 work. Revocation is never remembered here: every call
+    asks the denylist (through the service's TrackedCache)."""
+
+    def __init__(self, jwks: JwksCache, *, issuer: str = ISSUER, leeway: int = 0, max_cached: int = 10_000) -> None:
         self.jwks = jwks
         self.issuer = issuer
         self.leeway = leeway
+        self._verified: dict[str, Principal] = {}
+        self._max_cached = max_cached
 
     def decode(self, token: str, key: jwt.PyJWK) -> Principal:
         """Signature and claims only (in-process, no I/O)."""
@@ -108,27 +132,53 @@ class TokenVerifier:
             raise _unauthorized("auth.unknown_key", "access token signed by an unknown key")
         return key
 
-    async def verify(self, token: str, redis: Any, keys: RedisKeys) -> Principal:
-        """Full check: algorithm, key, signature, claims, then the Redis revocation state."""
+    async def principal(self, token: str) -> Principal:
+        """Algorithm, key, signature and claims (remembered until expiry); no revocation check."""
+        hit = self._verified.get(token)
+        if hit is not None:
+            if hit.exp + self.leeway > time.time():
+                return hit
+            del self._verified[token]
+            raise _unauthorized("auth.token_expired", "access token expired")
         principal = self.decode(token, await self.key_for(token))
-        checks = [deny_key(keys, principal.zone_id, principal.jti)]
-        if principal.sid:
-            checks.append(denied_session_key(keys, principal.zone_id, principal.sid))
-        if any(v is not None for v in await redis.mget(checks)):
-            raise _unauthorized("auth.token_revoked", "access token has been revoked")
+        if len(self._verified) >= self._max_cached:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = principal
         return principal
 
+    async def verify_with(self, token: str, reads: Any, keys: RedisKeys,
+                          extra: Callable[[Principal], list[str]] | None = None) -> tuple[Principal, list[Any]]:
+        """`verify`, also reading `extra(principal)` keys in the same `mget` (e.g. auth's cached
+        profile for /users/me)."""
+        principal = await self.principal(token)
+        checks = revocation_keys(keys, principal.zone_id, principal.jti, principal.sid)
+        values = await reads.mget([*checks, *extra(principal)] if extra else checks)
+        if any(v is not None for v in values[:len(checks)]):
+            raise _unauthorized("auth.token_revoked", "access token has been revoked")
+        return principal, values[len(checks):]
 
-async def deny_token(redis: Any, keys: RedisKeys, principal: Principal) -> None:
+    async def verify(self, token: str, reads: Any, keys: RedisKeys) -> Principal:
+        """Full check: signature and claims, then the revocation state. `reads` is anything with
+        `mget`: the service's TrackedCache (`Resources.cached_reads`) or a Redis client."""
+        return (await self.verify_with(token, reads, keys))[0]
+
+
+async def deny_token(redis: Any, keys: RedisKeys, principal: Principal, cache: TrackedCache | None = None) -> None:
     """Deny one access token until it would have expired anyway."""
-    ttl = max(1, principal.exp - int(time.time()))
-    await redis.set(deny_key(keys, principal.zone_id, principal.jti), "1", ex=ttl)
+    key = deny_key(keys, principal.zone_id, principal.jti)
+    await redis.set(key, "1", ex=max(1, principal.exp - int(time.time())))
+    if cache is not None:
+        cache.forget([key])
 
 
-async def deny_sessions(redis: Any, keys: RedisKeys, zone_id: int, sids: list[str]) -> None:
+async def deny_sessions(redis: Any, keys: RedisKeys, zone_id: int, sids: list[str],
+                        cache: TrackedCache | None = None) -> None:
     """Refuse every access token of these sessions for as long as one could still be valid."""
     if sids:
+        denied = [denied_session_key(keys, zone_id, sid) for sid in sids]
         async with redis.pipeline(transaction=False) as pipe:
-            for sid in sids:
-                pipe.set(denied_session_key(keys, zone_id, sid), "1", ex=ACCESS_TOKEN_TTL_SECONDS + 60)
+            for key in denied:
+                pipe.set(key, "1", ex=ACCESS_TOKEN_TTL_SECONDS + 60)
             await pipe.execute()
+        if cache is not None:
+            cache.forget(denied)

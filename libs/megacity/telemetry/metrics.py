@@ -24,3 +24,9 @@ EVENTS_CONSUMED = Counter(
 OUTBOX_PENDING = Gauge(
     "mc_outbox_pending", "Outbox rows left unpublished by the relay's last pass (a backlog or NATS trouble)", ["service"])
 SERVICE_READY = Gauge("mc_service_ready", "1 when the service is ready to serve", ["service"])
+REDIS_CACHE_READS = Counter(
+    "mc_redis_cache_reads_total", "Reads through a tracked client-side Redis cache: hit, miss (asked Redis) or "
+    "bypass (tracking not live, asked Redis)", ["cache", "result"])
+REDIS_CACHE_LIVE = Gauge(
+    "mc_redis_cache_live", "1 while a tracked Redis cache receives invalidations (else every read goes to Redis)",
+    ["cache"])

@@ -126,3 +126,18 @@ async def test_introspect_token_over_grpc(env) -> None:
         assert not bad.active
 
 
+
+
+async def test_me_answers_with_the_documented_shape_from_db_and_from_cache(env) -> None:
+    from services.auth.http_api_users import MeOut
+
+    user_id, tokens = await env.user("shape@example.com")
+    token = tokens["access_token"]
+    cold, warm = await env.me(token), await env.me(token)  # profile read from the table, then from the cache
+    assert cold.status_code == warm.status_code == 200, cold.text
+    assert cold.json() == warm.json()
+    assert set(cold.json()) == set(MeOut.model_fields)
+    me = MeOut.model_validate(cold.json())
+    claims = jwt_parts(token)[1]
+    assert (me.id, me.zone, me.zone_id, me.role, me.session_id) == (user_id, "univ", 1, "guest", claims["sid"])
+    assert me.permissions == sorted(me.permissions) and cold.json()["created_at"].endswith("Z")
