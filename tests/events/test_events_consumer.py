@@ -221,9 +221,12 @@ async def test_message_past_delivery_limit_is_dead_lettered_without_running(
     await publish(events_db, js, namespace)
     consumer = consumer_for("limit", handler, max_deliver=1, ack_wait=1)
     await consumer.start()
-    # Delivery 1 goes to a "process" that never answers.
+    # Deliveries go to a "process" that never answers. Two of them: on a loaded machine the
+    # server was seen to hand the next redelivery out as delivery 1 again (one lost delivery
+    # not counted), which let the handler run; with two, the consumer still sees more than one.
     lost = await js.pull_subscribe_bind(durable="limit", stream=events_stream(namespace))
-    assert len(await lost.fetch(1, timeout=2)) == 1
+    for _ in range(2):
+        assert len(await lost.fetch(1, timeout=5)) == 1
 
     async def dead_lettered() -> bool:
         return await stream_count(dlq_stream(namespace)) == 1
@@ -231,7 +234,7 @@ async def test_message_past_delivery_limit_is_dead_lettered_without_running(
     await consume_until(consumer, dead_lettered)
     assert calls == []
     dead = await js.get_msg(dlq_stream(namespace), 1)
-    assert dead.headers["Mc-Delivered"] == "2" and "delivery limit" in dead.headers["Mc-Error"]
+    assert int(dead.headers["Mc-Delivered"]) >= 2 and "delivery limit" in dead.headers["Mc-Error"]
     await lost.unsubscribe()
 
 
