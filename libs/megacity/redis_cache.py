@@ -54,6 +54,7 @@ class TrackedCache:
         self._stopping = asyncio.Event()
         self._became_live = asyncio.Event()
         self._outage_logged = False
+        self._reads = {result: REDIS_CACHE_READS.labels(name, result) for result in ("hit", "miss", "bypass")}
 
     @property
     def live(self) -> bool:
@@ -72,7 +73,7 @@ class TrackedCache:
             if not key.startswith(self.prefixes):
                 raise ValueError(f"{key!r} is not under a tracked prefix of cache {self.name}")
         if not self._live:
-            REDIS_CACHE_READS.labels(self.name, "bypass").inc()
+            self._reads["bypass"].inc()
             return await self.redis.mget(keys)
         now = time.monotonic()
         values: list[Any] = []
@@ -85,9 +86,9 @@ class TrackedCache:
             else:
                 values.append(entry[1])
         if not missing:
-            REDIS_CACHE_READS.labels(self.name, "hit").inc()
+            self._reads["hit"].inc()
             return values
-        REDIS_CACHE_READS.labels(self.name, "miss").inc()
+        self._reads["miss"].inc()
         epoch = self._epoch
         fetched = await self.redis.mget([keys[i] for i in missing])
         keep = self._live and self._epoch == epoch

@@ -1,6 +1,7 @@
 """Local token verification against real Redis: every classic token attack gets a 401."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -115,6 +116,20 @@ async def test_unknown_kid_refetches_jwks_once_for_rotation(ring, redis_client, 
     assert (await verifier.verify(new, redis_client, keys)).role == "teacher"
     assert (await verifier.verify(old, redis_client, keys)).role == "teacher"
     assert ring.fetches == 2
+
+
+async def test_remembered_token_is_trusted_only_while_its_key_is_published(ring, redis_client, namespace) -> None:
+    verifier = TokenVerifier(JwksCache(ring.jwks, ttl_seconds=0.3, min_refetch_seconds=0))
+    keys = RedisKeys(namespace)
+    token, _ = _token(ring.keys[0])
+    await verifier.verify(token, redis_client, keys)
+    for _ in range(3):  # remembered: no signature work, no JWKS fetch
+        await verifier.verify(token, redis_client, keys)
+    assert ring.fetches == 1
+    ring.keys = [SigningKey.generate()]  # the key is withdrawn (say, it leaked)
+    await asyncio.sleep(0.35)  # the published JWKS is past its TTL: the next check refetches
+    assert await _code(verifier, token, redis_client, keys) == "auth.unknown_key"
+    assert ring.fetches > 1
 
 
 def test_permission_map_follows_the_seed() -> None:

@@ -74,6 +74,11 @@ class JwksCache:
     def cached(self, kid: str) -> jwt.PyJWK | None:
         return self._keys.get(kid)
 
+    def still_published(self, kid: str) -> bool:
+        """Whether `kid` is in a JWKS that is not past its TTL (no I/O): a token remembered as
+        verified is only trusted again while its key is still published."""
+        return kid in self._keys and time.monotonic() - self._fetched_at <= self._ttl
+
 
 DENIED_JTI = ("auth", "denied_jti")
 DENIED_SID = ("auth", "denied_sid")
@@ -105,7 +110,7 @@ class TokenVerifier:
         self.jwks = jwks
         self.issuer = issuer
         self.leeway = leeway
-        self._verified: dict[str, Principal] = {}
+        self._verified: dict[str, tuple[Principal, str]] = {}  # token -> (claims, kid)
         self._max_cached = max_cached
 
     def decode(self, token: str, key: jwt.PyJWK) -> Principal:
@@ -133,17 +138,23 @@ class TokenVerifier:
         return key
 
     async def principal(self, token: str) -> Principal:
-        """Algorithm, key, signature and claims (remembered until expiry); no revocation check."""
+        """Algorithm, key, signature and claims; no revocation check. Remembered until expiry,
+        and only while the signing key is still published (a key withdrawn from the JWKS stops
+        its tokens at the next refresh, as without the memo)."""
         hit = self._verified.get(token)
         if hit is not None:
-            if hit.exp + self.leeway > time.time():
-                return hit
+            principal, kid = hit
+            if principal.exp + self.leeway <= time.time():
+                del self._verified[token]
+                raise _unauthorized("auth.token_expired", "access token expired")
+            if self.jwks.still_published(kid):
+                return principal
             del self._verified[token]
-            raise _unauthorized("auth.token_expired", "access token expired")
-        principal = self.decode(token, await self.key_for(token))
+        key = await self.key_for(token)
+        principal = self.decode(token, key)
         if len(self._verified) >= self._max_cached:
             del self._verified[next(iter(self._verified))]
-        self._verified[token] = principal
+        self._verified[token] = (principal, key.key_id)
         return principal
 
     async def verify_with(self, token: str, reads: Any, keys: RedisKeys,
