@@ -22,6 +22,11 @@ def build(settings: Settings | None = None) -> ServiceRuntime:
 
     async def start_import_runner(res: Resources) -> None:
         app.state.roster_imports = ImportRunner(res)
+        app.state.roster_imports.start_upkeep()
+
+    async def stop_import_runner(res: Resources) -> None:
+        await app.state.roster_imports.close()
 
     return ServiceRuntime(settings, app=app, grpc_registrars=[grpc_api.registrar],
-                          grpc_service_names=[grpc_api.SERVICE_NAME], outbox=True, on_start=[start_import_runner])
+                          grpc_service_names=[grpc_api.SERVICE_NAME], outbox=True, on_start=[start_import_runner],
+                          on_stop=[stop_import_runner])

@@ -5,6 +5,13 @@ While it runs, progress (status, step, processed, total, errors) goes to Redis t
 `JobProgress` and nowhere else a poller could read; each chunk of `CHUNK_ROWS` rows is one
 database transaction that also advances the import's counters. When it ends the import row
 holds the result, `roster.import.completed` is in the outbox, and Redis keeps the final state.
+
+The uploaded file lives only on the importing process's disk, so an import cannot move to
+another replica. Instead nothing stays `running` for ever: the runner touches `heartbeat_at` of
+the imports it holds every `HEARTBEAT_SECONDS`; every replica sweeps, each `SWEEP_SECONDS`,
+unfinished imports whose heartbeat is older than `STALE_AFTER_SECONDS` (their process died) and
+ends them as failed, with a reason that says to upload the file again (re-importing is
+idempotent). A graceful stop fails the imports it holds at once, with the same advice.
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from megacity.events.outbox import add_event
 from megacity.job_progress import JobProgress
 from megacity.runtime import Resources
 from megacity.telemetry.logs import get_logger
+from megacity.zones import registry
 from services.tenant.roster_import.upsert import ClassCache, apply_chunk
 from services.tenant.roster_import.workbook import RowReader, WorkbookInfo
 
@@ -31,6 +39,11 @@ log = get_logger("tenant.roster_import")
 CHUNK_ROWS = 500
 MAX_CONCURRENT = 2
 KIND = "roster_import"
+HEARTBEAT_SECONDS = 10.0
+SWEEP_SECONDS = 60.0
+STALE_AFTER_SECONDS = 120.0
+INTERRUPTED = ("interrupted: the tenant process running this import stopped; upload the file again "
+               "(importing the same file again is safe: rows already in are left as they are)")
 
 
 @dataclass(frozen=True)
@@ -54,30 +67,97 @@ class ImportRunner:
     """Owns the running import tasks of this process (so they are not garbage-collected, and
     shutdown can wait for them)."""
 
-    def __init__(self, res: Resources, *, chunk_rows: int = CHUNK_ROWS, max_concurrent: int = MAX_CONCURRENT) -> None:
+    def __init__(self, res: Resources, *, chunk_rows: int = CHUNK_ROWS, max_concurrent: int = MAX_CONCURRENT,
+                 heartbeat_seconds: float = HEARTBEAT_SECONDS, sweep_seconds: float = SWEEP_SECONDS,
+                 stale_after_seconds: float = STALE_AFTER_SECONDS) -> None:
         self.res = res
         self.chunk_rows = chunk_rows
+        self.heartbeat_seconds, self.sweep_seconds = heartbeat_seconds, sweep_seconds
+        self.stale_after_seconds = stale_after_seconds
         self._slots = asyncio.Semaphore(max_concurrent)
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: dict[asyncio.Task, ImportJob] = {}
+        self._upkeep: asyncio.Task | None = None
 
     def progress(self) -> JobProgress:
         return JobProgress(self.res.redis, self.res.keys)
 
     def start(self, job: ImportJob) -> asyncio.Task:
         task = asyncio.create_task(self.run(job), name=f"roster-import-{job.import_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = job
+        task.add_done_callback(lambda t: self._tasks.pop(t, None))
         return task
 
     async def wait_idle(self, timeout: float | None = None) -> None:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
+    # --- upkeep: heartbeats for the imports held here, sweeps for those whose process died -----
+
+    def start_upkeep(self) -> None:
+        self._upkeep = asyncio.create_task(self._upkeep_loop(), name="roster-import-upkeep")
+
+    async def close(self, timeout: float = 10.0) -> None:
+        """Graceful stop: no more upkeep; the imports held here end as failed (INTERRUPTED)."""
+        if self._upkeep is not None:
+            self._upkeep.cancel()
+            await asyncio.gather(self._upkeep, return_exceptions=True)
+        for task in list(self._tasks):
+            task.cancel()
+        await self.wait_idle(timeout)
+
+    async def _upkeep_loop(self) -> None:
+        last_sweep = -self.sweep_seconds
+        while True:
+            try:
+                await self.heartbeat()
+                if time.monotonic() - last_sweep >= self.sweep_seconds:
+                    last_sweep = time.monotonic()
+                    await self.sweep()
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the upkeep
+                log.warning("roster import upkeep failed; retrying", exc_info=True)
+            await asyncio.sleep(self.heartbeat_seconds)
+
+    async def heartbeat(self) -> None:
+        """Touch the imports this process holds (queued or running)."""
+        for job in list(self._tasks.values()):
+            async with tenant_transaction(self.res.db(), job.ctx) as s:
+                await s.execute(text("UPDATE tenant.roster_imports SET heartbeat_at = now()"
+                                     " WHERE zone_id = :z AND org_id = :o AND id = :id AND status IN ('queued', 'running')"),
+                                {"z": job.zone_id, "o": job.org_id, "id": job.import_id})
+
+    async def sweep(self) -> list[uuid.UUID]:
+        """End, as failed, every unfinished import in any zone whose heartbeat is too old."""
+        ended: list[tuple[int, uuid.UUID, uuid.UUID]] = []
+        for zone in registry().zones:
+            async with tenant_transaction(self.res.db(), TenantContext(zone.id, role="zone_admin")) as s:
+                rows = (await s.execute(text(
+                    "UPDATE tenant.roster_imports SET status = 'failed', finished_at = now(), error = :error"
+                    " WHERE zone_id = :z AND status IN ('queued', 'running')"
+                    " AND heartbeat_at < now() - make_interval(secs => :stale) RETURNING id, org_id"),
+                    {"z": zone.id, "error": INTERRUPTED, "stale": self.stale_after_seconds})).all()
+                for row in rows:
+                    await add_event(s, "tenant", "roster.import.completed", {
+                        "import_id": str(row.id), "org_id": str(row.org_id), "status": "failed", "error": INTERRUPTED},
+                        zone_id=zone.id, org_id=row.org_id)
+                    ended.append((zone.id, row.org_id, row.id))
+        progress = self.progress()
+        for zone_id, org_id, import_id in ended:
+            log.warning("roster import interrupted: its process stopped", import_id=str(import_id), zone_id=zone_id)
+            if await progress.get(zone_id, org_id, import_id) is not None:  # not yet expired in Redis
+                await progress.finish(zone_id, org_id, import_id, status="failed", error=INTERRUPTED)
+        return [import_id for _, _, import_id in ended]
+
+    # --- one import -------------------------------------------------------------------------
+
     async def run(self, job: ImportJob) -> None:
         progress = self.progress()
         try:
             async with self._slots:
                 await self._run(job, progress)
+        except asyncio.CancelledError:  # the service is stopping: say so, then let the cancel through
+            with contextlib.suppress(Exception):
+                await self._fail(job, progress, INTERRUPTED)
+            raise
         except Exception as exc:  # noqa: BLE001 - any failure ends the job as failed, with a reason
             reason = exc.detail if isinstance(exc, AppError) else f"internal error ({type(exc).__name__})"
             if not isinstance(exc, AppError):
@@ -92,8 +172,8 @@ class ImportRunner:
         total = job.info.total_rows
         sessions = self.res.db()
         async with tenant_transaction(sessions, job.ctx) as s:
-            await s.execute(text("UPDATE tenant.roster_imports SET status = 'running', started_at = now()"
-                                 " WHERE zone_id = :z AND org_id = :o AND id = :id"),
+            await s.execute(text("UPDATE tenant.roster_imports SET status = 'running', started_at = now(),"
+                                 " heartbeat_at = now() WHERE zone_id = :z AND org_id = :o AND id = :id"),
                             {"z": job.zone_id, "o": job.org_id, "id": job.import_id})
         await progress.update(job.zone_id, job.org_id, job.import_id, step="reading", processed=0, total=total,
                               errors=0)
@@ -129,10 +209,13 @@ class ImportRunner:
         finally:
             reader.close()
         async with tenant_transaction(sessions, job.ctx) as s:
-            await s.execute(text(
+            done = (await s.execute(text(
                 "UPDATE tenant.roster_imports SET status = 'succeeded', finished_at = now(), total_rows = :total,"
-                " processed_rows = :total WHERE zone_id = :z AND org_id = :o AND id = :id"),
-                {"z": job.zone_id, "o": job.org_id, "id": job.import_id, "total": consumed})
+                " processed_rows = :total WHERE zone_id = :z AND org_id = :o AND id = :id AND status = 'running'"
+                " RETURNING id"), {"z": job.zone_id, "o": job.org_id, "id": job.import_id, "total": consumed})).first()
+            if done is None:  # swept as interrupted while this process stalled: that verdict stands
+                log.warning("roster import finished after it was declared interrupted", import_id=str(job.import_id))
+                return
             await add_event(s, "tenant", "roster.import.completed", {
                 "import_id": str(job.import_id), "org_id": str(job.org_id), "status": "succeeded",
                 "rows": totals["rows"], "created": totals["created"], "updated": totals["updated"],
