@@ -259,7 +259,7 @@ class JobDetail(BaseModel):
 
     job_id: uuid.UUID
     kind: str
-    status: str = Field(description="queued | processing | succeeded | failed (live steps: the progress URL)")
+    status: str = Field(description="queued | processing | succeeded | failed | cancelled (live steps: the progress URL)")
     owner_id: uuid.UUID
     created_at: dt.datetime
     finished_at: dt.datetime | None
@@ -338,7 +338,8 @@ async def get_job(job_id: uuid.UUID, request: Request, principal: Principal = De
 
 
 @router.get("/jobs/{job_id}/result", response_model=JobResult, summary="An AI job's result, from the database",
-            description="Needs `attempt:read`. 409 `job.result_pending` until the job has finished.",
+            description="Needs `attempt:read`. 409 `job.result_pending` until the job has finished, "
+                        "409 `job.cancelled` for a cancelled job.",
             responses={**_AUTH, **_NOT_FOUND,
                        **problem_response(409, "job.result_pending", "The job has not finished yet")})
 async def get_job_result(job_id: uuid.UUID, request: Request,
@@ -349,8 +350,52 @@ async def get_job_result(job_id: uuid.UUID, request: Request,
         row = (await session.execute(text(
             "SELECT kind, status, result, error, result_key, created_at FROM kzone.kzone_ai_results"
             " WHERE job_id = :id"), {"id": job_id})).first()
+    if job.status == "cancelled":
+        raise AppError(409, "job.cancelled", f"job {job_id} was cancelled: it has no result", {"status": job.status})
     if row is None or job.status in ("queued", "processing"):
         raise AppError(409, "job.result_pending", f"job {job_id} has not finished yet", {"status": job.status})
     return JobResult(job_id=job_id, kind=row.kind, status=row.status, result=row.result, error=row.error,
                      keypoints_url=state.presign(request, row.result_key) if row.result_key else None,
                      created_at=row.created_at)
+
+
+class JobCancelled(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "job_id": "5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3", "kind": "voice", "status": "cancelled",
+        "cancelled_by": "7c1d2e3f-4051-4b6c-8d7e-8f90a1b2c3d4", "finished_at": "2026-11-27T12:00:04Z"}]})
+
+    job_id: uuid.UUID
+    kind: str
+    status: Literal["cancelled"]
+    cancelled_by: uuid.UUID | None
+    finished_at: dt.datetime | None
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobCancelled, summary="Cancel a queued or running AI job",
+             description="Needs `attempt:read`; the job's owner, or staff of its org. The job ends `cancelled` at "
+                         "once (database and progress); the inference service sees that before its next step, "
+                         "stops and frees its slot, and a result that still arrives is dropped. Cancelling a "
+                         "cancelled job again answers the same; a job that already succeeded or failed is 409 "
+                         "`job.finished`.",
+             responses={**_AUTH, **_NOT_FOUND,
+                        **problem_response(409, "job.finished", "The job already succeeded or failed")})
+async def cancel_job(job_id: uuid.UUID, principal: Principal = Depends(require(perm.AI_JOB_READ)),
+                     res: Resources = Depends(resources)) -> JobCancelled:
+    async with tenant_transaction(res.db(), principal.tenant()) as session:
+        job = await visible_job(session, job_id, principal)
+        row = (await session.execute(text(
+            "UPDATE kzone.kzone_ai_jobs SET status = 'cancelled', cancelled_by = :by, finished_at = now(),"
+            " error = 'cancelled' WHERE id = :id AND status IN ('queued', 'processing')"
+            " RETURNING org_id, finished_at, cancelled_by"), {"id": job_id, "by": principal.user_id})).first()
+        if row is None:
+            row = (await session.execute(text(
+                "SELECT org_id, status, finished_at, cancelled_by FROM kzone.kzone_ai_jobs WHERE id = :id"),
+                {"id": job_id})).first()
+            if row.status != "cancelled":
+                raise AppError(409, "job.finished", f"job {job_id} already {row.status}", {"status": row.status})
+        # Inside the transaction, so the job is never cancelled in the database while its progress
+        # still says running (inference reads only the progress hash).
+        await _progress(res).finish(principal.zone_id, row.org_id, job_id, status="cancelled",
+                                    error="cancelled", step="cancelled")
+    return JobCancelled(job_id=job_id, kind=job.kind, status="cancelled", cancelled_by=row.cancelled_by,
+                        finished_at=row.finished_at)

@@ -1,7 +1,9 @@
 """Consumes `ai.result.*` from the inference service and stores the outcome.
 
 One message per finished job (Nats-Msg-Id `<job_id>:result`), payload `{job_id, zone_id, org_id,
-kind, status: succeeded|failed, result | error}`. Runs inside the idempotent consumer's
+kind, status: succeeded|failed|cancelled, result | error}`. A cancelled job stays cancelled:
+whatever result still arrives for it is dropped (logged); inference's own `cancelled` result
+ends a job that is not yet cancelled here the same way. Runs inside the idempotent consumer's
 transaction (inbox row + effects commit together, then ack), under the job's tenant context.
 Three guards keep a job to one result row: JetStream's duplicate window, the inbox, and the
 unique `kzone_ai_results.job_id` (a late or re-published duplicate finds the row and stops).
@@ -102,8 +104,17 @@ def make_result_handler(state: KzoneState):
             return
         progress = JobProgress(res.redis, res.keys)
         status = p.get("status")
-        if status not in ("succeeded", "failed"):
-            raise ValueError(f"result status must be succeeded or failed, got {status!r}")
+        if status not in ("succeeded", "failed", "cancelled"):
+            raise ValueError(f"result status must be succeeded, failed or cancelled, got {status!r}")
+        if job.status == "cancelled":
+            log.info("result for a cancelled job dropped", job_id=str(job_id), status=status)
+            return
+        if status == "cancelled":
+            await session.execute(text(
+                "UPDATE kzone.kzone_ai_jobs SET status = 'cancelled', finished_at = now(), error = 'cancelled'"
+                " WHERE id = :id"), {"id": job_id})
+            _finish_later(session, progress, job.zone_id, job.org_id, job.id, "cancelled", "cancelled")
+            return
         if status == "failed":
             await _fail(session, progress, job, event, str(p.get("error") or "the AI job failed"))
             return

@@ -225,6 +225,58 @@ async def test_failed_tutor_job(kzone: KzoneHarness, nats_client, redis_client) 
     assert resp.status_code == 404 and resp.json()["code"] == "job.not_found"
 
 
+async def test_cancel_a_running_job(kzone: KzoneHarness, nats_client, redis_client) -> None:
+    """Cancelled at once (database and progress, which inference watches); inference's own
+    `cancelled` result and a late success are both dropped; finished jobs cannot be cancelled."""
+    c = kzone.client
+    me_id = uuid.uuid4()
+    me = kzone.headers("student", user=me_id)
+    worker = await ContractWorker(nats_client, redis_client, kzone.namespace).start()
+    resp = await c.post("/api/v1/kzone/tutor/feedback", headers=me, json={
+        "question": "How do you say thank you?", "answer": "gamsahamnida", "language": "en"})
+    job_id = resp.json()["job_id"]
+    _, job = await worker.next_job()
+    await worker.report(job, "generating", 40.0)
+
+    classmate = await c.post(f"/api/v1/kzone/jobs/{job_id}/cancel", headers=kzone.headers("student"))
+    assert classmate.status_code == 404 and classmate.json()["code"] == "job.not_found"
+    other_org = await c.post(f"/api/v1/kzone/jobs/{job_id}/cancel", headers=kzone.headers("teacher", org=kzone.org_b))
+    assert other_org.status_code == 404
+    out = await c.post(f"/api/v1/kzone/jobs/{job_id}/cancel", headers=me)
+    assert out.status_code == 200, out.text
+    assert (out.json()["status"], out.json()["cancelled_by"]) == ("cancelled", str(me_id))
+    state = (await _progress(kzone, job_id, me)).json()
+    assert state["status"] == "cancelled"  # what inference checks before each step
+    again = await c.post(f"/api/v1/kzone/jobs/{job_id}/cancel", headers=me)
+    assert again.status_code == 200 and again.json() == out.json()
+    result = await c.get(f"/api/v1/kzone/jobs/{job_id}/result", headers=me)
+    assert result.status_code == 409 and result.json()["code"] == "job.cancelled"
+
+    await worker.publish_result(job, status="cancelled", error="cancelled by the owner")
+    await worker.publish_result(job, status="succeeded", result={"text": "late"}, msg_id=f"{job_id}:late")
+    await wait_for(lambda: _inbox_has(kzone, f"{job_id}:late"))
+    assert await _inbox_has(kzone, f"{job_id}:result")
+    detail = (await c.get(f"/api/v1/kzone/jobs/{job_id}", headers=me)).json()
+    assert (detail["status"], detail["has_result"]) == ("cancelled", False)
+
+    # a job inference cancelled on its own (say, its owner's progress hash said so) ends cancelled here too
+    resp = await c.post("/api/v1/kzone/tutor/feedback", headers=me, json={"question": "Hello?", "answer": "annyeong"})
+    second = resp.json()["job_id"]
+    _, job2 = await worker.next_job()
+    await worker.publish_result(job2, status="cancelled", error="cancelled")
+    assert (await _until_status(kzone, second, me, "cancelled"))["status"] == "cancelled"
+    assert (await c.get(f"/api/v1/kzone/jobs/{second}", headers=me)).json()["status"] == "cancelled"
+
+    # a finished job cannot be cancelled
+    resp = await c.post("/api/v1/kzone/tutor/feedback", headers=me, json={"question": "Bye?", "answer": "annyeong"})
+    third = resp.json()["job_id"]
+    _, job3 = await worker.next_job()
+    await worker.publish_result(job3, status="failed", error="LLM down")
+    await _until_status(kzone, third, me, "failed")
+    late = await c.post(f"/api/v1/kzone/jobs/{third}/cancel", headers=me)
+    assert late.status_code == 409 and late.json()["code"] == "job.finished"
+
+
 def test_feedback_question_uses_the_stored_score_and_copes_without_one() -> None:
     """The tutor question is built from the stored voice result (inference's score and alignment);
     a result that came without `pronunciation` (stored as nulls) still gives a question."""
