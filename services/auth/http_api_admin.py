@@ -1,10 +1,7 @@
 """The audit log for zone admins: filters by time, user and action; keyset (cursor) pagination."""
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
 import uuid
 from typing import Any
 
@@ -14,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from megacity.auth.dependencies import require
 from megacity.auth.tokens import Principal
 from megacity.errors import AppError
+from megacity.pagination import INVALID_CURSOR, Keyset
 from megacity.runtime import Resources, resources
 from services.auth import audit
 from services.auth.db_scope import principal_transaction
@@ -40,31 +38,21 @@ class AuditPage(BaseModel):
                    "action": "auth.login.failed", "address": "203.0.113.7", "user_agent": "Mozilla/5.0",
                    "details": {"email": "minji@example.com", "reason": "wrong_password"},
                    "created_at": "2026-03-01T09:00:00Z"}],
-        "next_cursor": "eyJiZWZvcmUiOjEwNDJ9"}]})
+        "next_cursor": "AVsxMDQyXW1Q7ZjbKbkTMIfx4KzuBcY"}]})
 
     items: list[AuditEntry]
     next_cursor: str | None
 
 
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"before": last_id}).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["before"]
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        pass
-    raise AppError(400, "audit.cursor_invalid", "cursor is not one this API returned")
+# Newest first by id (unique, increasing): the one signed keyset cursor every listing uses.
+AUDIT_KEYSET = Keyset("auth.audit_logs", id=int)
 
 
 @router.get("/audit-logs", response_model=AuditPage, summary="Search the auth audit log of this zone",
             description="Zone admins and super admins (permission `zone:audit`). Newest first. `action` is exact "
                         "or a prefix ending in `.*` (e.g. `auth.login.*`). Pass `next_cursor` back as `cursor` "
                         "for the next page; it is null on the last page.",
-            responses=problems(UNAUTHORIZED, (400, "audit.cursor_invalid", "Cursor not issued by this API"),
+            responses=problems(UNAUTHORIZED, (400, INVALID_CURSOR, "Cursor not issued by this listing"),
                                (403, "auth.permission_denied", "Not a zone admin"), ZONE_MISMATCH,
                                (422, "request.invalid", "Bad filter (e.g. `from` after `to`)"), UNKNOWN_HOST))
 async def audit_logs(
@@ -83,9 +71,10 @@ async def audit_logs(
             raise AppError(422, "request.invalid", "from/to need a time zone (e.g. ...Z)")
     if since and until and since >= until:
         raise AppError(422, "request.invalid", "`from` must be before `to`")
+    after = AUDIT_KEYSET.decode(cursor, res.settings.secret_key)
     q = audit.AuditQuery(since=since, until=until, user_id=user_id, action=action,
-                         before_id=decode_cursor(cursor) if cursor else None, limit=limit + 1)
+                         before_id=after[0] if after else None, limit=limit + 1)
     async with principal_transaction(res.db(), principal) as s:
         rows = await audit.search(s, principal.zone_id, q)
-    items = [AuditEntry(**r._mapping) for r in rows[:limit]]
-    return AuditPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+    page, next_cursor = AUDIT_KEYSET.page(rows, limit, res.settings.secret_key)
+    return AuditPage(items=[AuditEntry(**r._mapping) for r in page], next_cursor=next_cursor)

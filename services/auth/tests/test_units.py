@@ -4,8 +4,10 @@ from __future__ import annotations
 import pytest
 from starlette.requests import Request
 
+from megacity.errors import AppError
+from megacity.pagination import Keyset
 from services.auth.client_info import client_address
-from services.auth.http_api_admin import decode_cursor, encode_cursor
+from services.auth.http_api_admin import AUDIT_KEYSET
 from services.auth.memberships import Membership, choose
 from services.auth.passwords import policy_violations
 
@@ -37,12 +39,13 @@ def test_password_policy() -> None:
     assert len(policy_violations("x" * 300)) >= 2
 
 
-def test_cursor_round_trip_and_garbage() -> None:
-    assert decode_cursor(encode_cursor(42)) == 42
-    for bad in ("", "%%%", "eyJiZWZvcmUiOi0xfQ", "bnVsbA"):
-        with pytest.raises(Exception) as err:
-            decode_cursor(bad)
-        assert getattr(err.value, "code", None) == "audit.cursor_invalid"
+def test_audit_cursor_round_trip_and_garbage() -> None:
+    assert AUDIT_KEYSET.decode(AUDIT_KEYSET.encode([42], "secret-" * 3), "secret-" * 3) == (42,)
+    forged = Keyset("auth.audit_logs", id=int).encode([42], "another-secret-entirely")
+    for bad in ("%%%", "eyJiZWZvcmUiOi0xfQ", "bnVsbA", forged):
+        with pytest.raises(AppError) as err:
+            AUDIT_KEYSET.decode(bad, "secret-" * 3)
+        assert err.value.code == "request.invalid_cursor"
 
 
 def test_role_choice() -> None:
