@@ -221,7 +221,7 @@ the denylist (`jti`, `sid`) — asked of Redis directly, or of the service's `Tr
 
 **Token verification p99 {p99_decode:.3f} ms** (goal ≤ 0.2 ms: {"meets" if p99_decode <= 0.2 else "MISSES"}). A revocation
 written to Redis by any process reaches a verifier's cache in p99 {_pct(prop, .99):.3f} ms (max {max(prop):.3f} ms), same
-machine: Redis pushes the invalidation before it answers the writer.
+machine: Redis sends the invalidation in the same event-loop pass that executes the write.
 
 Through the local edge (nginx, keep-alive upstream, rate limits off), `Host: {HOST}`, against one
 auth process (uvicorn, PostgreSQL + Redis local): `GET /healthz` vs `GET /api/v1/users/me` with a

@@ -7,7 +7,7 @@ is the asyncio equivalent for the few key families that are read on every reques
 
 - one dedicated RESP3 connection enables `CLIENT TRACKING ON BCAST PREFIX ...`; Redis then
   pushes an `invalidate` message on it for every write, delete or expiry of a key under those
-  prefixes, whoever made it, before the writer's reply leaves the server;
+  prefixes, whoever made it, in the same event-loop pass that executes the write;
 - `mget` answers from the process's memory when it can (absent keys are cached too: "not
   revoked" is the common answer), asks Redis for the rest, and stores what it read only if no
   invalidation arrived meanwhile (so a reply that raced a write is used once, never kept);

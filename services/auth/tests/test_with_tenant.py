@@ -72,7 +72,8 @@ async def test_roles_flow_between_auth_and_tenant(test_db, namespace, redis_clie
                               json={"email": "jisoo@example.com", "password": PASSWORD})).json()
         assert (again["role"], again["org_id"]) == ("teacher", org_id)
         # a logout at auth reaches tenant at once: tenant's verdict on the admin's token is held in
-        # its tracked cache, and Redis's invalidation drops it before auth even answers the logout
+        # its tracked cache, and Redis's invalidation (sent as the deny key is written, before auth
+        # commits and answers the logout) drops it
         assert await tenant.resources.cache.wait_live(5)
         for _ in range(2):  # the second read is served from tenant's cache
             assert (await t.get(f"/api/v1/orgs/{org_id}", headers=bearer(admin["access_token"]))).status_code == 200
