@@ -11,7 +11,8 @@ router = APIRouter(tags=["keys"])
 
 
 @router.get("/.well-known/jwks.json", summary="Token-verification keys (JWKS)",
-            description="The active signing key first, then passive (rotated-out) keys that still verify tokens "
+            description="The active signing key first, then the next key (published 15 minutes before it signs, "
+                        "so verifiers hold it in time), then passive (rotated-out) keys that still verify tokens "
                         "they signed. Verifiers cache it and refetch on an unknown `kid`.",
             responses={200: {"content": {"application/json": {"example": {"keys": [
                 {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",

@@ -39,6 +39,9 @@ class AuthSettings(ServiceSettings):
     passive_key_retention_seconds: int = 24 * 3600
     # How often a replica re-reads the signing keys (picks up a rotation done elsewhere).
     key_reload_seconds: float = 30.0
+    # How long a rotated-in key is published (JWKS) before it signs: longer than verifiers keep a
+    # JWKS (megacity.auth.verifier.JwksCache, 600 s), so none meets its kid unannounced.
+    key_publish_lead_seconds: float = 900.0
     mfa_challenge_ttl_seconds: int = 300
     mfa_issuer: str = "MegaCity"
 

@@ -30,7 +30,8 @@ class AuthState:
                    hasher=Hasher(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib,
                                  parallelism=settings.argon2_parallelism),
                    keyring=KeyRing(cipher, reload_seconds=settings.key_reload_seconds,
-                                   passive_retention_seconds=settings.passive_key_retention_seconds))
+                                   passive_retention_seconds=settings.passive_key_retention_seconds,
+                                   publish_lead_seconds=settings.key_publish_lead_seconds))
 
     async def start(self, res: Resources) -> None:
         """Runtime on_start hook: keys from the database, Redis-backed limits."""

@@ -31,11 +31,14 @@ async def test_bootstrap_admin_and_key_rotation_commands(test_db) -> None:
                 test_db, stdin="weak\n")
     assert weak.returncode != 0 and "auth.password_weak" in weak.stderr
     first = _run(["services.auth.keys", "list"], test_db)
-    rotated = _run(["services.auth.keys", "rotate"], test_db)
-    assert first.returncode == rotated.returncode == 0, first.stderr + rotated.stderr
+    scheduled = _run(["services.auth.keys", "rotate"], test_db)
+    rotated = _run(["services.auth.keys", "rotate", "--now"], test_db)
+    assert first.returncode == scheduled.returncode == rotated.returncode == 0, first.stderr + rotated.stderr
     old_kid = first.stdout.split()[0]
-    new_kid = rotated.stdout.split()[3]
-    assert f"{new_kid}  active" in rotated.stdout and f"{old_kid}  passive" in rotated.stdout
+    next_kid = scheduled.stdout.split()[2]
+    assert f"{old_kid}  active" in scheduled.stdout and f"{next_kid}  next" in scheduled.stdout
+    assert rotated.stdout.split()[3] == next_kid  # --now activates the key already published
+    assert f"{next_kid}  active" in rotated.stdout and f"{old_kid}  passive" in rotated.stdout
 
     engine = make_engine(test_db.app_url("auth"), pool_size=1)
     try:

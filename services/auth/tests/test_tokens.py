@@ -98,19 +98,33 @@ async def test_token_claims_and_jwks(env) -> None:
     assert keys[0]["kty"] == "OKP" and keys[0]["alg"] == "EdDSA" and "d" not in keys[0]
 
 
-async def test_key_rotation_keeps_old_tokens_and_publishes_both(env) -> None:
+async def test_key_rotation_is_published_before_it_signs_and_keeps_old_tokens(env) -> None:
+    ring = env.auth.app.state.auth.keyring
     _, before = await env.user("rotate@example.com")
     old_kid = jwt_parts(before["access_token"])[0]["kid"]
-    new_kid = await env.auth.app.state.auth.keyring.rotate()
-    keys = (await env.client.get("/.well-known/jwks.json", headers=host())).json()["keys"]
-    assert [k["kid"] for k in keys] == [new_kid, old_kid]  # active first, then passive
+
+    async def published() -> list[str]:
+        return [k["kid"] for k in (await env.client.get("/.well-known/jwks.json", headers=host())).json()["keys"]]
+
+    new_kid = await ring.rotate()  # scheduled: published now, signs after the lead time
+    assert new_kid != old_kid and await published() == [old_kid, new_kid]  # active first, then next
+    during = await env.tokens("rotate@example.com")
+    assert jwt_parts(during["access_token"])[0]["kid"] == old_kid
+    assert await ring.rotate() == new_kid  # rotating again while one is pending changes nothing
+
+    ring.publish_lead_seconds = ring.min_forced_reload_seconds = 0  # the lead time has passed:
+    await ring.reload(force=True)  # the next reload promotes it
+    assert await published() == [new_kid, old_kid]  # active first, then passive
     after = await env.tokens("rotate@example.com")
     assert jwt_parts(after["access_token"])[0]["kid"] == new_kid
-    assert (await env.me(before["access_token"])).status_code == 200
-    assert (await env.me(after["access_token"])).status_code == 200
+    for tokens in (before, during, after):
+        assert (await env.me(tokens["access_token"])).status_code == 200
     rows = await env.auth_sql("SELECT kid, status, private_key_encrypted FROM auth.signing_keys ORDER BY created_at")
     assert [(r.kid, r.status) for r in rows] == [(old_kid, "passive"), (new_kid, "active")]
     assert all(b"PRIVATE KEY" not in r.private_key_encrypted.encode() for r in rows)
+
+    urgent = await ring.rotate(now=True)  # a compromised key: the replacement signs at once
+    assert (await ring.active()).kid == urgent and await published() == [urgent, new_kid, old_kid]
 
 
 async def test_introspect_token_over_grpc(env) -> None:
