@@ -10,12 +10,11 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from megacity.auth.dependencies import bearer_token, check_zone, require
+from megacity.auth.dependencies import authenticate, require
 from megacity.auth.tokens import Principal
-from megacity.auth.verifier import TokenVerifier, deny_sessions
+from megacity.auth.verifier import deny_sessions
 from megacity.errors import AppError
 from megacity.events.outbox import add_event
-from megacity.http_app import request_zone
 from megacity.runtime import Resources, resources
 from services.auth import audit, profile_cache, sessions, users
 from services.auth.client_info import ClientInfo, client_info
@@ -58,12 +57,8 @@ async def me(request: Request) -> JSONResponse:
     memoised view of the cached profile instead of a re-validated response model (the shape is
     MeOut's, which tests check)."""
     res: Resources = request.app.state.resources
-    zone = await request_zone(request)
-    verifier: TokenVerifier = request.app.state.token_verifier
-    principal, (cached,) = await verifier.verify_with(
-        bearer_token(request), res.cached_reads, res.keys, lambda p: [profile_cache.key(res.keys, p.zone_id, p.user_id)])
-    check_zone(principal, zone)
-    request.state.principal = principal
+    principal, zone, (cached,) = await authenticate(
+        request, lambda p: [profile_cache.key(res.keys, p.zone_id, p.user_id)])
     cipher = request.app.state.auth.cipher
     profile = None
     if cached:
