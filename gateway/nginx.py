@@ -87,14 +87,24 @@ def _rate_limited() -> list[str]:
                                        'add_header Retry-After "60" always;', *_return(429, policy.RATE_LIMITED)])
 
 
+def _method_not_allowed() -> list[str]:
+    # nginx refuses TRACE itself; its 405 says which methods are served (RFC 9110 §15.5.6).
+    return _location("@method_not_allowed", [*(line.strip() for line in _security_headers("")),
+                                             f'add_header Allow "{policy.ALLOWED_METHODS}" always;',
+                                             *_return(405, policy.METHOD_NOT_ALLOWED)])
+
+
 def _error_pages(routes: list[PathRoute], cfg: EdgeConfig,
                  named: dict[str, list[str]] | None = None) -> tuple[list[str], list[str]]:
-    """`error_page` lines and the named locations they point at, only those this server needs."""
+    """`error_page` lines and the named locations they point at, only those this server needs.
+    Only nginx's own errors reach them (no proxy_intercept_errors): a service's answer passes."""
     named = dict(named or {})
     if cfg.rate_limits and any(pr.rate_limit for pr in routes):
         named["429"] = _rate_limited()
+    named["413"] = _location("@too_large", _return(413, policy.PAYLOAD_TOO_LARGE))
+    named["405"] = _method_not_allowed()
     targets = {"429": "@rate_limited", "403": "@admin_forbidden", "404": "@not_found",
-               "502 503 504": "@upstream_unavailable"}
+               "502 503 504": "@upstream_unavailable", "413": "@too_large", "405": "@method_not_allowed"}
     pages = [f"        error_page {codes} = {targets[codes]};" for codes in named]
     return pages, [line for lines in named.values() for line in lines]
 
@@ -201,7 +211,8 @@ def render_nginx_conf(cfg: EdgeConfig | None = None, reg: Registry | None = None
         "    proxy_http_version 1.1;",
         "    proxy_set_header Host $host;",
         "    proxy_set_header X-Real-IP $remote_addr;",
-        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "    # The edge writes the address it saw; a client's own X-Forwarded-For never passes through.",
+        "    proxy_set_header X-Forwarded-For $remote_addr;",
         "    proxy_set_header X-Forwarded-Proto $scheme;",
         "    proxy_set_header X-Forwarded-Host $host;",
         "    proxy_set_header Upgrade $http_upgrade;",

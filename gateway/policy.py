@@ -44,3 +44,7 @@ NOT_FOUND = problem(404, "Not Found", "edge.not_found")
 ADMIN_FORBIDDEN = problem(403, "Forbidden", "edge.admin_forbidden")
 RATE_LIMITED = problem(429, "Too Many Requests", "edge.rate_limited")
 UPSTREAM_UNAVAILABLE = problem(503, "Service Unavailable", "edge.upstream_unavailable")
+PAYLOAD_TOO_LARGE = problem(413, "Content Too Large", "edge.payload_too_large")
+METHOD_NOT_ALLOWED = problem(405, "Method Not Allowed", "edge.method_not_allowed")
+# What the edge itself refuses (TRACE, CONNECT) answers with the methods the platform serves.
+ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"

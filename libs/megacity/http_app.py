@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from megacity.errors import AppError, dependency_unavailable
+from megacity.request_text import RequestTextGuard
 from megacity.telemetry.logs import get_logger
 from megacity.telemetry.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from megacity.zones import HostRoute, Zone, registry
@@ -129,8 +130,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "route.not_found", 405: "route.method_not_allowed"}.get(exc.status_code, f"http.{exc.status_code}")
-        return _problem(request, AppError(exc.status_code, code, str(exc.detail)))
+        if exc.status_code == 400:  # FastAPI could not read the body (bad UTF-8, broken multipart)
+            err = AppError(422, "request.invalid", "request body could not be parsed", {"errors": [
+                {"loc": ["body"], "msg": str(exc.detail), "type": "body_unparseable"}]})
+        else:
+            code = _HTTP_CODES.get(exc.status_code, f"http.{exc.status_code}")
+            err = AppError(exc.status_code, code, str(exc.detail))
+        response = _problem(request, err)
+        response.headers.update(exc.headers or {})  # 405 keeps its Allow header
+        return response
 
     @app.exception_handler(sqlalchemy.exc.OperationalError)
     @app.exception_handler(sqlalchemy.exc.InterfaceError)
@@ -144,10 +152,44 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("redis unavailable", error=str(exc)[:300])
         return _problem(request, dependency_unavailable("redis"))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", path=request.url.path, exc_info=exc)
-        return _problem(request, AppError(500, "internal.error", "internal error"))
+
+
+_HTTP_CODES = {404: "route.not_found", 405: "route.method_not_allowed"}
+
+
+class UnhandledErrorMiddleware:
+    """A bug answers `500 internal.error` problem JSON and the connection stays usable.
+
+    Starlette's handler for `Exception` runs in ServerErrorMiddleware, which re-raises after
+    sending; uvicorn then closes the transport of a finished keep-alive response without
+    `Connection: close`, and the edge's next request on that pooled connection failed (503
+    for an innocent user). Caught here, inside the middleware stack, the exception ends with
+    the response. Once a response has started (a stream failing midway) the body cannot be
+    completed, so the error goes on to the server, which closes the connection: the only
+    honest end for a truncated response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def _send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        except Exception as exc:
+            if started:
+                raise
+            log.exception("unhandled error", path=scope.get("path"), exc_info=exc)
+            err = AppError(500, "internal.error", "internal error")
+            await JSONResponse(err.problem(scope.get("path")), status_code=500, media_type=PROBLEM)(scope, receive, send)
 
 
 def create_app(service: str, *, title: str, description: str, version: str = "1.0.0") -> FastAPI:
@@ -183,6 +225,9 @@ def create_app(service: str, *, title: str, description: str, version: str = "1.
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    # Outermost first: metrics see every answer, the guard's 422s and the catcher's 500s included.
+    app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(RequestTextGuard)
     app.add_middleware(ZoneMetricsMiddleware, service=service)
     return app
 

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
-from megacity.auth.dependencies import current_principal
+from megacity.auth.dependencies import authenticate, current_principal
 from megacity.auth.org_scope import ADMIN_ROLES, ORG_ID, acting_org
 from megacity.auth.tokens import Principal
 from megacity.errors import AppError
@@ -36,6 +36,10 @@ FINISHED_TTL_SECONDS = 24 * 3600
 MAX_VALUE_BYTES = 10 * 1024
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED = ("succeeded", "failed", "cancelled")
+# An open progress stream re-checks its token (revocation, expiry, zone) at least this often and
+# on every event: logging out or revoking a session ends the stream within seconds.
+REVALIDATE_SECONDS = 3.0
+HEARTBEAT_SECONDS = 15.0
 
 
 class PayloadTooLarge(ValueError):
@@ -185,22 +189,39 @@ async def get_progress(job_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
 
 
 @router.get("/{job_id}/events", summary="Progress pushed as Server-Sent Events until the job finishes",
+            description="`event: progress` with the same fields as `/progress`, on every change, until the job "
+                        "finishes; a comment line keeps idle proxies open. The token is checked again at least "
+                        f"every {REVALIDATE_SECONDS:g} s: once it is revoked (logout, session revoked) or expires, "
+                        "the stream sends `event: error` with the problem's `status` and `code` "
+                        "(e.g. `auth.token_revoked`, `auth.token_expired`) and ends; reconnect with a fresh token.",
             response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {"example":
-                       'event: progress\ndata: {"status":"running","progress":24.0}\n\n'}}},
-                       **problem_response(404, "job.not_found", "No such job in your org")})
+                       'event: progress\ndata: {"status":"running","progress":24.0}\n\n'
+                       'event: error\ndata: {"status":401,"code":"auth.token_revoked"}\n\n'}}},
+                       **problem_response(404, "job.not_found", "No such job in your org"),
+                       **problem_response(401, "auth.token_missing", "An access token is required")})
 async def stream_progress(job_id: uuid.UUID, request: Request, org_id: uuid.UUID | None = ORG_ID,
                           principal: Principal = Depends(current_principal),
                           res: Resources = Depends(resources)) -> StreamingResponse:
     store, org, _ = await _visible_state(job_id, principal, res, org_id)
 
     async def events() -> AsyncIterator[str]:
-        async for state in store.watch(principal.zone_id, org, job_id):
+        quiet = 0.0
+        async for state in store.watch(principal.zone_id, org, job_id, heartbeat=REVALIDATE_SECONDS):
             if await request.is_disconnected():
                 return
+            try:
+                await authenticate(request)
+            except AppError as err:
+                yield f"event: error\ndata: {json.dumps({'status': err.status, 'code': err.code, 'detail': err.detail})}\n\n"
+                return
             if not state:
-                yield ": heartbeat\n\n"
+                quiet += REVALIDATE_SECONDS
+                if quiet >= HEARTBEAT_SECONDS:
+                    quiet = 0.0
+                    yield ": heartbeat\n\n"
                 continue
+            quiet = 0.0
             public = ProgressOut.model_validate(state).model_dump()
             yield f"event: progress\ndata: {json.dumps(public)}\n\n"
         await asyncio.sleep(0)

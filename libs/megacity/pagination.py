@@ -38,12 +38,22 @@ from typing import Any, TypeVar
 from megacity.errors import AppError
 
 INVALID_CURSOR = "request.invalid_cursor"
+# Page-number paging is bounded like every other parameter: past this, `cursor` pages (an
+# unbounded offset reached PostgreSQL as a bigint overflow: a 500).
+MAX_OFFSET = 1_000_000
 MAX_CURSOR_CHARS = 2048
 _VERSION = b"\x01"
 _MAC_BYTES = 16
 _KEY_TYPES = (dt.datetime, uuid.UUID, int, str)
 
 Row = TypeVar("Row")
+
+
+def offset_query(description: str = "Rows to skip (page numbers)") -> Any:
+    """The one `offset` query parameter of every listing that pages by number: 0..MAX_OFFSET."""
+    from fastapi import Query
+
+    return Query(0, ge=0, le=MAX_OFFSET, description=f"{description}; at most {MAX_OFFSET:,}")
 
 
 def invalid_cursor() -> AppError:

@@ -181,7 +181,8 @@ class ServiceRuntime:
         self.grpc_port = self.grpc.port
         await self.grpc.start()
         config = uvicorn.Config(self.app, host=s.http_host, port=s.http_port, log_config=None,
-                                lifespan="off", access_log=False, timeout_graceful_shutdown=10)
+                                lifespan="off", access_log=False, timeout_graceful_shutdown=10,
+                                proxy_headers=True, forwarded_allow_ips=list(s.forwarded_allow_ips))
         self.http = _UvicornServer(config)
         self._tasks.append(asyncio.create_task(self.http.serve(), name=f"{self.name}-http"))
         while not self.http.started:

@@ -45,6 +45,11 @@ class ServiceSettings(BaseSettings):
     # Where services fetch auth's public keys (cached; refetched on an unknown kid).
     jwks_url: str = "http://127.0.0.1:8101/.well-known/jwks.json"
     secret_key: str = "dev"
+    # The edge's addresses (IPs or CIDRs): only a direct peer among them may set X-Forwarded-For
+    # / X-Forwarded-Proto (uvicorn's ProxyHeadersMiddleware). Natively the edge is on loopback;
+    # compose names Traefik's fixed address. Never a whole private range: anyone there could
+    # pick the address that rate and brute-force limits count.
+    forwarded_allow_ips: list[str] = ["127.0.0.1", "::1"]
     log_level: str = "INFO"
     # Prepended to every Redis key (tests use a unique one); the tenant namespace follows it.
     redis_key_prefix: str = ""

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
@@ -60,6 +60,21 @@ class TestDatabase:
 
     def app_url(self, service: str) -> str:
         return db_url(self.name, bootstrap.app_role(service))
+
+    async def sql(self, query: str, **params: Any) -> list[Any]:
+        """SQL (`:name` parameters) as the database superuser: the test's view of the truth past
+        RLS, across every zone. No application context sees every zone (issue #9)."""
+        from sqlalchemy import text
+
+        from megacity.db import make_engine
+
+        engine = make_engine(self.admin_url, pool_size=1)
+        try:
+            async with engine.begin() as conn:
+                result = await conn.execute(text(query), params)
+                return result.all() if result.returns_rows else []
+        finally:
+            await engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -53,10 +53,23 @@ async def create_admin(sessions: async_sessionmaker[AsyncSession], hasher: Hashe
 
 async def rotate_pii(sessions: async_sessionmaker[AsyncSession], cipher: PiiCipher) -> int:
     """Re-encrypt every encrypted column under the current first key, in batches. Returns rows."""
+    total = 0
+    for zone in registry().zones:
+        total += await _rotate_zone_pii(sessions, cipher, zone.id)
+    async with sessions() as s, s.begin():
+        keys = (await s.execute(text("SELECT kid, private_key_encrypted FROM auth.signing_keys"
+                                     " WHERE private_key_encrypted IS NOT NULL FOR UPDATE"))).all()
+        for k in keys:
+            await s.execute(text("UPDATE auth.signing_keys SET private_key_encrypted = :p WHERE kid = :kid"),
+                            {"kid": k.kid, "p": cipher.rotate(k.private_key_encrypted)})
+    return total + len(keys)
+
+
+async def _rotate_zone_pii(sessions: async_sessionmaker[AsyncSession], cipher: PiiCipher, zone_id: int) -> int:
+    """One zone's users: RLS bounds every context, a super admin's included, to one zone."""
     total, after = 0, uuid.UUID(int=0)
     while True:
-        # super_admin context: its RLS policy spans all zones (zone 1 only names a valid context).
-        async with tenant_transaction(sessions, TenantContext(zone_id=1, role="super_admin")) as s:
+        async with tenant_transaction(sessions, TenantContext(zone_id=zone_id, role="super_admin")) as s:
             rows = (await s.execute(text(
                 "SELECT id, phone_encrypted, mfa_secret_encrypted FROM auth.users WHERE id > :after"
                 " AND (phone_encrypted IS NOT NULL OR mfa_secret_encrypted IS NOT NULL) ORDER BY id LIMIT :n"),
@@ -68,15 +81,8 @@ async def rotate_pii(sessions: async_sessionmaker[AsyncSession], cipher: PiiCiph
                                  "m": cipher.rotate(r.mfa_secret_encrypted) if r.mfa_secret_encrypted else None})
         total += len(rows)
         if len(rows) < BATCH:
-            break
+            return total
         after = rows[-1].id
-    async with sessions() as s, s.begin():
-        keys = (await s.execute(text("SELECT kid, private_key_encrypted FROM auth.signing_keys"
-                                     " WHERE private_key_encrypted IS NOT NULL FOR UPDATE"))).all()
-        for k in keys:
-            await s.execute(text("UPDATE auth.signing_keys SET private_key_encrypted = :p WHERE kid = :kid"),
-                            {"kid": k.kid, "p": cipher.rotate(k.private_key_encrypted)})
-    return total + len(keys)
 
 
 def _password() -> str:

@@ -33,8 +33,6 @@ class AuthSettings(ServiceSettings):
     refresh_ttl_days: int = 30
     refresh_cookie_name: str = "mc_refresh"
     refresh_cookie_path: str = "/api/v1/auth"
-    # The edge (nginx/Traefik) appends the peer to X-Forwarded-For; only these peers are trusted.
-    trusted_proxies: list[str] = ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
     # How long a rotated-out signing key stays in the JWKS (>= access-token lifetime).
     passive_key_retention_seconds: int = 24 * 3600
     # How often a replica re-reads the signing keys (picks up a rotation done elsewhere).

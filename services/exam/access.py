@@ -4,6 +4,8 @@ one with `?org_id=`; another org's rows do not exist for the request, so their i
 """
 from __future__ import annotations
 
-from megacity.auth.org_scope import DENIED, ORG_ID, ORG_REQUIRED, STAFF_ROLES, ZONE_ROLES, acting_org, is_staff, org_context
+from megacity.auth.org_scope import DENIED, ORG_ID, ORG_REQUIRED, ORG_SCOPE, STAFF_ROLES, ZONE_ROLES, acting_org, is_staff, org_context
 
-__all__ = ["DENIED", "ORG_ID", "ORG_REQUIRED", "STAFF_ROLES", "ZONE_ROLES", "acting_org", "is_staff", "org_context"]
+__all__ = ["DENIED", "ORG_ID", "ORG_REQUIRED", "ORG_SCOPE", "STAFF_ROLES", "ZONE_ROLES", "acting_org", "is_staff",
+           "org_context"]
+

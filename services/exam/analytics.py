@@ -25,7 +25,7 @@ from megacity.db import tenant_transaction
 from megacity.errors import AppError
 from megacity.http_app import problem_response
 from megacity.runtime import Resources, resources
-from services.exam.access import DENIED, ORG_ID, ORG_REQUIRED, acting_org, is_staff, org_context
+from services.exam.access import DENIED, ORG_ID, ORG_SCOPE, acting_org, is_staff, org_context
 from services.exam.exams import load_exam
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
@@ -106,7 +106,7 @@ _SCORED = "a.status IN ('completed', 'expired')"
 
 @router.get("/dashboard", response_model=Dashboard, summary="Org dashboard: attempts, θ by class, item statistics",
             description=__doc__,
-            responses={**DENIED, **ORG_REQUIRED,
+            responses={**ORG_SCOPE, **DENIED,
                        **problem_response(403, "analytics.forbidden", "Dashboards are for teachers and admins"),
                        **problem_response(404, "exam.not_found", "No such exam in your org")})
 async def dashboard(exam_id: uuid.UUID | None = None, class_id: uuid.UUID | None = None,

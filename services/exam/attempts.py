@@ -35,7 +35,7 @@ from megacity.events.outbox import add_event
 from megacity.http_app import problem_response
 from megacity.runtime import Resources, resources
 from services.exam import snapshots
-from services.exam.access import DENIED, ORG_ID, acting_org, is_staff, org_context
+from services.exam.access import DENIED, ORG_ID, ORG_SCOPE, acting_org, is_staff, org_context
 from services.exam.attempt_store import (
     ItemView,
     answered,
@@ -333,7 +333,7 @@ async def _visible(res: Resources, principal: Principal, org: uuid.UUID, attempt
 @router.get("/attempts/{attempt_id}", response_model=AttemptOut, summary="An attempt; resume it after a disconnect",
             description="While in progress the reply carries the item to show now (the same one until it is "
                         "answered). After the time limit the attempt is scored and shows its result.",
-            responses={**DENIED, **NOT_FOUND, **CAT_DOWN,
+            responses={**ORG_SCOPE, **DENIED, **NOT_FOUND, **CAT_DOWN,
                        **problem_response(403, "parent_link.required", "No approved link to this student")})
 async def get_attempt(attempt_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
                       principal: Principal = Depends(require("attempt:read")),

@@ -26,7 +26,7 @@ from megacity.events.outbox import add_event
 from megacity.http_app import problem_response
 from megacity.pagination import Keyset
 from megacity.runtime import Resources, resources
-from services.exam.access import DENIED, ORG_ID, ORG_REQUIRED, acting_org, is_staff, org_context
+from services.exam.access import DENIED, ORG_ID, ORG_SCOPE, acting_org, is_staff, org_context
 from services.exam.cat_settings import EXAMPLE as CAT_EXAMPLE
 from services.exam.cat_settings import CatSettingsIn
 
@@ -166,7 +166,7 @@ def _cat_json(cat: CatSettingsIn | None, kind: str) -> str | None:
 
 
 @router.post("", status_code=201, response_model=ExamOut, summary="Create an exam (a draft)",
-             responses={**DENIED, **INVALID, **ORG_REQUIRED,
+             responses={**ORG_SCOPE, **DENIED, **INVALID,
                         **problem_response(422, "item_bank.not_found", "The bank does not exist in your org"),
                         **problem_response(422, "exam.unknown_items", "Some item_ids are not active items of the bank")})
 async def create_exam(body: ExamIn, org_id: uuid.UUID | None = ORG_ID,
@@ -193,7 +193,7 @@ async def create_exam(body: ExamIn, org_id: uuid.UUID | None = ORG_ID,
 
 @router.get("", response_model=ExamPage, summary="Exams of your org, newest first (cursor pagination)",
             description="Students see published exams only.",
-            responses={**DENIED, **ORG_REQUIRED, **problem_response(400, "request.invalid_cursor", "Bad cursor")})
+            responses={**ORG_SCOPE, **DENIED, **problem_response(400, "request.invalid_cursor", "Bad cursor")})
 async def list_exams(status: Literal["draft", "published", "archived"] | None = None,
                      kind: Literal["fixed", "adaptive"] | None = None, class_id: uuid.UUID | None = None,
                      item_bank_id: uuid.UUID | None = None,
@@ -226,7 +226,7 @@ async def list_exams(status: Literal["draft", "published", "archived"] | None = 
     return ExamPage(items=[ExamOut.from_row(r, for_student=student_view) for r in page], next_cursor=nxt)
 
 
-@router.get("/{exam_id}", response_model=ExamOut, summary="One exam", responses={**DENIED, **NOT_FOUND})
+@router.get("/{exam_id}", response_model=ExamOut, summary="One exam", responses={**ORG_SCOPE, **DENIED, **NOT_FOUND})
 async def get_exam(exam_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
                    principal: Principal = Depends(require("exam:read")), res: Resources = Depends(resources)) -> ExamOut:
     org = acting_org(principal, org_id)
@@ -238,7 +238,7 @@ async def get_exam(exam_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
 
 
 @router.patch("/{exam_id}", response_model=ExamOut, summary="Change a draft exam",
-              responses={**DENIED, **NOT_FOUND, **NOT_DRAFT, **INVALID})
+              responses={**ORG_SCOPE, **DENIED, **NOT_FOUND, **NOT_DRAFT, **INVALID})
 async def update_exam(exam_id: uuid.UUID, body: ExamPatch, org_id: uuid.UUID | None = ORG_ID,
                       principal: Principal = Depends(require("exam:update")),
                       res: Resources = Depends(resources)) -> ExamOut:
@@ -322,7 +322,7 @@ async def _transition(exam_id: uuid.UUID, principal: Principal, res: Resources, 
 @router.post("/{exam_id}/publish", response_model=ExamOut, summary="Publish a draft (students can start it)",
              description="Checks the form (fixed) or the bank and blueprint (adaptive) first. "
                          "Publishes `exam.exam.published`.",
-             responses={**DENIED, **NOT_FOUND, **NOT_DRAFT,
+             responses={**ORG_SCOPE, **DENIED, **NOT_FOUND, **NOT_DRAFT,
                         **problem_response(422, "exam.not_publishable", "The exam cannot be taken as it is",
                                            "a fixed exam needs at least one item")})
 async def publish_exam(exam_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
@@ -333,7 +333,7 @@ async def publish_exam(exam_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
 
 @router.post("/{exam_id}/archive", response_model=ExamOut, summary="Archive an exam (no new attempts)",
              description="Attempts in progress may still be finished. Publishes `exam.exam.archived`.",
-             responses={**DENIED, **NOT_FOUND})
+             responses={**ORG_SCOPE, **DENIED, **NOT_FOUND})
 async def archive_exam(exam_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
                        principal: Principal = Depends(require("exam:update")),
                        res: Resources = Depends(resources)) -> ExamOut:

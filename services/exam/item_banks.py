@@ -22,7 +22,7 @@ from megacity.errors import AppError
 from megacity.events.outbox import add_event
 from megacity.http_app import problem_response
 from megacity.runtime import Resources, resources
-from services.exam.access import DENIED, ORG_ID, ORG_REQUIRED, acting_org, org_context
+from services.exam.access import DENIED, ORG_ID, ORG_SCOPE, acting_org, org_context
 
 router = APIRouter(prefix="/api/v1/items/banks", tags=["item banks"])
 
@@ -99,7 +99,7 @@ async def lock_bank(s: AsyncSession, zone_id: int, org_id: uuid.UUID, bank_id: u
 
 
 @router.post("", status_code=201, response_model=BankOut, summary="Create an item bank",
-             responses={**DENIED, **EXISTS, **ORG_REQUIRED})
+             responses={**ORG_SCOPE, **DENIED, **EXISTS})
 async def create_bank(body: BankIn, org_id: uuid.UUID | None = ORG_ID,
                       principal: Principal = Depends(require("item:create")),
                       res: Resources = Depends(resources)) -> BankOut:
@@ -116,7 +116,7 @@ async def create_bank(body: BankIn, org_id: uuid.UUID | None = ORG_ID,
     return BankOut.model_validate(row._mapping)
 
 
-@router.get("", response_model=BankList, summary="Item banks of your org", responses={**DENIED, **ORG_REQUIRED})
+@router.get("", response_model=BankList, summary="Item banks of your org", responses={**ORG_SCOPE, **DENIED})
 async def list_banks(org_id: uuid.UUID | None = ORG_ID, principal: Principal = Depends(require("item:read")),
                      res: Resources = Depends(resources)) -> BankList:
     org = acting_org(principal, org_id)
@@ -126,7 +126,7 @@ async def list_banks(org_id: uuid.UUID | None = ORG_ID, principal: Principal = D
     return BankList(items=[BankOut.model_validate(r._mapping) for r in rows])
 
 
-@router.get("/{bank_id}", response_model=BankOut, summary="One item bank", responses={**DENIED, **NOT_FOUND})
+@router.get("/{bank_id}", response_model=BankOut, summary="One item bank", responses={**ORG_SCOPE, **DENIED, **NOT_FOUND})
 async def get_bank(bank_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
                    principal: Principal = Depends(require("item:read")), res: Resources = Depends(resources)) -> BankOut:
     org = acting_org(principal, org_id)
@@ -140,7 +140,7 @@ async def get_bank(bank_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
 
 @router.patch("/{bank_id}", response_model=BankOut, summary="Rename a bank or change its scaling constant",
               description="A new scaling constant changes every item's model, so it bumps the bank version.",
-              responses={**DENIED, **NOT_FOUND, **EXISTS})
+              responses={**ORG_SCOPE, **DENIED, **NOT_FOUND, **EXISTS})
 async def update_bank(bank_id: uuid.UUID, body: BankPatch, org_id: uuid.UUID | None = ORG_ID,
                       principal: Principal = Depends(require("item:update")),
                       res: Resources = Depends(resources)) -> BankOut:

@@ -34,7 +34,7 @@ from megacity.db import tenant_transaction
 from megacity.errors import AppError
 from megacity.http_app import problem_response
 from megacity.runtime import Resources, resources
-from services.exam.access import DENIED, ORG_ID, ORG_REQUIRED, acting_org, org_context
+from services.exam.access import DENIED, ORG_ID, ORG_SCOPE, acting_org, org_context
 from services.exam.item_banks import bump_version, lock_bank
 from services.exam.item_fields import ItemFields, validation_errors
 
@@ -308,7 +308,7 @@ async def _report(s, zone_id: int, org: uuid.UUID, import_id: uuid.UUID) -> Impo
 
 @router.post("", status_code=201, response_model=ImportReport, summary="Import items from CSV or .xlsx",
              description=__doc__,
-             responses={**DENIED, **ORG_REQUIRED,
+             responses={**ORG_SCOPE, **DENIED,
                         **problem_response(413, "item_import.too_large", "The file is over 5 MB or 10,000 rows"),
                         **problem_response(415, "item_import.unsupported_format", "Not a UTF-8 CSV or an .xlsx"),
                         **problem_response(422, "item_import.missing_columns", "Required columns are missing",
@@ -364,7 +364,7 @@ async def import_items(bank_id: uuid.UUID = Query(..., description="the bank the
 
 
 @router.get("/{import_id}", response_model=ImportReport, summary="An import's report",
-            responses={**DENIED, **problem_response(404, "item_import.not_found", "No such import in your org")})
+            responses={**ORG_SCOPE, **DENIED, **problem_response(404, "item_import.not_found", "No such import in your org")})
 async def get_import(import_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
                      principal: Principal = Depends(require("item:read")),
                      res: Resources = Depends(resources)) -> ImportReport:

@@ -19,7 +19,7 @@ from megacity.errors import AppError
 from megacity.http_app import problem_response
 from megacity.pagination import Keyset
 from megacity.runtime import Resources, resources
-from services.exam.access import DENIED, ORG_ID, ORG_REQUIRED, acting_org, org_context
+from services.exam.access import DENIED, ORG_ID, ORG_SCOPE, acting_org, org_context
 from services.exam.item_banks import bump_version, lock_bank
 from services.exam.item_fields import ITEM_EXAMPLE, ItemFields, ItemOption, validation_errors
 
@@ -127,7 +127,7 @@ async def _locked(s, zone_id: int, org: uuid.UUID, item_id: uuid.UUID):
 
 @router.post("", status_code=201, response_model=ItemOut, summary="Create an item in a bank",
              description="Bumps the bank version and publishes `exam.item_bank.changed`.",
-             responses={**DENIED, **CODE_EXISTS, **ORG_REQUIRED,
+             responses={**ORG_SCOPE, **DENIED, **CODE_EXISTS,
                         **problem_response(422, "item_bank.not_found", "The bank does not exist in your org")})
 async def create_item(body: ItemIn, org_id: uuid.UUID | None = ORG_ID,
                       principal: Principal = Depends(require("item:create")),
@@ -151,7 +151,7 @@ async def create_item(body: ItemIn, org_id: uuid.UUID | None = ORG_ID,
 
 
 @router.get("", response_model=ItemPage, summary="Items of your org (newest first)",
-            responses={**DENIED, **ORG_REQUIRED, **problem_response(400, "request.invalid_cursor", "Bad cursor")})
+            responses={**ORG_SCOPE, **DENIED, **problem_response(400, "request.invalid_cursor", "Bad cursor")})
 async def list_items(bank_id: uuid.UUID | None = None, content_area: str | None = Query(None, max_length=64),
                      status: Literal["active", "retired"] | None = "active",
                      q: str | None = Query(None, max_length=200, description="substring of code or stem"),
@@ -181,7 +181,7 @@ def _escape_like(value: str | None) -> str:
 
 
 @router.get("/{item_id}", response_model=ItemOut, summary="One item (with its key and IRT parameters)",
-            responses={**DENIED, **NOT_FOUND})
+            responses={**ORG_SCOPE, **DENIED, **NOT_FOUND})
 async def get_item(item_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
                    principal: Principal = Depends(require("item:read")), res: Resources = Depends(resources)) -> ItemOut:
     org = acting_org(principal, org_id)
@@ -191,7 +191,7 @@ async def get_item(item_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
 
 @router.patch("/{item_id}", response_model=ItemOut, summary="Change an item",
               description="The merged item must be valid as a whole. Bumps the item's revision and the bank version.",
-              responses={**DENIED, **NOT_FOUND, **CODE_EXISTS, **INVALID})
+              responses={**ORG_SCOPE, **DENIED, **NOT_FOUND, **CODE_EXISTS, **INVALID})
 async def update_item(item_id: uuid.UUID, body: ItemPatch, org_id: uuid.UUID | None = ORG_ID,
                       principal: Principal = Depends(require("item:update")),
                       res: Resources = Depends(resources)) -> ItemOut:
@@ -225,7 +225,7 @@ async def update_item(item_id: uuid.UUID, body: ItemPatch, org_id: uuid.UUID | N
 @router.delete("/{item_id}", response_model=ItemOut, summary="Retire an item",
                description="Retired items are never given again; past responses keep referring to them. "
                            "An item on a published fixed-form exam cannot be retired.",
-               responses={**DENIED, **NOT_FOUND,
+               responses={**ORG_SCOPE, **DENIED, **NOT_FOUND,
                           **problem_response(409, "item.in_use", "The item is on a published fixed-form exam")})
 async def retire_item(item_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
                       principal: Principal = Depends(require("item:update")),

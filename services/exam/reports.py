@@ -23,7 +23,7 @@ from megacity.db import tenant_transaction
 from megacity.errors import AppError
 from megacity.http_app import problem_response
 from megacity.runtime import Resources, resources
-from services.exam.access import DENIED, ORG_ID, ORG_REQUIRED, acting_org, is_staff, org_context
+from services.exam.access import DENIED, ORG_ID, ORG_SCOPE, acting_org, is_staff, org_context
 from services.exam.parent_links import ensure_parent_link
 from services.exam.scoring import percentiles
 
@@ -86,7 +86,7 @@ class StudentReport(BaseModel):
 
 @router.get("/{student_id}/reports", response_model=StudentReport, summary="A student's exam results",
             description=__doc__,
-            responses={**DENIED, **ORG_REQUIRED,
+            responses={**ORG_SCOPE, **DENIED,
                        **problem_response(403, "report.not_yours", "Students see their own report only"),
                        **problem_response(403, "parent_link.required", "No approved link to this student"),
                        **problem_response(503, "dependency.tenant_unavailable", "Tenant did not answer the link check")})

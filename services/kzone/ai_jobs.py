@@ -25,7 +25,7 @@ from megacity.auth.tokens import Principal
 from megacity.db import tenant_transaction
 from megacity.errors import AppError
 from megacity.events import add_event
-from megacity.http_app import problem_response
+from megacity.http_app import PROBLEM, PROBLEM_SCHEMA, problem_response
 from megacity.job_progress import JobProgress
 from megacity.runtime import Resources, resources
 from services.kzone import permissions as perm
@@ -45,6 +45,25 @@ def inline_ref(text_value: str) -> str:
     """A tutor job's input: the learner's answer travels in the job itself (`inline:<text>`)."""
     return "inline:" + text_value
 _NOT_FOUND = problem_response(404, "job.not_found", "No such job (or not yours)")
+_JOB_CONFLICT_SCHEMA: dict[str, Any] = {**PROBLEM_SCHEMA, "required": [*PROBLEM_SCHEMA["required"], "job_status"],
+                                        "properties": {**PROBLEM_SCHEMA["properties"], "job_status": {
+                                            "type": "string", "description": "the job's status now",
+                                            "enum": ["queued", "processing", "succeeded", "failed", "cancelled"]}}}
+
+
+def job_conflict(code: str, detail: str, job_status: str) -> AppError:
+    """409 for a job in the wrong state. Its status goes in `job_status`: the problem's own
+    `status` is the HTTP status (RFC 9457)."""
+    return AppError(409, code, detail, {"job_status": job_status})
+
+
+def _job_conflict_responses(description: str, *cases: tuple[str, str, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entry for `job_conflict` problems: one example per (code, detail, job_status)."""
+    examples = {code: {"summary": code, "value": {
+        "type": "about:blank", "title": "Conflict", "status": 409, "code": code, "detail": detail,
+        "job_status": job_status}} for code, detail, job_status in cases}
+    return {409: {"description": description,
+                  "content": {PROBLEM: {"schema": _JOB_CONFLICT_SCHEMA, "examples": examples}}}}
 _AUTH = {**problem_response(401, "auth.token_missing", "An access token is required"),
          **problem_response(403, "auth.permission_denied", "The caller's role lacks the permission")}
 
@@ -340,8 +359,11 @@ async def get_job(job_id: uuid.UUID, request: Request, principal: Principal = De
 @router.get("/jobs/{job_id}/result", response_model=JobResult, summary="An AI job's result, from the database",
             description="Needs `attempt:read`. 409 `job.result_pending` until the job has finished, "
                         "409 `job.cancelled` for a cancelled job.",
-            responses={**_AUTH, **_NOT_FOUND,
-                       **problem_response(409, "job.result_pending", "The job has not finished yet")})
+            responses={**_AUTH, **_NOT_FOUND, **_job_conflict_responses(
+                "The job has not finished yet, or was cancelled (`job_status` says which)",
+                ("job.result_pending", "job 5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3 has not finished yet", "processing"),
+                ("job.cancelled", "job 5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3 was cancelled: it has no result",
+                 "cancelled"))})
 async def get_job_result(job_id: uuid.UUID, request: Request,
                          principal: Principal = Depends(require(perm.AI_JOB_READ)),
                          res: Resources = Depends(resources), state: KzoneState = Depends(kzone_state)) -> JobResult:
@@ -351,9 +373,9 @@ async def get_job_result(job_id: uuid.UUID, request: Request,
             "SELECT kind, status, result, error, result_key, created_at FROM kzone.kzone_ai_results"
             " WHERE job_id = :id"), {"id": job_id})).first()
     if job.status == "cancelled":
-        raise AppError(409, "job.cancelled", f"job {job_id} was cancelled: it has no result", {"status": job.status})
+        raise job_conflict("job.cancelled", f"job {job_id} was cancelled: it has no result", job.status)
     if row is None or job.status in ("queued", "processing"):
-        raise AppError(409, "job.result_pending", f"job {job_id} has not finished yet", {"status": job.status})
+        raise job_conflict("job.result_pending", f"job {job_id} has not finished yet", job.status)
     return JobResult(job_id=job_id, kind=row.kind, status=row.status, result=row.result, error=row.error,
                      keypoints_url=state.presign(request, row.result_key) if row.result_key else None,
                      created_at=row.created_at)
@@ -377,8 +399,9 @@ class JobCancelled(BaseModel):
                          "stops and frees its slot, and a result that still arrives is dropped. Cancelling a "
                          "cancelled job again answers the same; a job that already succeeded or failed is 409 "
                          "`job.finished`.",
-             responses={**_AUTH, **_NOT_FOUND,
-                        **problem_response(409, "job.finished", "The job already succeeded or failed")})
+             responses={**_AUTH, **_NOT_FOUND, **_job_conflict_responses(
+                 "The job already succeeded or failed (`job_status` says which)",
+                 ("job.finished", "job 5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3 already succeeded", "succeeded"))})
 async def cancel_job(job_id: uuid.UUID, principal: Principal = Depends(require(perm.AI_JOB_READ)),
                      res: Resources = Depends(resources)) -> JobCancelled:
     async with tenant_transaction(res.db(), principal.tenant()) as session:
@@ -392,7 +415,7 @@ async def cancel_job(job_id: uuid.UUID, principal: Principal = Depends(require(p
                 "SELECT org_id, status, finished_at, cancelled_by FROM kzone.kzone_ai_jobs WHERE id = :id"),
                 {"id": job_id})).first()
             if row.status != "cancelled":
-                raise AppError(409, "job.finished", f"job {job_id} already {row.status}", {"status": row.status})
+                raise job_conflict("job.finished", f"job {job_id} already {row.status}", row.status)
         # Inside the transaction, so the job is never cancelled in the database while its progress
         # still says running (inference reads only the progress hash).
         await _progress(res).finish(principal.zone_id, row.org_id, job_id, status="cancelled",

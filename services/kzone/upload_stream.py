@@ -7,7 +7,10 @@ memory (at most one network chunk plus the writer's buffer). While streaming:
   `video/` or `image/` type), before anything is written;
 - a file over the size limit stops the upload (413), as does a Content-Length over the limit
   before a byte is read;
-- a body that ends before the closing boundary (truncated, or the client went away) is 400.
+- a body that ends before the closing boundary (truncated, or the client went away) is 400;
+- part headers are kept as bytes: a file name is UTF-8 text however the client sent it (raw
+  UTF-8 or `filename*`, see `filenames.py`), and a file name or text field holding NUL or a
+  lone surrogate is 422 `request.invalid`.
 Every failure aborts the storage writers, so nothing is stored. Objects become visible only
 at `commit()`, and `UploadReceiver` used as a context manager deletes them again if the
 request fails afterwards (e.g. its database transaction).
@@ -23,8 +26,10 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from megacity.errors import AppError
+from megacity.request_text import is_storable, unstorable_error
 from megacity.telemetry.logs import get_logger
 from services.kzone import media_types
+from services.kzone.filenames import upload_filename
 from services.kzone.media_types import MediaType
 from services.kzone.storage import ObjectStorage, ObjectWriter, keys
 
@@ -139,7 +144,7 @@ class UploadReceiver:
         self._check_length()
         events: list[tuple[str, Any]] = []
         header: dict[str, bytearray] = {"field": bytearray(), "value": bytearray()}
-        headers: dict[str, str] = {}
+        headers: dict[str, bytes] = {}  # raw values: file names are UTF-8 (RFC 7578), decoded per parameter
 
         def on_header_field(data: bytes, start: int, end: int) -> None:
             header["field"] += data[start:end]
@@ -148,7 +153,7 @@ class UploadReceiver:
             header["value"] += data[start:end]
 
         def on_header_end() -> None:
-            headers[header["field"].decode("latin-1").lower()] = header["value"].decode("utf-8", "replace")
+            headers[header["field"].decode("latin-1").lower()] = bytes(header["value"])
             header["field"], header["value"] = bytearray(), bytearray()
 
         def on_headers_finished() -> None:
@@ -222,17 +227,21 @@ class UploadReceiver:
         except ClientDisconnect:
             pass
 
-    def _start_part(self, part: _Part, headers: dict[str, str]) -> None:
-        disposition, params = parse_options_header(headers.get("content-disposition", ""))
+    def _start_part(self, part: _Part, headers: dict[str, bytes]) -> None:
+        raw_disposition = headers.get("content-disposition", b"")
+        # bytes: python-multipart reads them as latin-1, so each parameter keeps its exact bytes
+        disposition, params = parse_options_header(raw_disposition)
         if disposition != b"form-data" or b"name" not in params:
             raise AppError(400, "upload.malformed", "every part needs Content-Disposition: form-data; name=…")
-        part.name = params[b"name"].decode("utf-8", "replace")
-        filename = params.get(b"filename")
-        part.filename = filename.decode("utf-8", "replace")[:255] if filename is not None else None
-        part.declared_type = headers.get("content-type")
+        part.name = params[b"name"].decode("utf-8", "replace")  # only matched against known names
+        part.filename = upload_filename(raw_disposition, params)
+        declared = headers.get("content-type")
+        part.declared_type = declared.decode("latin-1") if declared is not None else None
         if part.name in self.file_specs:
             if part.name in self.files:
                 raise AppError(400, "upload.duplicate_field", f"form field {part.name!r} was sent twice")
+            if part.filename is not None and not is_storable(part.filename):
+                raise unstorable_error(["body", part.name, "filename"])
             part.spec = self.file_specs[part.name]
         elif part.name in self.text_fields:
             if part.name in self.fields:
@@ -292,9 +301,12 @@ class UploadReceiver:
     async def _end_part(self, part: _Part) -> None:
         if part.text is not None:
             try:
-                self.fields[part.name] = part.text.decode("utf-8")
+                value = part.text.decode("utf-8", "surrogatepass")  # encoded surrogates: refused just below
             except UnicodeDecodeError:
                 raise AppError(400, "upload.malformed", f"form field {part.name!r} is not UTF-8 text") from None
+            if not is_storable(value):
+                raise unstorable_error(["body", part.name])
+            self.fields[part.name] = value
             return
         if part.file is None:
             await self._open_file(part)  # a file shorter than the sniff window

@@ -32,6 +32,8 @@ UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
     **problem_response(403, "auth.permission_denied", "The caller's role lacks the permission"),
     **problem_response(413, "upload.too_large", "A file is over the size limit (500 MB by default)"),
     **problem_response(415, "upload.unsupported_type", "Not an accepted media file (checked by magic bytes)"),
+    **problem_response(422, "request.invalid", "A required field is missing, or a file name or text field "
+                       "holds NUL or a lone surrogate", "request failed validation"),
 }
 
 

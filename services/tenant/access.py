@@ -13,10 +13,16 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from megacity.auth.org_scope import ADMIN_ROLES, DENIED, ZONE_ROLES, acting_org, org_context, org_not_found
+from megacity.auth.org_scope import ADMIN_ROLES, DENIED, ORG_SCOPE, ZONE_ROLES, acting_org, org_context, org_not_found
 from megacity.errors import AppError
+from megacity.http_app import problem_response
 
-__all__ = ["ADMIN_ROLES", "DENIED", "ZONE_ROLES", "acting_org", "ensure_org", "org_context", "org_not_found"]
+__all__ = ["ADMIN_ROLES", "DENIED", "ORG_NOT_ACTIVE", "ORG_SCOPE", "ZONE_ROLES", "acting_org", "ensure_org", "org_context",
+           "org_not_found"]
+
+# ... and of every endpoint that writes through `ensure_org(..., active=True)`.
+ORG_NOT_ACTIVE = problem_response(409, "org.not_active", "The org is suspended or closed",
+                                  "org 6f1c1a4e-0000-4000-8000-000000000000 is suspended")
 
 
 async def ensure_org(session: AsyncSession, zone_id: int, org_id: uuid.UUID, *, active: bool = False) -> None:

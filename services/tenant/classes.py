@@ -18,7 +18,7 @@ from megacity.db import tenant_transaction
 from megacity.errors import AppError
 from megacity.http_app import problem_response
 from megacity.runtime import Resources, resources
-from services.tenant.access import DENIED, acting_org, ensure_org, org_context
+from services.tenant.access import DENIED, ORG_SCOPE, acting_org, ensure_org, org_context
 from services.tenant.fields import Grade, Name
 
 router = APIRouter(prefix="/api/v1/classes", tags=["classes"])
@@ -75,7 +75,7 @@ async def _one(s, zone_id: int, org: uuid.UUID, class_id: uuid.UUID) -> ClassOut
 
 
 @router.get("", response_model=ClassList, summary="Classes of your org",
-            responses={**DENIED, **problem_response(404, "org.not_found", "No such org in this zone")})
+            responses={**ORG_SCOPE, **DENIED})
 async def list_classes(grade: int | None = Query(None, ge=1, le=20), org_id: uuid.UUID | None = ORG_ID,
                        principal: Principal = Depends(require("class:read")),
                        res: Resources = Depends(resources)) -> ClassList:
@@ -89,7 +89,7 @@ async def list_classes(grade: int | None = Query(None, ge=1, le=20), org_id: uui
 
 
 @router.post("", status_code=201, response_model=ClassOut, summary="Create a class",
-             responses={**DENIED, **EXISTS, **problem_response(404, "org.not_found", "No such org in this zone")})
+             responses={**ORG_SCOPE, **DENIED, **EXISTS})
 async def create_class(body: ClassIn, org_id: uuid.UUID | None = ORG_ID,
                        principal: Principal = Depends(require("class:create")),
                        res: Resources = Depends(resources)) -> ClassOut:
@@ -105,7 +105,7 @@ async def create_class(body: ClassIn, org_id: uuid.UUID | None = ORG_ID,
         return await _one(s, principal.zone_id, org, class_id)
 
 
-@router.get("/{class_id}", response_model=ClassOut, summary="One class", responses={**DENIED, **NOT_FOUND})
+@router.get("/{class_id}", response_model=ClassOut, summary="One class", responses={**ORG_SCOPE, **DENIED, **NOT_FOUND})
 async def get_class(class_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
                     principal: Principal = Depends(require("class:read")),
                     res: Resources = Depends(resources)) -> ClassOut:
@@ -115,7 +115,7 @@ async def get_class(class_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
 
 
 @router.patch("/{class_id}", response_model=ClassOut, summary="Rename or regrade a class",
-              responses={**DENIED, **NOT_FOUND, **EXISTS})
+              responses={**ORG_SCOPE, **DENIED, **NOT_FOUND, **EXISTS})
 async def update_class(class_id: uuid.UUID, body: ClassPatch, org_id: uuid.UUID | None = ORG_ID,
                        principal: Principal = Depends(require("class:update")),
                        res: Resources = Depends(resources)) -> ClassOut:
@@ -137,7 +137,7 @@ async def update_class(class_id: uuid.UUID, body: ClassPatch, org_id: uuid.UUID 
 
 
 @router.delete("/{class_id}", status_code=204, response_class=Response, summary="Delete a class",
-               description="Its students stay, without a class.", responses={**DENIED, **NOT_FOUND})
+               description="Its students stay, without a class.", responses={**ORG_SCOPE, **DENIED, **NOT_FOUND})
 async def delete_class(class_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
                        principal: Principal = Depends(require("class:delete")),
                        res: Resources = Depends(resources)) -> Response:

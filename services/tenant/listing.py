@@ -9,9 +9,10 @@ from fastapi import Query
 
 from megacity.errors import AppError
 from megacity.http_app import problem_response
-from megacity.pagination import Keyset
+from megacity.pagination import Keyset, offset_query
 from megacity.runtime import Resources
 
+OFFSET = offset_query("Rows to skip (page numbers; instead of `cursor`)")
 CURSOR = Query(None, description="`next_cursor` of the previous page (instead of `offset`)")
 NEXT_CURSOR_DOC = "Pass as `cursor` for the next page; null on the last page"
 PAGING_ERRORS = {**problem_response(400, "request.invalid_cursor", "A cursor this listing did not issue"),

@@ -113,7 +113,7 @@ async def _other_admins(s: AsyncSession, zone_id: int, org_id: uuid.UUID, user_i
             responses={**DENIED, **problem_response(404, "org.not_found", "No such org in this zone"),
                        **listing.PAGING_ERRORS})
 async def list_members(org_id: uuid.UUID, role: OrgRole | None = None, limit: int = Query(100, ge=1, le=1000),
-                       offset: int = Query(0, ge=0), cursor: str | None = listing.CURSOR,
+                       offset: int = listing.OFFSET, cursor: str | None = listing.CURSOR,
                        principal: Principal = Depends(require("user:read")),
                        res: Resources = Depends(resources)) -> MemberList:
     org = acting_org(principal, org_id)

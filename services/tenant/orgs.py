@@ -96,7 +96,7 @@ async def create_org(body: OrgIn, principal: Principal = Depends(require("org:cr
 @router.get("", response_model=OrgList, summary="Orgs you may see in this zone",
             description="A zone admin sees every org of the zone; an org admin sees its own org.",
             responses={**DENIED, **listing.PAGING_ERRORS})
-async def list_orgs(limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000),
+async def list_orgs(limit: int = Query(50, ge=1, le=500), offset: int = listing.OFFSET,
                     cursor: str | None = listing.CURSOR, principal: Principal = Depends(require("org:read")),
                     res: Resources = Depends(resources)) -> OrgList:
     after = listing.after(ORGS_KEYSET, cursor, offset, res)

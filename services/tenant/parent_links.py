@@ -24,7 +24,7 @@ from megacity.errors import AppError
 from megacity.events.outbox import add_event
 from megacity.http_app import problem_response
 from megacity.runtime import Resources, resources
-from services.tenant.access import ADMIN_ROLES, DENIED, acting_org, ensure_org, org_context
+from services.tenant.access import ADMIN_ROLES, DENIED, ORG_SCOPE, acting_org, ensure_org, org_context
 from services.tenant.fields import Email
 from services.tenant.users_client import user_by_email
 
@@ -125,7 +125,8 @@ async def request_link(body: LinkRequest, principal: Principal = Depends(require
 
 
 @router.get("", response_model=LinkList, summary="Links you are part of (all of the org's, for admins)",
-            responses={**DENIED, **problem_response(403, "parent_link.forbidden", "Your role has no part in links")})
+            responses={**ORG_SCOPE, **DENIED,
+                       **problem_response(403, "parent_link.forbidden", "Your role has no part in links")})
 async def list_links(status: LinkStatus | None = None, org_id: uuid.UUID | None = Query(None),
                      principal: Principal = Depends(require("student:read", "profile:read", "user:read")),
                      res: Resources = Depends(resources)) -> LinkList:
@@ -170,7 +171,7 @@ def _no_parent_decisions(principal: Principal) -> None:
 
 
 @router.post("/{link_id}/approve", response_model=LinkOut, summary="Student or org admin: approve a pending link",
-             responses={**DENIED, **NOT_FOUND, **NOT_PENDING})
+             responses={**ORG_SCOPE, **DENIED, **NOT_FOUND, **NOT_PENDING})
 async def approve_link(link_id: uuid.UUID, org_id: uuid.UUID | None = Query(None),
                        principal: Principal = Depends(require("profile:update", "user:update")),
                        res: Resources = Depends(resources)) -> LinkOut:
@@ -179,7 +180,7 @@ async def approve_link(link_id: uuid.UUID, org_id: uuid.UUID | None = Query(None
 
 
 @router.post("/{link_id}/reject", response_model=LinkOut, summary="Student or org admin: reject a pending link",
-             responses={**DENIED, **NOT_FOUND, **NOT_PENDING})
+             responses={**ORG_SCOPE, **DENIED, **NOT_FOUND, **NOT_PENDING})
 async def reject_link(link_id: uuid.UUID, org_id: uuid.UUID | None = Query(None),
                       principal: Principal = Depends(require("profile:update", "user:update")),
                       res: Resources = Depends(resources)) -> LinkOut:
@@ -189,7 +190,7 @@ async def reject_link(link_id: uuid.UUID, org_id: uuid.UUID | None = Query(None)
 
 @router.post("/{link_id}/revoke", response_model=LinkOut,
              summary="Parent, student or org admin: revoke a pending or approved link",
-             responses={**DENIED, **NOT_FOUND,
+             responses={**ORG_SCOPE, **DENIED, **NOT_FOUND,
                         **problem_response(409, "parent_link.not_open", "The link is already rejected or revoked")})
 async def revoke_link(link_id: uuid.UUID, org_id: uuid.UUID | None = Query(None),
                       principal: Principal = Depends(require("student:read", "profile:update", "user:update")),

@@ -20,7 +20,7 @@ from megacity.http_app import problem_response
 from megacity.pagination import Keyset
 from megacity.runtime import Resources, resources
 from services.tenant import listing
-from services.tenant.access import DENIED, acting_org, ensure_org, org_context
+from services.tenant.access import DENIED, ORG_NOT_ACTIVE, ORG_SCOPE, acting_org, ensure_org, org_context
 from services.tenant.fields import Email, Name, Phone
 
 ORG_ID = Query(None, description="Zone-level callers: the org to act on (others: their own org)")
@@ -83,8 +83,8 @@ def person_router(table: str, singular: str) -> APIRouter:
         return AppError(404, code, f"{singular} {person_id} does not exist in this org")
 
     @router.get("", response_model=PersonList, summary=f"{table.title()} of your org",
-                responses={**DENIED, **listing.PAGING_ERRORS}, operation_id=f"list_{table}")
-    async def list_people(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+                responses={**ORG_SCOPE, **DENIED, **listing.PAGING_ERRORS}, operation_id=f"list_{table}")
+    async def list_people(limit: int = Query(100, ge=1, le=1000), offset: int = listing.OFFSET,
                           cursor: str | None = listing.CURSOR, org_id: uuid.UUID | None = ORG_ID,
                           principal: Principal = Depends(require("user:read")),
                           res: Resources = Depends(resources)) -> PersonList:
@@ -104,7 +104,7 @@ def person_router(table: str, singular: str) -> APIRouter:
                           total=rows[0].total if rows else 0, next_cursor=nxt)
 
     @router.post("", status_code=201, response_model=PersonOut, summary=f"Add a {singular} record",
-                 responses=DENIED, operation_id=f"create_{singular}")
+                 responses={**ORG_SCOPE, **DENIED, **ORG_NOT_ACTIVE}, operation_id=f"create_{singular}")
     async def create_person(body: PersonIn, org_id: uuid.UUID | None = ORG_ID,
                             principal: Principal = Depends(require("user:create")),
                             res: Resources = Depends(resources)) -> PersonOut:
@@ -119,7 +119,7 @@ def person_router(table: str, singular: str) -> APIRouter:
         return PersonOut.model_validate(row._mapping)
 
     @router.get("/{person_id}", response_model=PersonOut, summary=f"One {singular}",
-                responses={**DENIED, **not_found}, operation_id=f"get_{singular}")
+                responses={**ORG_SCOPE, **DENIED, **not_found}, operation_id=f"get_{singular}")
     async def get_person(person_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
                          principal: Principal = Depends(require("user:read")),
                          res: Resources = Depends(resources)) -> PersonOut:
@@ -133,7 +133,9 @@ def person_router(table: str, singular: str) -> APIRouter:
         return PersonOut.model_validate(row._mapping)
 
     @router.patch("/{person_id}", response_model=PersonOut, summary=f"Update a {singular} record",
-                  responses={**DENIED, **not_found}, operation_id=f"update_{singular}")
+                  responses={**ORG_SCOPE, **DENIED, **not_found,
+                             **problem_response(400, f"{singular}.invalid", "name cannot be null")},
+                  operation_id=f"update_{singular}")
     async def update_person(person_id: uuid.UUID, body: PersonPatch, org_id: uuid.UUID | None = ORG_ID,
                             principal: Principal = Depends(require("user:update")),
                             res: Resources = Depends(resources)) -> PersonOut:
@@ -152,7 +154,7 @@ def person_router(table: str, singular: str) -> APIRouter:
         return PersonOut.model_validate(row._mapping)
 
     @router.delete("/{person_id}", status_code=204, response_class=Response, summary=f"Remove a {singular} record",
-                   description="Soft delete (`deleted_at`).", responses={**DENIED, **not_found},
+                   description="Soft delete (`deleted_at`).", responses={**ORG_SCOPE, **DENIED, **not_found},
                    operation_id=f"delete_{singular}")
     async def delete_person(person_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
                             principal: Principal = Depends(require("user:update")),

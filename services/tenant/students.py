@@ -24,7 +24,7 @@ from megacity.http_app import problem_response
 from megacity.pagination import Keyset
 from megacity.runtime import Resources, resources
 from services.tenant import listing
-from services.tenant.access import DENIED, acting_org, ensure_org, org_context
+from services.tenant.access import DENIED, ORG_SCOPE, acting_org, ensure_org, org_context
 from services.tenant.fields import Email, Grade, Name, Phone
 
 router = APIRouter(prefix="/api/v1/rosters/students", tags=["students"])
@@ -119,11 +119,11 @@ async def _one(s: AsyncSession, principal: Principal, org: uuid.UUID, student_id
 
 @router.get("", response_model=StudentList, summary="Students of your org",
             description="Teachers and org admins see the roster; a parent sees only its approved-linked children.",
-            responses={**DENIED, **problem_response(404, "org.not_found", "No such org in this zone"),
+            responses={**ORG_SCOPE, **DENIED,
                        **listing.PAGING_ERRORS})
 async def list_students(grade: int | None = Query(None, ge=1, le=20), class_id: uuid.UUID | None = None,
                         name: str | None = Query(None, max_length=100, description="Name prefix"),
-                        limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+                        limit: int = Query(100, ge=1, le=1000), offset: int = listing.OFFSET,
                         cursor: str | None = listing.CURSOR, org_id: uuid.UUID | None = ORG_ID,
                         principal: Principal = Depends(require("student:read", "user:read")),
                         res: Resources = Depends(resources)) -> StudentList:
@@ -149,7 +149,7 @@ async def list_students(grade: int | None = Query(None, ge=1, le=20), class_id: 
 
 
 @router.post("", status_code=201, response_model=StudentOut, summary="Add a student to the roster",
-             responses={**DENIED, **EXISTS, **problem_response(422, "class.not_found", "No such class in your org")})
+             responses={**ORG_SCOPE, **DENIED, **EXISTS, **problem_response(422, "class.not_found", "No such class in your org")})
 async def create_student(body: StudentIn, org_id: uuid.UUID | None = ORG_ID,
                          principal: Principal = Depends(require("user:create")),
                          res: Resources = Depends(resources)) -> StudentOut:
@@ -168,7 +168,7 @@ async def create_student(body: StudentIn, org_id: uuid.UUID | None = ORG_ID,
         return await _one(s, principal, org, student_id)
 
 
-@router.get("/{student_id}", response_model=StudentOut, summary="One student", responses={**DENIED, **NOT_FOUND})
+@router.get("/{student_id}", response_model=StudentOut, summary="One student", responses={**ORG_SCOPE, **DENIED, **NOT_FOUND})
 async def get_student(student_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
                       principal: Principal = Depends(require("student:read", "user:read")),
                       res: Resources = Depends(resources)) -> StudentOut:
@@ -178,7 +178,9 @@ async def get_student(student_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
 
 
 @router.patch("/{student_id}", response_model=StudentOut, summary="Update a student",
-              responses={**DENIED, **NOT_FOUND, **EXISTS})
+              responses={**ORG_SCOPE, **DENIED, **NOT_FOUND, **EXISTS,
+                         **problem_response(400, "student.invalid", "name, grade and parent_phone cannot be null",
+                                            "grade cannot be null")})
 async def update_student(student_id: uuid.UUID, body: StudentPatch, org_id: uuid.UUID | None = ORG_ID,
                          principal: Principal = Depends(require("user:update")),
                          res: Resources = Depends(resources)) -> StudentOut:
@@ -205,7 +207,7 @@ async def update_student(student_id: uuid.UUID, body: StudentPatch, org_id: uuid
 
 @router.delete("/{student_id}", status_code=204, response_class=Response, summary="Remove a student (soft delete)",
                description="The record is kept with `deleted_at`; importing the same name and parent phone "
-                           "restores it.", responses={**DENIED, **NOT_FOUND})
+                           "restores it.", responses={**ORG_SCOPE, **DENIED, **NOT_FOUND})
 async def delete_student(student_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
                          principal: Principal = Depends(require("user:update")),
                          res: Resources = Depends(resources)) -> Response:

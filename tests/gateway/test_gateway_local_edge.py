@@ -188,3 +188,20 @@ def test_upstream_down_is_problem_503(upstreams: dict[str, str], tmp_path: Path)
         assert get(e, "api.univprepai.com", "/api/v1/auth/me").status_code == 200
     finally:
         e.stop()
+
+
+def test_client_cannot_choose_its_forwarded_address(edge: LocalEdge) -> None:
+    """Issue #9: the edge writes X-Forwarded-For itself; a client's own header never passes."""
+    seen = get(edge, "api.univprepai.com", "/api/v1/exams/1", headers={"X-Forwarded-For": "203.0.113.66"}).json()
+    assert seen["headers"]["x-forwarded-for"] == "127.0.0.1"
+
+
+def test_edge_refusals_are_problem_json(edge: LocalEdge) -> None:
+    """Issue #9: nginx's own 413 was HTML and its TRACE 405 had no Allow header."""
+    with httpx.Client(base_url=edge.url, timeout=30) as client:
+        too_big = client.post("/api/v1/exams", headers={"Host": "api.univprepai.com"}, content=b"x" * (201 * 1024 * 1024))
+        assert_problem(too_big, 413, "edge.payload_too_large")
+        trace = client.request("TRACE", "/api/v1/exams/1", headers={"Host": "api.univprepai.com"})
+    assert_problem(trace, 405, "edge.method_not_allowed")
+    assert "GET" in trace.headers["Allow"] and "TRACE" not in trace.headers["Allow"]
+    assert trace.headers["X-Frame-Options"] == "DENY"

@@ -1,11 +1,13 @@
 """Redis-only job progress: TTLs, the 10 KB rule, tenant isolation and the HTTP/SSE endpoints."""
 from __future__ import annotations
 
+import json
 import uuid
 
 import httpx
 import pytest
 
+from megacity.auth.verifier import deny_sessions
 from megacity.job_progress import FINISHED_TTL_SECONDS, RUNNING_TTL_SECONDS, JobProgress, PayloadTooLarge
 from megacity.redis_keys import RedisKeys
 from megacity.testing import run_service
@@ -74,3 +76,26 @@ async def test_progress_endpoint_is_tenant_scoped(test_db, namespace, token_mint
                                      headers=auth(role="org_admin", org_id=org_a)) as stream:
                 body = "".join([chunk async for chunk in stream.aiter_text()])
             assert stream.status_code == 200 and '"status": "succeeded"' in body
+
+
+async def test_stream_ends_when_its_token_is_revoked(test_db, namespace, token_mint, redis_client) -> None:
+    """Issue #9: an SSE stream kept sending after logout. The stream re-checks its token."""
+    org, owner, job, sid = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4().hex
+    keys = RedisKeys(namespace)
+    async with run_service("tenant", test_db, namespace) as rt:
+        token_mint.install(rt.app)
+        store = JobProgress(redis_client, keys)
+        await store.create(1, org, job, kind="roster_import", owner=owner, total=10)
+        token = token_mint.token(zone_id=1, role="teacher", org_id=org, user_id=owner, sid=sid)
+        headers = {"Host": "api.univprepai.com", "Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rt.http_port}", timeout=30) as client:
+            async with client.stream("GET", f"/api/v1/jobs/{job}/events", headers=headers) as stream:
+                lines = stream.aiter_lines()
+                assert stream.status_code == 200
+                assert await anext(lines) == "event: progress"
+                await deny_sessions(redis_client, keys, 1, [sid])  # what logout / session revocation writes
+                rest = [line async for line in lines]  # ends: the server closes the stream
+        events = [line for line in rest if line.startswith("event:")]
+        assert events[-1] == "event: error", rest
+        error = json.loads(next(line for line in reversed(rest) if line.startswith("data:"))[5:])
+        assert error["status"] == 401 and error["code"] == "auth.token_revoked"

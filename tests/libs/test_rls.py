@@ -85,14 +85,25 @@ async def test_other_org_rows_are_unwritable(tenant_sessions) -> None:
     assert await _members(tenant_sessions, TenantContext(1, org_b, "org_admin")) == {user_b}
 
 
-async def test_zone_admin_sees_own_zone_only(tenant_sessions) -> None:
+@pytest.mark.parametrize("role", ["zone_admin", "super_admin"])
+async def test_zone_level_roles_see_and_change_own_zone_only(tenant_sessions, role: str) -> None:
+    """Issue #9: the super_admin policy had no zone condition. The request's zone bounds every
+    role: a super admin acts on another zone only through that zone's host (and context)."""
     org_a, org_b = await _make_orgs(tenant_sessions, zone_id=1)
     (org_c, _) = await _make_orgs(tenant_sessions, zone_id=2)
     users = {await _add_member(tenant_sessions, 1, org_a), await _add_member(tenant_sessions, 1, org_b)}
     other = await _add_member(tenant_sessions, 2, org_c)
-    assert await _members(tenant_sessions, TenantContext(1, None, "zone_admin")) == users
-    assert await _members(tenant_sessions, TenantContext(2, None, "zone_admin")) == {other}
-    assert await _members(tenant_sessions, TenantContext(1, None, "super_admin")) == users | {other}
+    assert await _members(tenant_sessions, TenantContext(1, None, role)) == users
+    assert await _members(tenant_sessions, TenantContext(2, None, role)) == {other}
+    async with tenant_transaction(tenant_sessions, TenantContext(1, None, role)) as s:
+        changed = await s.execute(text("UPDATE tenant.memberships SET role = 'teacher' WHERE user_id = :u"), {"u": other})
+        assert changed.rowcount == 0
+        assert (await s.execute(text("DELETE FROM tenant.orgs WHERE id = :o"), {"o": org_c})).rowcount == 0
+    with pytest.raises(sqlalchemy.exc.ProgrammingError, match="row-level security"):
+        async with tenant_transaction(tenant_sessions, TenantContext(1, None, role)) as s:
+            await s.execute(text("INSERT INTO tenant.orgs (id, zone_id, name) VALUES (:id, 2, 'Planted')"),
+                            {"id": uuid.uuid4()})
+    assert await _members(tenant_sessions, TenantContext(2, None, role)) == {other}
 
 
 async def test_context_does_not_leak_to_next_transaction(tenant_sessions) -> None:
@@ -125,3 +136,19 @@ def test_app_roles_cannot_bypass_rls_and_tenant_tables_have_policies(test_db: Te
         assert owner == f"mc_{schema}_owner", f"{schema}.{table} owned by {owner}"
         # The three base policies; a table may add restrictive ones on top (e.g. auth.users).
         assert {"super_admin", "tenant_isolation", "zone_admin"} <= set(policies or []), f"{schema}.{table}: {policies}"
+
+
+def test_every_permissive_policy_is_bounded_by_the_zone(test_db: TestDatabase) -> None:
+    """Guard for every service, present and future (issue #9): PostgreSQL ORs permissive
+    policies, so one permissive policy without the zone condition opens every zone."""
+    with psycopg.connect(test_db.admin_url) as conn:
+        policies = conn.execute("""
+            SELECT schemaname, tablename, policyname, coalesce(qual, ''), coalesce(with_check, '')
+            FROM pg_policies WHERE permissive = 'PERMISSIVE'
+              AND schemaname IN ('auth', 'tenant', 'exam', 'cat', 'kzone', 'inference')""").fetchall()
+    assert len(policies) >= 3 * 10
+    for schema, table, name, using, check in policies:
+        clauses = [c for c in (using, check) if c]  # a FOR SELECT policy has no WITH CHECK, FOR INSERT no USING
+        assert clauses, f"{schema}.{table} policy {name} has no condition at all"
+        for clause in clauses:
+            assert "current_setting('app.zone_id'" in clause, f"{schema}.{table} policy {name}: {clause}"

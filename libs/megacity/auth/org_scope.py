@@ -26,6 +26,11 @@ DENIED = {
     **problem_response(403, "auth.permission_denied", "Your role lacks the permission", "role student may not exam:create"),
 }
 ORG_REQUIRED = problem_response(400, "org.required", "Zone-level callers must name the org (org_id)")
+# OpenAPI entries of every endpoint that acts on `acting_org(principal, org_id)`: a zone-level
+# caller without `org_id` (400), another org's id (404). Spread first, so that an endpoint's own
+# 400/404 entries (bad cursor, no such row) keep their descriptions.
+ORG_SCOPE = {**ORG_REQUIRED, **problem_response(404, "org.not_found", "No such org in this zone",
+                                                "org 6f1c1a4e-0000-4000-8000-000000000000 does not exist in this zone")}
 ORG_ID = Query(None, description="Zone-level callers (zone_admin, super_admin): the org to act on. "
                                  "Others act on the org of their token.")
 

@@ -123,10 +123,8 @@ class AuthEnv:
 
     # --- raw database ------------------------------------------------------------------------
     async def auth_sql(self, query: str, **params: Any) -> list[Any]:
-        """SQL through auth's app role as a super_admin (the policy that sees every zone)."""
-        async with tenant_transaction(self.auth_sessions, TenantContext(1, role="super_admin")) as s:
-            result = await s.execute(text(query), params)
-            return result.all() if result.returns_rows else []
+        """SQL past RLS, every zone (as the database superuser)."""
+        return await self.db.sql(query, **params)
 
 
 @pytest.fixture

@@ -40,6 +40,20 @@ async def test_address_is_blocked_after_five_failures_on_any_accounts(env) -> No
     assert (await env.login("real@example.com", address="192.0.2.67")).status_code == 200
 
 
+@pytest.mark.parametrize("auth_overrides", [{"forwarded_allow_ips": ["192.0.2.250"]}])
+async def test_forwarded_for_counts_only_from_the_edge(env, auth_overrides) -> None:
+    """Issue #9: X-Forwarded-For was believed from any private address. Here the edge is
+    192.0.2.250 and the test client (127.0.0.1) is not it: however it varies the header, every
+    failure counts against its real address."""
+    await env.register("victim@example.com")
+    for i in range(5):
+        resp = await env.login(f"guess{i}@example.com", password="Wrong-pass-1", address=f"198.51.100.{i}")
+        assert resp.status_code == 401
+    assert (await env.login("victim@example.com", address="198.51.100.77")).status_code == 429
+    rows = await env.auth_sql("SELECT DISTINCT address FROM auth.audit_logs WHERE action = 'auth.login.failed'")
+    assert [r.address for r in rows] == ["127.0.0.1"]
+
+
 @pytest.mark.parametrize("auth_overrides", [{"login_block_seconds": 1}])
 async def test_block_expires_by_itself(env, auth_overrides) -> None:
     import asyncio

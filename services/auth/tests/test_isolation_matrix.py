@@ -46,3 +46,22 @@ async def test_admin_endpoints_matrix(env) -> None:
     denied = await env.auth_sql("SELECT count(*) AS n FROM auth.audit_logs WHERE zone_id = 1"
                                 " AND action = 'auth.permission_denied'")
     assert denied[0].n == 2 * 5 * 2  # two orgs × five non-admin roles × two endpoints
+
+
+async def test_admins_of_one_zone_cannot_reach_another_zones_users(env) -> None:
+    """Issue #9: a super admin or zone admin of zone 1, on zone 1's host, naming a zone-2 user
+    finds no such user and changes nothing; zone 2's own super admin reaches it on zone 2's host."""
+    other = await env.register("elsewhere@example.com", zone_id=2)
+    key = await env.auth.app.state.auth.keyring.active()
+    for role in ("super_admin", "zone_admin"):
+        token, _ = issue_access_token(key, user_id=uuid.uuid4(), zone_id=1, org_id=None, role=role)
+        grant = await env.client.put(f"/api/v1/users/{other}/platform-role", json={"role": "zone_admin"},
+                                     headers=bearer(token, 1))
+        assert grant.status_code == 404, (role, grant.text)
+        logs = await env.client.get("/api/v1/admin/audit-logs", params={"user_id": str(other)}, headers=bearer(token, 1))
+        assert logs.status_code == 200 and logs.json()["items"] == [], (role, logs.text)
+    row = (await env.auth_sql("SELECT platform_role FROM auth.users WHERE id = :u", u=other))[0]
+    assert row.platform_role is None
+    token, _ = issue_access_token(key, user_id=uuid.uuid4(), zone_id=2, org_id=None, role="super_admin")
+    logs = await env.client.get("/api/v1/admin/audit-logs", params={"user_id": str(other)}, headers=bearer(token, 2))
+    assert logs.status_code == 200 and logs.json()["items"], logs.text

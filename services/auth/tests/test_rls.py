@@ -51,7 +51,9 @@ async def test_zones_and_users_are_isolated_in_every_table(db) -> None:
         assert await _visible(db, zone1_admin, table) == {a1, a2}, table
         assert await _visible(db, zone2_admin, table) == {b1}, table
         assert await _visible(db, None, table) == set(), table
-        assert await _visible(db, TenantContext(1, role="super_admin"), table) == {a1, a2, b1}, table
+        # a super admin too sees only the zone it acts in (issue #9)
+        assert await _visible(db, TenantContext(1, role="super_admin"), table) == {a1, a2}, table
+        assert await _visible(db, TenantContext(2, role="super_admin"), table) == {b1}, table
     # a user: their own account and sessions, no audit log
     me = TenantContext(1, role="student", user_id=a1)
     for table in ("users", "sessions", "refresh_tokens"):

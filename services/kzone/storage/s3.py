@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 
+from services.kzone.filenames import content_disposition
 from services.kzone.storage.base import Digest, ObjectNotFound, ObjectTooLarge, check_key
 
 PART_BYTES = 8 * 1024 * 1024  # S3 parts must be >= 5 MiB except the last
@@ -168,5 +169,6 @@ class S3Storage:
                       now: float | None = None) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": check_key(key)}
         if filename:
-            params["ResponseContentDisposition"] = f'inline; filename="{filename}"'
+            # S3 echoes it as a response header: ASCII only (RFC 6266 fallback + RFC 8187 filename*).
+            params["ResponseContentDisposition"] = content_disposition(filename)
         return self._presigner.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)

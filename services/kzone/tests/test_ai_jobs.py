@@ -277,6 +277,50 @@ async def test_cancel_a_running_job(kzone: KzoneHarness, nats_client, redis_clie
     assert late.status_code == 409 and late.json()["code"] == "job.finished"
 
 
+async def test_job_conflicts_keep_the_http_status_in_status(kzone: KzoneHarness, nats_client, redis_client) -> None:
+    """RFC 9457 (issue #9): a 409's `status` is the integer HTTP status; the job's own status is
+    `job_status` (result pending, cancelled, and cancelling a finished job), as documented."""
+    c = kzone.client
+    me = kzone.headers("student")
+    worker = await ContractWorker(nats_client, redis_client, kzone.namespace).start()
+
+    async def submit(answer: str) -> str:
+        resp = await c.post("/api/v1/kzone/tutor/feedback", headers=me, json={"question": "Hi?", "answer": answer})
+        assert resp.status_code == 202, resp.text
+        return resp.json()["job_id"]
+
+    def conflict(resp: httpx.Response, code: str, job_status: str) -> None:
+        assert resp.status_code == 409, resp.text
+        assert resp.headers["content-type"].startswith("application/problem+json")
+        body = resp.json()
+        assert body["status"] == 409 and isinstance(body["status"], int)
+        assert (body["code"], body["job_status"], body["title"]) == (code, job_status, "Conflict")
+
+    pending = await submit("annyeong")
+    conflict(await c.get(f"/api/v1/kzone/jobs/{pending}/result", headers=me), "job.result_pending", "queued")
+
+    assert (await c.post(f"/api/v1/kzone/jobs/{pending}/cancel", headers=me)).status_code == 200
+    conflict(await c.get(f"/api/v1/kzone/jobs/{pending}/result", headers=me), "job.cancelled", "cancelled")
+
+    done = await submit("gamsahamnida")
+    for _ in range(2):  # the cancelled job's message, then this one's
+        _, job = await worker.next_job()
+        if job["job_id"] == done:
+            await worker.publish_result(job, result={"text": "Well done."})
+    await _until_status(kzone, done, me, "succeeded")
+    conflict(await c.post(f"/api/v1/kzone/jobs/{done}/cancel", headers=me), "job.finished", "succeeded")
+
+    # The OpenAPI document describes `job_status` and shows it in an example.
+    paths = kzone.runtime.app.openapi()["paths"]
+    for path, method, code in (("/api/v1/kzone/jobs/{job_id}/result", "get", "job.cancelled"),
+                               ("/api/v1/kzone/jobs/{job_id}/cancel", "post", "job.finished")):
+        doc = paths[path][method]["responses"]["409"]["content"]["application/problem+json"]
+        assert doc["schema"]["properties"]["status"]["type"] == "integer"
+        assert "job_status" in doc["schema"]["properties"] and "job_status" in doc["schema"]["required"]
+        example = doc["examples"][code]["value"]
+        assert example["status"] == 409 and example["code"] == code and isinstance(example["job_status"], str)
+
+
 def test_feedback_question_uses_the_stored_score_and_copes_without_one() -> None:
     """The tutor question is built from the stored voice result (inference's score and alignment);
     a result that came without `pronunciation` (stored as nulls) still gives a question."""

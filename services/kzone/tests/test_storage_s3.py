@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from megacity.testing import run_service
+from services.kzone.filenames import content_disposition
 from services.kzone.storage.s3 import PART_BYTES, S3Storage
 from services.kzone.tests.conftest import KZONE_HOST
 from services.kzone.tests.media_samples import multipart, wav
@@ -68,6 +69,23 @@ async def test_s3_writer_commit_abort_and_presign(s3_endpoint: str, namespace: s
     async with httpx.AsyncClient() as client:
         assert (await client.get(url)).content == b'{"frames": []}'
     # (Signature checking of S3 URLs is the S3 server's job; moto does not check them, MinIO does.)
+
+
+async def test_presigned_url_names_the_download_in_ascii(s3_endpoint: str, namespace: str) -> None:
+    """The file name travels in ResponseContentDisposition, which S3 sends back as the response's
+    Content-Disposition header, so it must be ASCII: an RFC 6266 fallback plus
+    `filename*=UTF-8''…` (issue #9). (moto ignores the override; MinIO and S3 apply it.)"""
+    storage = _storage(s3_endpoint, f"kz-{namespace}-names")
+    await storage.ensure_ready()
+    await storage.put_bytes("kzone/audio/abc/original.wav", b"RIFF", "audio/wav")
+    async with httpx.AsyncClient() as client:
+        for name in ("노래.wav", "ノート.wav", "🎵.wav", "café.wav", 'say "hi".wav', "take1.wav"):
+            url = storage.presigned_get("kzone/audio/abc/original.wav", expires_in=3600, base_url="", filename=name)
+            [header] = parse_qs(urlparse(url).query)["response-content-disposition"]
+            assert header.isascii() and header == content_disposition(name)
+            assert header.startswith("inline; filename=\"") and ("filename*=UTF-8''" in header) == (name != "take1.wav")
+            resp = await client.get(url)
+            assert resp.status_code == 200 and resp.content == b"RIFF"
 
 
 async def test_kzone_upload_into_s3_and_refused_upload_leaves_nothing(s3_endpoint, test_db, namespace, token_mint,

@@ -25,8 +25,9 @@ from megacity.auth.tokens import Principal
 from megacity.db import tenant_transaction
 from megacity.errors import AppError
 from megacity.http_app import problem_response
+from megacity.pagination import offset_query
 from megacity.runtime import Resources, resources
-from services.tenant.access import DENIED, acting_org, ensure_org, org_context
+from services.tenant.access import DENIED, ORG_NOT_ACTIVE, ORG_SCOPE, acting_org, ensure_org, org_context
 from services.tenant.roster_import.jobs import KIND, ImportJob, ImportRunner
 from services.tenant.roster_import.workbook import OPTIONAL, REQUIRED, inspect_workbook
 
@@ -136,7 +137,7 @@ async def _save_upload(upload: UploadFile, limit: int) -> tuple[Path, int]:
                  "soft-deleted ones restored, others created; classes named in the file are created. Bad rows are "
                  "skipped and reported (row, column, reason). Importing the same file again changes nothing. "
                  "The file is validated before anything is written; poll `progress_url` while it runs."),
-             responses={**DENIED,
+             responses={**ORG_SCOPE, **DENIED, **ORG_NOT_ACTIVE,
                         **problem_response(400, "roster_import.empty_file", "The uploaded file is empty"),
                         **problem_response(413, "roster_import.too_large", "The file is over 20 MB"),
                         **problem_response(415, "roster_import.not_xlsx", "The file is not an .xlsx workbook"),
@@ -198,7 +199,7 @@ async def _start(request: Request, file: UploadFile, principal: Principal, res: 
                           ignored_columns=info.ignored_headers[:50])
 
 
-@router.get("", response_model=ImportList, summary="Recent roster imports of your org", responses=DENIED)
+@router.get("", response_model=ImportList, summary="Recent roster imports of your org", responses={**ORG_SCOPE, **DENIED})
 async def list_imports(limit: int = Query(20, ge=1, le=200), org_id: uuid.UUID | None = ORG_ID,
                        principal: Principal = Depends(require("user:read")),
                        res: Resources = Depends(resources)) -> ImportList:
@@ -214,9 +215,9 @@ async def list_imports(limit: int = Query(20, ge=1, le=200), org_id: uuid.UUID |
 @router.get("/{import_id}", response_model=ImportDetail, summary="One import: its result and per-row error report",
             description="From the database (the durable result). While the import runs, poll "
                         "`/api/v1/jobs/{id}/progress` instead; this endpoint is for the final report.",
-            responses={**DENIED, **problem_response(404, "roster_import.not_found", "No such import in your org")})
+            responses={**ORG_SCOPE, **DENIED, **problem_response(404, "roster_import.not_found", "No such import in your org")})
 async def get_import(import_id: uuid.UUID, errors_limit: int = Query(1000, ge=0, le=10_000),
-                     errors_offset: int = Query(0, ge=0), org_id: uuid.UUID | None = ORG_ID,
+                     errors_offset: int = offset_query("Error rows to skip"), org_id: uuid.UUID | None = ORG_ID,
                      principal: Principal = Depends(require("user:read")),
                      res: Resources = Depends(resources)) -> ImportDetail:
     org = acting_org(principal, org_id)

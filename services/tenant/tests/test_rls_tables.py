@@ -58,7 +58,7 @@ async def _orgs_seen(sessions, ctx: TenantContext | None, table: str) -> set[uui
 
 
 @pytest.mark.parametrize("table", sorted(ROWS))
-async def test_rls_isolates_table(sessions, table: str) -> None:
+async def test_rls_isolates_table(sessions, test_db, table: str) -> None:
     (a, imp_a), (b, imp_b), (c, imp_c) = await _org(sessions, 1), await _org(sessions, 1), await _org(sessions, 2)
     for zone_id, org, imp in ((1, a, imp_a), (1, b, imp_b), (2, c, imp_c)):
         await _insert(sessions, TenantContext(zone_id, org, "org_admin"), table, zone_id, org, imp)
@@ -69,7 +69,8 @@ async def test_rls_isolates_table(sessions, table: str) -> None:
     assert await _orgs_seen(sessions, TenantContext(2, a, "org_admin"), table) == set()  # a's id claimed in zone 2
     assert await _orgs_seen(sessions, TenantContext(1, role="zone_admin"), table) == {a, b}
     assert await _orgs_seen(sessions, TenantContext(2, role="zone_admin"), table) == {c}
-    assert await _orgs_seen(sessions, TenantContext(1, role="super_admin"), table) == {a, b, c}
+    assert await _orgs_seen(sessions, TenantContext(1, role="super_admin"), table) == {a, b}  # zone-bound too
+    assert await _orgs_seen(sessions, TenantContext(2, role="super_admin"), table) == {c}
     assert await _orgs_seen(sessions, None, table) == set()
 
     async with tenant_transaction(sessions, ctx_a) as s:
@@ -85,8 +86,9 @@ async def test_rls_isolates_table(sessions, table: str) -> None:
     # A zone admin cannot write into another zone.
     with pytest.raises(sqlalchemy.exc.ProgrammingError, match="row-level security"):
         await _insert(sessions, TenantContext(1, role="zone_admin"), table, 2, c, imp_c)
-    async with tenant_transaction(sessions, TenantContext(1, role="super_admin")) as s:
-        counts = dict((await s.execute(text(f"SELECT org_id, count(*) FROM tenant.{table} GROUP BY org_id"))).all())
+    with pytest.raises(sqlalchemy.exc.ProgrammingError, match="row-level security"):
+        await _insert(sessions, TenantContext(1, role="super_admin"), table, 2, c, imp_c)
+    counts = dict(await test_db.sql(f"SELECT org_id, count(*) FROM tenant.{table} GROUP BY org_id"))
     n = 2 if table == "roster_imports" else 1  # _org made one import already
     assert counts == {a: n, b: n, c: n}
 

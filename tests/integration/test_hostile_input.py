@@ -1,0 +1,130 @@
+"""Regression tests for what issue #9's hostile-input campaign found in the shared skeleton:
+NUL bytes and lone surrogates (422, nothing written), a 500 that dropped the keep-alive
+connection, unparseable bodies, 405 without Allow, unbounded offsets."""
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import httpx
+import pytest
+
+from megacity.testing import run_service
+
+UNIV = "api.univprepai.com"
+
+
+def assert_invalid(resp: httpx.Response, loc_start: list) -> None:
+    assert resp.status_code == 422, resp.text
+    assert resp.headers["content-type"] == "application/problem+json"
+    body = resp.json()
+    assert body["code"] == "request.invalid" and body["status"] == 422
+    assert body["errors"][0]["loc"][:len(loc_start)] == loc_start, body
+
+
+@pytest.fixture
+async def auth_client(test_db, namespace):
+    async with run_service("auth", test_db, namespace, argon2_time_cost=1, argon2_memory_kib=1024,
+                           argon2_parallelism=1) as rt:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rt.http_port}", headers={"Host": UNIV}) as client:
+            yield rt, client
+
+
+@pytest.mark.parametrize("email", ["a\u0000@x.com", "a\ud800@x.com"])
+async def test_nul_and_lone_surrogates_in_json_are_422_and_write_nothing(auth_client, test_db, email) -> None:
+    rt, client = auth_client
+    body = json.dumps({"email": email, "password": "Correct-Horse-9", "display_name": "N"})  # ensure_ascii escapes
+    for path in ("/api/v1/auth/register", "/api/v1/auth/login"):
+        resp = await client.post(path, content=body, headers={"Content-Type": "application/json"})
+        assert_invalid(resp, ["body", "email"])
+    # raw (surrogatepass) bytes of a surrogate are caught too
+    raw = b'{"email": "a\xed\xa0\x80@x.com", "password": "Correct-Horse-9"}'
+    assert_invalid(await client.post("/api/v1/auth/login", content=raw, headers={"Content-Type": "application/json"}),
+                   ["body", "email"])
+    async with rt.resources.db()() as s:
+        from sqlalchemy import text
+        # nothing was written: no user, no audit row (the request never reached a handler)
+        async with s.begin():
+            await s.execute(text("SELECT set_config('app.zone_id', '1', true), set_config('app.role', 'super_admin', true)"))
+            assert (await s.execute(text("SELECT count(*) FROM auth.users"))).scalar_one() == 0
+            assert (await s.execute(text("SELECT count(*) FROM auth.audit_logs"))).scalar_one() == 0
+
+
+async def test_nul_in_query_path_and_form_is_422(auth_client) -> None:
+    _, client = auth_client
+    assert_invalid(await client.get("/api/v1/auth/audit?action=a%00b"), ["query", "action"])
+    assert_invalid(await client.get("/api/v1/users/a%00b"), ["path"])
+    form = await client.post("/api/v1/auth/login", content=b"email=a%00%40x.com&password=x",
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_invalid(form, ["body", "email"])
+    # An ordinary escaped character is not refused.
+    ok = await client.post("/api/v1/auth/login", json={"email": "caf\u00e9@x.com", "password": "Wrong-pass-1"})
+    assert ok.status_code == 401
+
+
+async def test_unparseable_bodies_are_documented_422(auth_client) -> None:
+    _, client = auth_client
+    for content in (b"{not json", b'{"email": "\xff\xfe"}'):
+        resp = await client.post("/api/v1/auth/login", content=content, headers={"Content-Type": "application/json"})
+        assert_invalid(resp, ["body"])
+
+
+async def test_405_names_the_allowed_methods(auth_client) -> None:
+    _, client = auth_client
+    resp = await client.request("TRACE", "/api/v1/auth/login")
+    assert resp.status_code == 405 and resp.json()["code"] == "route.method_not_allowed"
+    assert resp.headers["allow"] == "POST"
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> tuple[int, dict, bytes]:
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {UNIV}\r\n\r\n".encode())
+    await writer.drain()
+    status_line = await reader.readline()
+    headers = {}
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode().partition(":")
+        headers[name.strip().lower()] = value.strip()
+    body = await reader.readexactly(int(headers["content-length"]))
+    return int(status_line.split()[1]), headers, body
+
+
+async def test_a_500_keeps_the_connection_usable(test_db, namespace) -> None:
+    """Issue #9: after a 500 the server closed the keep-alive connection without saying so,
+    and the edge's next request on it (someone else's) failed."""
+    async with run_service("tenant", test_db, namespace) as rt:
+        @rt.app.get("/test-only/boom")
+        async def boom() -> None:
+            raise RuntimeError("a bug")
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", rt.http_port)
+        try:
+            status, headers, body = await _exchange(reader, writer, "/test-only/boom")
+            assert status == 500 and json.loads(body)["code"] == "internal.error"
+            assert headers["content-type"] == "application/problem+json" and headers.get("connection") != "close"
+            status, _, body = await _exchange(reader, writer, "/healthz")  # same connection
+            assert status == 200 and json.loads(body)["status"] == "ok"
+        finally:
+            writer.close()
+
+
+async def test_offsets_are_bounded(test_db, namespace, token_mint) -> None:
+    async with run_service("tenant", test_db, namespace) as rt:
+        token_mint.install(rt.app)
+        token = token_mint.token(zone_id=1, role="org_admin", org_id=uuid.uuid4())
+        headers = {"Host": UNIV, "Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rt.http_port}", headers=headers) as client:
+            for path in ("/api/v1/rosters/students", "/api/v1/rosters/teachers", "/api/v1/rosters/parents",
+                         f"/api/v1/orgs/{uuid.uuid4()}/members", "/api/v1/orgs"):
+                resp = await client.get(path, params={"offset": 2**63})
+                assert_invalid(resp, ["query", "offset"])
+            at_bound = await client.get("/api/v1/rosters/students", params={"offset": 1_000_000})
+            assert at_bound.status_code != 422 and at_bound.status_code < 500
+
+
+async def test_unauthenticated_probe_with_nul_is_422_not_502(test_db, namespace) -> None:
+    """The probe forwarded the NUL to tenant over gRPC; tenant's database refused it, the caller saw 502."""
+    async with run_service("exam", test_db, namespace) as rt:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rt.http_port}", headers={"Host": UNIV}) as client:
+            resp = await client.post("/api/v1/diagnostics/probe", json={"note": "a\u0000b"})
+            assert_invalid(resp, ["body", "note"])
