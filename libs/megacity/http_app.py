@@ -5,11 +5,11 @@ OpenTelemetry server spans, and /healthz, /readyz and /metrics.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import redis.exceptions
 import sqlalchemy.exc
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -45,6 +45,45 @@ def problem_response(status: int, code: str, detail: str, example_detail: str | 
     return {status: {"description": detail, "content": {PROBLEM: {"schema": PROBLEM_SCHEMA, "example": {
         "type": "about:blank", "title": detail, "status": status, "code": code,
         "detail": example_detail or detail}}}}}
+
+
+ProblemEntry = tuple[int, str, str] | dict[int | str, dict[str, Any]]
+
+
+def problems(*entries: ProblemEntry) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for several problem-JSON errors, merged: each entry is a
+    `(status, code, detail)` tuple or a `problem_response`/`problems` dict, and several codes of
+    one status become named examples of that response. (`{**a, **b}` keeps only the last entry
+    of a status: codes silently went missing from the docs.)"""
+    grouped: dict[int, dict[str, tuple[str, dict[str, Any]]]] = {}
+    for entry in entries:
+        for status, code, summary, value in _problem_examples(entry):
+            grouped.setdefault(status, {})[code] = (summary, value)
+    out: dict[int | str, dict[str, Any]] = {}
+    for status, codes in grouped.items():
+        content: dict[str, Any] = {"schema": PROBLEM_SCHEMA}
+        if len(codes) == 1:
+            content["example"] = next(iter(codes.values()))[1]
+        else:
+            content["examples"] = {code: {"summary": summary, "value": value} for code, (summary, value) in codes.items()}
+        out[status] = {"description": "; ".join(summary for summary, _ in codes.values()), "content": {PROBLEM: content}}
+    return out
+
+
+def _problem_examples(entry: ProblemEntry) -> list[tuple[int, str, str, dict[str, Any]]]:
+    if isinstance(entry, tuple):
+        status, code, detail = entry
+        return [(status, code, detail, {"type": "about:blank", "title": detail, "status": status, "code": code,
+                                        "detail": detail})]
+    out = []
+    for status, response in entry.items():
+        content = response.get("content", {}).get(PROBLEM, {})
+        if "example" in content:
+            ex = content["example"]
+            out.append((int(status), ex["code"], response.get("description", ex["code"]), ex))
+        for code, named in content.get("examples", {}).items():
+            out.append((int(status), named["value"].get("code", code), named.get("summary", code), named["value"]))
+    return out
 
 
 class ZoneMetricsMiddleware:
@@ -108,6 +147,9 @@ async def request_zone(request: Request) -> Zone:
         raise AppError(404, "zone.unknown_host", f"no zone serves host {request.headers.get('host')!r}")
     return route.zone
 
+
+# `zone: ZoneDep` in a route instead of repeating `Depends(request_zone)`.
+ZoneDep = Annotated[Zone, Depends(request_zone)]
 
 _HEADER_EXTRAS = {"retry_after": "Retry-After", "www_authenticate": "WWW-Authenticate"}
 

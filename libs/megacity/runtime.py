@@ -16,12 +16,12 @@ import gc
 import signal
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 import grpc
 import nats
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
@@ -109,6 +109,10 @@ class Resources:
 async def resources(request: Request) -> Resources:
     """FastAPI dependency: the process's Resources (async: a sync dependency costs a thread-pool hop)."""
     return request.app.state.resources
+
+
+# `res: ResourcesDep` in a route instead of repeating `Depends(resources)`.
+ResourcesDep = Annotated[Resources, Depends(resources)]
 
 
 class _UvicornServer(uvicorn.Server):

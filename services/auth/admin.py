@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from megacity.db import TenantContext, tenant_transaction
+from megacity.roles import PLATFORM_ROLES
 from megacity.zones import registry
 from services.auth import audit, users
 from services.auth.passwords import Hasher, check_policy
@@ -31,8 +32,8 @@ BATCH = 500
 async def create_admin(sessions: async_sessionmaker[AsyncSession], hasher: Hasher, *, zone_key: str, email: str,
                        password: str, display_name: str, role: str = "super_admin") -> tuple[uuid.UUID, bool]:
     """Create (or promote) an admin; returns (user id, created)."""
-    if role not in users.PLATFORM_ROLES:
-        raise ValueError(f"role must be one of {users.PLATFORM_ROLES}")
+    if role not in PLATFORM_ROLES:
+        raise ValueError(f"role must be one of {PLATFORM_ROLES}")
     zone = registry().zone(zone_key)
     email = users.normalize_email(email)
     check_policy(password, email)
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("--zone", required=True, choices=[z.key for z in registry().zones])
     create.add_argument("--email", required=True)
     create.add_argument("--display-name", default="Administrator")
-    create.add_argument("--role", default="super_admin", choices=list(users.PLATFORM_ROLES))
+    create.add_argument("--role", default="super_admin", choices=list(PLATFORM_ROLES))
     sub.add_parser("rotate-pii", help="re-encrypt PII and private keys under the first AUTH_PII_KEYS key")
     args = parser.parse_args(argv)
     from megacity.errors import AppError

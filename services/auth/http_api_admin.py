@@ -11,11 +11,12 @@ from pydantic import BaseModel, ConfigDict
 from megacity.auth.dependencies import require
 from megacity.auth.tokens import Principal
 from megacity.errors import AppError
+from megacity.http_app import problems
 from megacity.pagination import INVALID_CURSOR, Keyset
 from megacity.runtime import Resources, resources
 from services.auth import audit
 from services.auth.db_scope import principal_transaction
-from services.auth.http_shared import UNAUTHORIZED, UNKNOWN_HOST, ZONE_MISMATCH, problems
+from services.auth.http_shared import UNAUTHORIZED, UNKNOWN_HOST, ZONE_MISMATCH
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 

@@ -12,7 +12,7 @@ from megacity.auth.tokens import Principal
 from megacity.auth.verifier import deny_sessions, deny_token
 from megacity.errors import AppError
 from megacity.events.outbox import add_event
-from megacity.http_app import request_zone
+from megacity.http_app import problems, request_zone
 from megacity.runtime import Resources, resources
 from megacity.zones import Zone
 from services.auth import audit, mfa, sessions, users
@@ -25,7 +25,6 @@ from services.auth.http_shared import (
     MfaChallengeResponse,
     TokenResponse,
     clear_refresh_cookie,
-    problems,
     token_response,
 )
 from services.auth.issuance import IssuedTokens, access_token_for, complete_login

@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from megacity.auth.dependencies import current_principal
 from megacity.errors import AppError
-from megacity.http_app import request_zone
+from megacity.http_app import problems, request_zone
 from megacity.runtime import Resources, resources
 from megacity.zones import Zone
 from services.auth import audit, mfa, profile_cache, users
 from services.auth.client_info import ClientInfo, client_info
 from services.auth.db_scope import user_transaction
-from services.auth.http_shared import UNAUTHORIZED, UNKNOWN_HOST, ZONE_MISMATCH, TokenResponse, problems, token_response
+from services.auth.http_shared import UNAUTHORIZED, UNKNOWN_HOST, ZONE_MISMATCH, TokenResponse, token_response
 from services.auth.issuance import complete_login
 from services.auth.memberships import Grant
 from services.auth.state import AuthState, auth_state

@@ -15,11 +15,12 @@ from megacity.auth.tokens import Principal
 from megacity.auth.verifier import deny_sessions
 from megacity.errors import AppError
 from megacity.events.outbox import add_event
+from megacity.http_app import problems
 from megacity.runtime import Resources, resources
 from services.auth import audit, profile_cache, sessions, users
 from services.auth.client_info import ClientInfo, client_info
 from services.auth.db_scope import principal_transaction
-from services.auth.http_shared import UNAUTHORIZED, UNKNOWN_HOST, ZONE_MISMATCH, problems
+from services.auth.http_shared import UNAUTHORIZED, UNKNOWN_HOST, ZONE_MISMATCH
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 

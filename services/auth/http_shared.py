@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from megacity.http_app import PROBLEM, problem_response
 from services.auth.issuance import IssuedTokens
 from services.auth.settings import AuthSettings
 
@@ -61,26 +60,6 @@ def set_refresh_cookie(response: Response, settings: AuthSettings, token: str) -
 def clear_refresh_cookie(response: Response, settings: AuthSettings) -> None:
     response.delete_cookie(settings.refresh_cookie_name, path=settings.refresh_cookie_path, secure=True,
                            httponly=True, samesite="strict")
-
-
-def problems(*entries: tuple[int, str, str]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for problem-JSON errors; several codes of one status become named
-    examples of that response."""
-    grouped: dict[int, list[tuple[str, str]]] = {}
-    for status, code, detail in entries:
-        grouped.setdefault(status, []).append((code, detail))
-    out: dict[int | str, dict[str, Any]] = {}
-    for status, items in grouped.items():
-        entry = problem_response(status, items[0][0], items[0][1])[status]
-        if len(items) > 1:
-            content = entry["content"][PROBLEM]
-            content.pop("example", None)
-            content["examples"] = {code: {"summary": detail, "value": {
-                "type": "about:blank", "title": detail, "status": status, "code": code, "detail": detail}}
-                for code, detail in items}
-            entry["description"] = "; ".join(detail for _, detail in items)
-        out[status] = entry
-    return out
 
 
 UNAUTHORIZED = (401, "auth.token_invalid", "Missing, invalid, expired or revoked access token")

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from megacity.errors import AppError
 
-PLATFORM_ROLES = ("zone_admin", "super_admin")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-()]{5,30}$")
 _COLUMNS = ("id, zone_id, email, password_hash, display_name, phone_encrypted, platform_role,"

@@ -18,6 +18,8 @@ credential, valid for 7 days.
 """
 from __future__ import annotations
 
+from megacity import roles
+
 CONTENT_READ = "exam:read"
 CONTENT_CREATE = "exam:create"
 CONTENT_UPDATE = "exam:update"
@@ -27,4 +29,4 @@ AI_JOB_CREATE = "attempt:create"
 AI_JOB_READ = "attempt:read"
 
 # Roles that see every job of their org (others see only their own).
-STAFF_ROLES = frozenset({"teacher", "org_admin", "zone_admin", "super_admin"})
+STAFF_ROLES = frozenset(roles.STAFF_ROLES)

@@ -11,7 +11,7 @@ writes it to its audit log).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -64,6 +64,10 @@ async def current_principal(request: Request) -> Principal:
     return (await authenticate(request))[0]
 
 
+# `principal: CurrentPrincipal` for any authenticated caller.
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
 def check_zone(principal: Principal, zone: Zone) -> None:
     """A token of zone A on a zone-B host: 403 `auth.zone_mismatch`."""
     if principal.zone_id != zone.id:
@@ -93,3 +97,9 @@ def require(*permissions: str) -> Callable[..., Awaitable[Principal]]:
 
     dependency.__name__ = "require_" + "_or_".join(p.replace(":", "_").replace("*", "any") for p in permissions)
     return dependency
+
+
+def allowed(*permissions: str) -> Any:
+    """A typed dependency alias for routes: `ExamReader = allowed("exam:read")` once per
+    routes.py, then `principal: ExamReader` (instead of `Depends(require(...))` per route)."""
+    return Annotated[Principal, Depends(require(*permissions))]

@@ -15,10 +15,10 @@ from megacity.auth.tokens import Principal
 from megacity.db import TenantContext
 from megacity.errors import AppError
 from megacity.http_app import problem_response
+from megacity.roles import ADMIN_ROLES, STAFF_ROLES, ZONE_ROLES
 
-ZONE_ROLES = ("zone_admin", "super_admin")
-ADMIN_ROLES = ("org_admin", *ZONE_ROLES)
-STAFF_ROLES = ("teacher", *ADMIN_ROLES)
+__all__ = ["ADMIN_ROLES", "DENIED", "ORG_ID", "ORG_REQUIRED", "ORG_SCOPE", "STAFF_ROLES", "ZONE_ROLES", "acting_org",
+           "is_staff", "org_context", "org_not_found"]
 
 # OpenAPI entries every protected endpoint documents.
 DENIED = {

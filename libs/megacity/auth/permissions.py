@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from megacity.roles import MFA_REQUIRED_ROLES, ROLES
+
+__all__ = ["MFA_REQUIRED_ROLES", "ROLES", "ROLE_PERMISSIONS", "allows", "permissions_for"]
+
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "super_admin": ("*",),
     "zone_admin": ("zone:*", "org:read", "org:create", "user:*", "exam:*", "report:*"),
@@ -18,9 +22,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "parent": ("student:read", "attempt:read", "report:read"),
     "guest": ("exam:read",),
 }
-ROLES = tuple(ROLE_PERMISSIONS)
-# Roles that must pass a second factor (TOTP) before they get a token.
-MFA_REQUIRED_ROLES = frozenset({"super_admin", "zone_admin", "org_admin"})
+assert tuple(ROLE_PERMISSIONS) == ROLES, "every role, and only those, has permissions"
 
 
 def permissions_for(role: str) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-ROLES = ("super_admin", "zone_admin", "org_admin", "teacher", "student", "parent", "guest")
+from megacity.roles import ROLES
 
 _SET_CONTEXT = text(
     "SELECT set_config('app.zone_id', :zone_id, true), set_config('app.org_id', :org_id, true),"
