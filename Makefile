@@ -30,8 +30,9 @@ gateway: setup ## regenerate gateway configs from libs/megacity/zones.yaml
 gateway-check: setup
 	$(PY) -m gateway check
 
-lint: setup
+lint: setup ## ruff everywhere; mypy --strict on libs/megacity
 	$(VENV)/bin/ruff check libs services gateway scripts tests protos/build.py
+	cd libs && ../$(VENV)/bin/mypy --config-file ../pyproject.toml --strict -p megacity
 
 bench: setup ## benchmarks; results in bench/REPORT.md
 	$(PY) -m bench

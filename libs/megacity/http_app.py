@@ -40,17 +40,20 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
-def problem_response(status: int, code: str, detail: str, example_detail: str | None = None) -> dict[str, Any]:
+Responses = dict[int | str, dict[str, Any]]
+
+
+def problem_response(status: int, code: str, detail: str, example_detail: str | None = None) -> Responses:
     """An OpenAPI `responses` entry documenting one problem-JSON error with an example."""
     return {status: {"description": detail, "content": {PROBLEM: {"schema": PROBLEM_SCHEMA, "example": {
         "type": "about:blank", "title": detail, "status": status, "code": code,
         "detail": example_detail or detail}}}}}
 
 
-ProblemEntry = tuple[int, str, str] | dict[int | str, dict[str, Any]]
+ProblemEntry = tuple[int, str, str] | Responses
 
 
-def problems(*entries: ProblemEntry) -> dict[int | str, dict[str, Any]]:
+def problems(*entries: ProblemEntry) -> Responses:
     """OpenAPI `responses` for several problem-JSON errors, merged: each entry is a
     `(status, code, detail)` tuple or a `problem_response`/`problems` dict, and several codes of
     one status become named examples of that response. (`{**a, **b}` keeps only the last entry
@@ -59,7 +62,7 @@ def problems(*entries: ProblemEntry) -> dict[int | str, dict[str, Any]]:
     for entry in entries:
         for status, code, summary, value in _problem_examples(entry):
             grouped.setdefault(status, {})[code] = (summary, value)
-    out: dict[int | str, dict[str, Any]] = {}
+    out: Responses = {}
     for status, codes in grouped.items():
         content: dict[str, Any] = {"schema": PROBLEM_SCHEMA}
         if len(codes) == 1:
@@ -76,13 +79,13 @@ def _problem_examples(entry: ProblemEntry) -> list[tuple[int, str, str, dict[str
         return [(status, code, detail, {"type": "about:blank", "title": detail, "status": status, "code": code,
                                         "detail": detail})]
     out = []
-    for status, response in entry.items():
+    for key, response in entry.items():
         content = response.get("content", {}).get(PROBLEM, {})
         if "example" in content:
             ex = content["example"]
-            out.append((int(status), ex["code"], response.get("description", ex["code"]), ex))
+            out.append((int(key), ex["code"], response.get("description", ex["code"]), ex))
         for code, named in content.get("examples", {}).items():
-            out.append((int(status), named["value"].get("code", code), named.get("summary", code), named["value"]))
+            out.append((int(key), named["value"].get("code", code), named.get("summary", code), named["value"]))
     return out
 
 

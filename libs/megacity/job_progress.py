@@ -160,7 +160,7 @@ def _progress_store(res: Resources) -> JobProgress:
 
 
 async def _visible_state(job_id: uuid.UUID, principal: Principal, res: Resources,
-                         org_id: uuid.UUID | None) -> tuple[JobProgress, uuid.UUID, dict]:
+                         org_id: uuid.UUID | None) -> tuple[JobProgress, uuid.UUID, dict[str, Any]]:
     """The job's state if the caller may see it: its org's jobs only (zone-level callers name
     the org with ?org_id=), and another user's job only for admins. Anything else, a zone-level
     caller who named no org included, is 404: a job id alone never confirms that it exists."""

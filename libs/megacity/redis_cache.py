@@ -154,10 +154,10 @@ class TrackedCache:
                                          "client_name": f"{self.name}-tracking"})
         # The parser hands RESP3 "invalidate" pushes to this handler (as redis-py's own sync
         # client-side cache does); every other reply comes back from read_response.
-        conn._parser.set_invalidation_push_handler(self._on_push)
-        pinger: asyncio.Task | None = None
+        conn._parser.set_invalidation_push_handler(self._on_push)  # type: ignore[attr-defined]  # RESP3 parser
+        pinger: asyncio.Task[None] | None = None
         try:
-            await conn.connect()
+            await conn.connect()  # type: ignore[no-untyped-call]
             args: list[Any] = ["CLIENT", "TRACKING", "ON", "BCAST"]
             for prefix in self.prefixes:
                 args += ["PREFIX", prefix]

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import gc
 import signal
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
@@ -108,7 +108,8 @@ class Resources:
 
 async def resources(request: Request) -> Resources:
     """FastAPI dependency: the process's Resources (async: a sync dependency costs a thread-pool hop)."""
-    return request.app.state.resources
+    res: Resources = request.app.state.resources
+    return res
 
 
 # `res: ResourcesDep` in a route instead of repeating `Depends(resources)`.
@@ -119,7 +120,7 @@ class _UvicornServer(uvicorn.Server):
     """Uvicorn without its own signal handling: the runtime decides when to drain."""
 
     @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[override]
+    def capture_signals(self) -> Iterator[None]:
         yield
 
 
@@ -151,13 +152,13 @@ class ServiceRuntime:
         self._on_stop = list(on_stop)
         self._cached_parts = [*REVOCATION_KEY_PARTS, *cached_key_parts]
         self._workers: list[Any] = []
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[Any]] = []
         self.grpc: GrpcServer | None = None
         self.http: _UvicornServer | None = None
         self.http_port = 0
         self.grpc_port = 0
         self._stopping = asyncio.Event()
-        self._cache_task: asyncio.Task | None = None
+        self._cache_task: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
@@ -180,6 +181,7 @@ class ServiceRuntime:
         r.redis = make_redis(s.redis_url)
         r.cache = TrackedCache(r.redis, zone_prefixes(r.keys, self._cached_parts), name=f"{self.name}-redis")
         self._cache_task = asyncio.create_task(r.cache.run(), name=f"{self.name}-redis-cache")
+        assert s.grpc_port is not None and s.http_port is not None, "settings fill ports in from the registry"
         self.grpc = GrpcServer(s.service_name, s.grpc_host, s.grpc_port,
                                [make(r) for make in self._registrars], self._grpc_names)
         self.grpc_port = self.grpc.port

@@ -72,7 +72,7 @@ class TestDatabase:
         try:
             async with engine.begin() as conn:
                 result = await conn.execute(text(query), params)
-                return result.all() if result.returns_rows else []
+                return list(result.all()) if result.returns_rows else []
         finally:
             await engine.dispose()
 
@@ -112,8 +112,9 @@ async def _purge_namespace(namespace: str) -> None:
     try:
         js = nc.jetstream()
         for stream in await js.streams_info():
-            if stream.config.name.lower().startswith(namespace.lower() + "_"):
-                await js.delete_stream(stream.config.name)
+            name = stream.config.name or ""
+            if name.lower().startswith(namespace.lower() + "_"):
+                await js.delete_stream(name)
     finally:
         await nc.close()
     client = make_redis(REDIS_URL)
@@ -186,7 +187,7 @@ class TokenMint:
 
     key: SigningKey
 
-    async def jwks(self) -> dict:
+    async def jwks(self) -> dict[str, Any]:
         return {"keys": [self.key.public_jwk()]}
 
     def install(self, app: object) -> None:

@@ -32,7 +32,8 @@ def token_verifier(request: Request) -> TokenVerifier:
     state = request.app.state
     if getattr(state, "token_verifier", None) is None:
         state.token_verifier = TokenVerifier(JwksCache(http_jwks_fetcher(state.resources.settings.jwks_url)))
-    return state.token_verifier
+    verifier: TokenVerifier = state.token_verifier
+    return verifier
 
 
 def bearer_token(request: Request) -> str:

@@ -39,7 +39,8 @@ def http_jwks_fetcher(url: str, timeout: float = 2.0) -> JwksFetcher:
             async with httpx.AsyncClient(timeout=timeout) as client:
                 resp = await client.get(url)
                 resp.raise_for_status()
-                return resp.json()
+                jwks: dict[str, Any] = resp.json()
+                return jwks
         except httpx.HTTPError as exc:
             raise dependency_unavailable("auth") from exc
 
@@ -154,7 +155,7 @@ class TokenVerifier:
         principal = self.decode(token, key)
         if len(self._verified) >= self._max_cached:
             del self._verified[next(iter(self._verified))]
-        self._verified[token] = (principal, key.key_id)
+        self._verified[token] = (principal, key.key_id or "")
         return principal
 
     async def verify_with(self, token: str, reads: Any, keys: RedisKeys,

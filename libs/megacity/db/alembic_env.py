@@ -8,7 +8,10 @@ from sqlalchemy import create_engine, pool, text
 def run() -> None:
     cfg = context.config
     schema = cfg.attributes["schema"]
-    engine = create_engine(cfg.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    url = cfg.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("alembic config has no sqlalchemy.url")
+    engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as conn:
         conn.execute(text("SELECT set_config('search_path', :p, false)"), {"p": f"{schema}, public"})
         # One migrator at a time per schema (several replicas may start together).

@@ -122,4 +122,4 @@ async def prune(session: AsyncSession, schema: str, *, older_than: dt.timedelta)
         text(f"DELETE FROM {qualified(schema, 'outbox')} WHERE published_at < :cutoff"), cutoff)
     inb = await session.execute(
         text(f"DELETE FROM {qualified(schema, 'inbox')} WHERE processed_at < :cutoff"), cutoff)
-    return out.rowcount, inb.rowcount
+    return out.rowcount, inb.rowcount  # type: ignore[attr-defined]  # CursorResult of a DELETE

@@ -70,18 +70,13 @@ def dlq_subject(namespace: str, event_subject: str) -> str:
 
 
 def stream_configs(namespace: str) -> list[StreamConfig]:
-    common = {
-        "retention": RetentionPolicy.LIMITS,  # many consumers read one stream; age, not acks, expires it
-        "storage": StorageType.FILE,
-        "discard": DiscardPolicy.OLD,
-        "duplicate_window": DUPLICATE_WINDOW_S,
-    }
-    return [
-        StreamConfig(name=events_stream(namespace), subjects=[f"{_ns(namespace)}.events.>"],
-                     max_age=EVENTS_MAX_AGE_S, **common),
-        StreamConfig(name=dlq_stream(namespace), subjects=[f"{_ns(namespace)}.dlq.>"],
-                     max_age=DLQ_MAX_AGE_S, **common),
-    ]
+    def config(name: str, subjects: str, max_age: float) -> StreamConfig:
+        return StreamConfig(name=name, subjects=[subjects], max_age=max_age,
+                            retention=RetentionPolicy.LIMITS,  # many consumers read one stream; age, not acks, expires it
+                            storage=StorageType.FILE, discard=DiscardPolicy.OLD, duplicate_window=DUPLICATE_WINDOW_S)
+
+    return [config(events_stream(namespace), f"{_ns(namespace)}.events.>", EVENTS_MAX_AGE_S),
+            config(dlq_stream(namespace), f"{_ns(namespace)}.dlq.>", DLQ_MAX_AGE_S)]
 
 
 async def ensure_streams(js: JetStreamContext, namespace: str) -> None:

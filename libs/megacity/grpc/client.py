@@ -30,7 +30,7 @@ _SERVICE_CONFIG = json.dumps({
 def make_channel(target: str) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(
         target,
-        interceptors=aio_client_interceptors(),
+        interceptors=aio_client_interceptors(),  # type: ignore[no-untyped-call]
         # Short reconnect backoff: a peer that comes back is used again within ~2 s, not minutes.
         options=[("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1),
                  ("grpc.keepalive_time_ms", 30000), ("grpc.initial_reconnect_backoff_ms", 100),

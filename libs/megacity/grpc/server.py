@@ -20,7 +20,7 @@ class GrpcServer:
                  service_names: Iterable[str]) -> None:
         self.service = service
         self.server = grpc.aio.server(
-            interceptors=[aio_server_interceptor(), ServerInterceptor(service)],
+            interceptors=[aio_server_interceptor(), ServerInterceptor(service)],  # type: ignore[no-untyped-call]
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 64 * 1024 * 1024)],
         )
         self.health = HealthServicer()

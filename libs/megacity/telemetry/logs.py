@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 from opentelemetry import trace
+from structlog.typing import Processor
 
 
-def _add_trace(_: object, __: str, event: dict) -> dict:
+def _add_trace(_: object, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     ctx = trace.get_current_span().get_span_context()
     if ctx.is_valid:
         event["trace_id"] = format(ctx.trace_id, "032x")
@@ -19,7 +22,7 @@ def _add_trace(_: object, __: str, event: dict) -> dict:
 
 def setup_logging(service_name: str, level: str = "INFO") -> None:
     """Route stdlib logging (uvicorn, grpc, alembic) and structlog through one JSON renderer."""
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
@@ -46,4 +49,5 @@ def setup_logging(service_name: str, level: str = "INFO") -> None:
 
 
 def get_logger(name: str = "megacity") -> structlog.stdlib.BoundLogger:
-    return structlog.get_logger(name)
+    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
+    return logger
