@@ -14,6 +14,9 @@ from megacity.zones import Registry, ServiceSpec, registry
 IMAGE = "megacity/{service}:latest"
 OTLP_ENDPOINT = "http://jaeger-collector:4317"
 NATS_URL = "nats://nats:4222"
+# Where the edge (Traefik) runs: the cluster's pod network. Only a peer there may set
+# X-Forwarded-For; clients never are. Set it to your cluster's pod CIDR (issue #9).
+EDGE_PEERS = '["10.0.0.0/8"]'
 
 
 def _labels(name: str) -> dict[str, str]:
@@ -33,6 +36,8 @@ def _container(spec: ServiceSpec) -> dict[str, Any]:
         "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT,
         "OTEL_TRACES_EXPORTER": "otlp",
     }
+    if spec.public:
+        env[f"{prefix}_FORWARDED_ALLOW_IPS"] = EDGE_PEERS
     if spec.gpu:
         env[f"{prefix}_DEVICE"] = "cuda"
     resources: dict[str, Any] = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}
