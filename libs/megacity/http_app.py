@@ -237,6 +237,28 @@ class UnhandledErrorMiddleware:
             await JSONResponse(err.problem(scope.get("path")), status_code=500, media_type=PROBLEM)(scope, receive, send)
 
 
+INVALID = (422, "request.invalid", "Request failed validation")
+
+
+def _keep_shared_problems_in_openapi(app: FastAPI) -> None:
+    """Any request can fail validation (`422 request.invalid`, documented app-wide), but FastAPI
+    lets a route's own 422 replace the app's: merge it back into every operation that has one."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = generate()
+            for operations in spec.get("paths", {}).values():
+                for op in operations.values():
+                    responses = op.get("responses", {})
+                    if "422" in responses:
+                        responses["422"] = problems({422: responses["422"]}, INVALID)[422]
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(service: str, *, title: str, description: str, version: str = "1.0.0") -> FastAPI:
     """The service's FastAPI app with the shared middleware, errors and health/metrics routes.
 
@@ -247,8 +269,9 @@ def create_app(service: str, *, title: str, description: str, version: str = "1.
     # FastAPI's own OpenTelemetry hooks stay off: spans come from `instrument_app` (one server
     # span per request, only when tracing is on), metrics from Prometheus above.
     app = FastAPI(title=title, description=description, version=version,
-                  responses=problem_response(422, "request.invalid", "Request failed validation"),
+                  responses=problem_response(*INVALID),
                   telemetry={"tracing": False, "metrics": False, "logs": False})
+    _keep_shared_problems_in_openapi(app)
     app.state.ready = False
     app.state.service = service
     install_error_handlers(app)

@@ -1,12 +1,13 @@
-"""`auth.users`: accounts of one zone. Emails are stored lower-cased and unique per zone; the
-phone number is encrypted at rest (services.auth.pii)."""
+"""`auth.users`: accounts of one zone, read and written by several features (credentials, mfa,
+users, the gRPC directory, the operator CLI). Emails are stored lower-cased and unique per zone;
+the phone number is encrypted at rest (services.auth.pii)."""
 from __future__ import annotations
 
 import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,25 +92,23 @@ async def set_password(session: AsyncSession, user_id: uuid.UUID, password_hash:
         {"h": password_hash, "id": user_id})
 
 
-async def set_mfa_secret(session: AsyncSession, user_id: uuid.UUID, secret_encrypted: str) -> None:
-    await session.execute(text("UPDATE auth.users SET mfa_secret_encrypted = :s, updated_at = now()"
-                               " WHERE id = :id AND mfa_enabled_at IS NULL"), {"s": secret_encrypted, "id": user_id})
-
-
 async def enable_mfa(session: AsyncSession, user_id: uuid.UUID) -> None:
     await session.execute(text("UPDATE auth.users SET mfa_enabled_at = now(), updated_at = now()"
                                " WHERE id = :id AND mfa_enabled_at IS NULL"), {"id": user_id})
 
 
-async def set_platform_role(session: AsyncSession, zone_id: int, user_id: uuid.UUID, role: str | None) -> bool:
-    result = await session.execute(text("UPDATE auth.users SET platform_role = :r, updated_at = now()"
-                                        " WHERE zone_id = :z AND id = :id"), {"r": role, "z": zone_id, "id": user_id})
-    return result.rowcount == 1
+class DirectoryEntry(NamedTuple):
+    id: uuid.UUID
+    zone_id: int
+    email: str
+    display_name: str
 
 
-async def directory(session: AsyncSession, zone_id: int, emails: list[str], ids: list[uuid.UUID]) -> list[Any]:
+async def directory(session: AsyncSession, zone_id: int, emails: list[str],
+                    ids: list[uuid.UUID]) -> list[DirectoryEntry]:
     """id, email, display_name of the zone's users matching any email or id."""
-    return list((await session.execute(text(
+    rows = await session.execute(text(
         "SELECT id, zone_id, email, display_name FROM auth.users"
         " WHERE zone_id = :z AND (email = ANY(:emails) OR id = ANY(:ids)) ORDER BY email"),
-        {"z": zone_id, "emails": emails, "ids": ids})).all())
+        {"z": zone_id, "emails": emails, "ids": ids})
+    return [DirectoryEntry(*r) for r in rows]

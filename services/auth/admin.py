@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from megacity.db import TenantContext, tenant_transaction
 from megacity.roles import PLATFORM_ROLES
 from megacity.zones import registry
-from services.auth import audit, users
+from services.auth import accounts, audit_log
 from services.auth.passwords import Hasher, check_policy
 from services.auth.pii import PiiCipher
+from services.auth.users import queries as users_queries
 
 BATCH = 500
 
@@ -35,19 +36,19 @@ async def create_admin(sessions: async_sessionmaker[AsyncSession], hasher: Hashe
     if role not in PLATFORM_ROLES:
         raise ValueError(f"role must be one of {PLATFORM_ROLES}")
     zone = registry().zone(zone_key)
-    email = users.normalize_email(email)
+    email = accounts.normalize_email(email)
     check_policy(password, email)
     password_hash = await hasher.hash(password)
     async with tenant_transaction(sessions, TenantContext(zone_id=zone.id, role="super_admin")) as s:
-        existing = await users.by_email(s, zone.id, email)
+        existing = await accounts.by_email(s, zone.id, email)
         if existing is None:
-            user = await users.create(s, zone_id=zone.id, email=email, password_hash=password_hash,
+            user = await accounts.create(s, zone_id=zone.id, email=email, password_hash=password_hash,
                                       display_name=display_name, phone_encrypted=None, platform_role=role)
             user_id, created = user.id, True
         else:
-            await users.set_platform_role(s, zone.id, existing.id, role)
+            await users_queries.set_platform_role(s, zone.id, existing.id, role)
             user_id, created = existing.id, False
-        await audit.record(s, zone_id=zone.id, action=f"admin.{role}.{'created' if created else 'granted'}",
+        await audit_log.record(s, zone_id=zone.id, action=f"admin.{role}.{'created' if created else 'granted'}",
                            user_id=user_id, details={"by": "cli", "email": email})
     return user_id, created
 

@@ -1,4 +1,5 @@
-"""The auth audit log (`auth.audit_logs`, append-only): who did what, from where.
+"""Writing the auth audit log (`auth.audit_logs`, append-only): who did what, from where.
+Every feature records here; admins search it through the `audit` feature.
 
 Rows are written inside the transaction of the change they describe, so an action and its
 audit entry commit or vanish together; attempts that change nothing (a failed login, a
@@ -6,10 +7,8 @@ permission denial) get a transaction of their own.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -36,45 +35,3 @@ async def record_alone(sessions: async_sessionmaker[AsyncSession], **kwargs: Any
     """One entry in a transaction of its own (for attempts that change nothing else)."""
     async with scoped_transaction(sessions, kwargs["zone_id"], "service") as session:
         await record(session, **kwargs)
-
-
-@dataclass(frozen=True)
-class AuditQuery:
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
-    user_id: uuid.UUID | None = None
-    action: str | None = None  # exact, or a prefix ending in ".*" (e.g. "auth.login.*")
-    before_id: int | None = None  # cursor: entries older than this id
-    limit: int = 50
-
-
-def _like_prefix(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-async def search(session: AsyncSession, zone_id: int, q: AuditQuery) -> list[Any]:
-    """Newest first, keyset-paginated on id. The WHERE clause is built from fixed fragments;
-    every value is a bound parameter."""
-    where, params = ["zone_id = :zone_id"], {"zone_id": zone_id, "limit": q.limit}
-    if q.since is not None:
-        where.append("created_at >= :since")
-        params["since"] = q.since
-    if q.until is not None:
-        where.append("created_at < :until")
-        params["until"] = q.until
-    if q.user_id is not None:
-        where.append("user_id = :user_id")
-        params["user_id"] = q.user_id
-    if q.action:
-        if q.action.endswith(".*"):
-            where.append("action LIKE :action")
-            params["action"] = _like_prefix(q.action[:-1])
-        else:
-            where.append("action = :action")
-            params["action"] = q.action
-    if q.before_id is not None:
-        where.append("id < :before_id")
-        params["before_id"] = q.before_id
-    sql = ("SELECT id, zone_id, org_id, user_id, action, address, user_agent, details, created_at"
-           f" FROM auth.audit_logs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT :limit")
-    return list((await session.execute(text(sql), params)).all())

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import grpc
 
 from mcproto.auth.v1 import auth_pb2, auth_pb2_grpc
+from megacity.auth.verifier import TokenVerifier
 from megacity.errors import AppError
+from megacity.grpc.server import Registrar
 from megacity.runtime import Resources
 from megacity.zones import registry
-from services.auth import users
+from services.auth import accounts
 from services.auth.db_scope import scoped_transaction
 
 SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
@@ -17,15 +20,14 @@ MAX_LOOKUP = 1000
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
-    def __init__(self, res: Resources, app_state: object) -> None:
+    def __init__(self, res: Resources, verifier: TokenVerifier) -> None:
         self.res = res
-        self.app_state = app_state
+        self.verifier = verifier
 
     async def IntrospectToken(self, request: auth_pb2.IntrospectTokenRequest,
                               context: grpc.aio.ServicerContext) -> auth_pb2.IntrospectTokenResponse:
-        verifier = self.app_state.token_verifier  # type: ignore[attr-defined]
         try:
-            p = await verifier.verify(request.token, self.res.cached_reads, self.res.keys)
+            p = await self.verifier.verify(request.token, self.res.cached_reads, self.res.keys)
         except AppError as err:
             if err.status == 401:
                 return auth_pb2.IntrospectTokenResponse(active=False)
@@ -50,13 +52,14 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         if not emails and not ids:
             return auth_pb2.UserList()
         async with scoped_transaction(self.res.db(), request.zone_id, "directory") as s:
-            rows = await users.directory(s, request.zone_id, emails, ids)
+            rows = await accounts.directory(s, request.zone_id, emails, ids)
         return auth_pb2.UserList(users=[auth_pb2.User(id=str(r.id), zone_id=r.zone_id, email=r.email,
                                                       display_name=r.display_name) for r in rows])
 
 
-def registrar_for(app_state: object):
-    def registrar(res: Resources):
-        return lambda server: auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(res, app_state), server)
+def registrar_for(verifier: TokenVerifier) -> Callable[[Resources], Registrar]:
+    """The same verifier as the HTTP side (auth's own key table, no HTTP call to itself)."""
+    def registrar(res: Resources) -> Registrar:
+        return lambda server: auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(res, verifier), server)
 
     return registrar

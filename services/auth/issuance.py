@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from megacity.auth.tokens import ACCESS_TOKEN_TTL_SECONDS, SigningKey, issue_access_token
 from megacity.events.outbox import add_event
 from megacity.runtime import Resources
-from services.auth import audit, sessions, users
+from services.auth import accounts, audit_log, sessions
 from services.auth.client_info import ClientInfo
 from services.auth.db_scope import user_transaction
 from services.auth.memberships import Grant
@@ -35,15 +35,15 @@ async def complete_login(res: Resources, st: AuthState, *, zone_id: int, user_id
     key = await st.keyring.active()
     async with user_transaction(res.db(), zone_id, user_id, grant.role, grant.org_id) as s:
         if rehash:
-            await users.set_password(s, user_id, rehash, changed=False)
+            await accounts.set_password(s, user_id, rehash, changed=False)
         if enable_mfa:
-            await users.enable_mfa(s, user_id)
-            await audit.record(s, zone_id=zone_id, action="auth.mfa.enabled", user_id=user_id, org_id=grant.org_id,
+            await accounts.enable_mfa(s, user_id)
+            await audit_log.record(s, zone_id=zone_id, action="auth.mfa.enabled", user_id=user_id, org_id=grant.org_id,
                                client=client)
         info, refresh = await sessions.create(s, zone_id=zone_id, user_id=user_id, org_id=grant.org_id,
                                               role=grant.role, mfa_verified=mfa_verified, client=client,
                                               ttl_days=st.settings.refresh_ttl_days)
-        await audit.record(s, zone_id=zone_id, action="auth.login.succeeded", user_id=user_id, org_id=grant.org_id,
+        await audit_log.record(s, zone_id=zone_id, action="auth.login.succeeded", user_id=user_id, org_id=grant.org_id,
                            client=client, details={"sid": str(info.id), "role": grant.role, "mfa": mfa_verified})
         await add_event(s, "auth", "auth.login", {"user_id": str(user_id), "sid": str(info.id), "role": grant.role,
                                                   "org_id": str(grant.org_id) if grant.org_id else None},

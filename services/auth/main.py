@@ -5,19 +5,14 @@ from megacity import job_progress
 from megacity.auth.verifier import JwksCache, TokenVerifier
 from megacity.http_app import create_app
 from megacity.runtime import ServiceRuntime
-from services.auth import (
-    grpc_api,
-    hooks,
-    http_api_admin,
-    http_api_auth,
-    http_api_jwks,
-    http_api_mfa,
-    http_api_users,
-    member_events,
-    profile_cache,
-)
-from services.auth.settings import Settings
+from services.auth import grpc_api, hooks, member_events, profile_cache
+from services.auth.audit import routes as audit_routes
+from services.auth.credentials import routes as credentials_routes
+from services.auth.jwks import routes as jwks_routes
+from services.auth.mfa import routes as mfa_routes
+from services.auth.settings import AuthSettings, Settings
 from services.auth.state import AuthState
+from services.auth.users import routes as users_routes
 
 DESCRIPTION = """Credentials, sessions, signing keys (JWKS), RBAC, MFA and the auth audit log.
 
@@ -26,18 +21,27 @@ Access tokens are EdDSA JWTs (15 minutes) that every service verifies locally ag
 Errors are `application/problem+json` with a stable `code`."""
 
 
-def build(settings: Settings | None = None) -> ServiceRuntime:
-    settings = settings or Settings()
+def load_settings() -> AuthSettings:
+    """AUTH_* variables, as the typed settings the rest of the service reads."""
+    settings = Settings()
+    if not isinstance(settings, AuthSettings):
+        raise TypeError("services.auth.settings.Settings must build AuthSettings")
+    return settings
+
+
+def build(settings: AuthSettings | None = None) -> ServiceRuntime:
+    settings = settings or load_settings()
     state = AuthState.create(settings)
     app = create_app("auth", title="MegaCity auth API", description=DESCRIPTION)
     app.state.auth = state
     # Auth verifies its own tokens from its own key table: no HTTP call to itself.
-    app.state.token_verifier = TokenVerifier(JwksCache(state.keyring.jwks_fresh))
+    verifier = TokenVerifier(JwksCache(state.keyring.jwks_fresh))
+    app.state.token_verifier = verifier
     app.state.on_permission_denied = hooks.on_permission_denied
     # Routes match in order: the hottest authenticated read (/users/me) goes first.
-    for module in (http_api_users, http_api_auth, http_api_mfa, http_api_admin, http_api_jwks):
-        app.include_router(module.router)
+    for routes in (users_routes, credentials_routes, mfa_routes, audit_routes, jwks_routes):
+        app.include_router(routes.router)
     app.include_router(job_progress.router)
-    return ServiceRuntime(settings, app=app, grpc_registrars=[grpc_api.registrar_for(app.state)],
+    return ServiceRuntime(settings, app=app, grpc_registrars=[grpc_api.registrar_for(verifier)],
                           grpc_service_names=[grpc_api.SERVICE_NAME], consumers=[member_events.CONSUMER],
                           outbox=True, on_start=[state.start], cached_key_parts=[profile_cache.KEY_PARTS])

@@ -12,7 +12,7 @@ from megacity.db import TenantContext, set_tenant
 from megacity.events.envelope import Event
 from megacity.events.outbox import add_event
 from megacity.runtime import ConsumerSpec, Resources
-from services.auth import audit, sessions
+from services.auth import audit_log, sessions
 from services.auth.db_scope import set_scope
 
 REVOKING = {"member.role_changed": "role_changed", "member.removed": "membership_removed"}
@@ -27,7 +27,7 @@ async def on_member_event(session: AsyncSession, event: Event, res: Resources) -
     await set_tenant(session, TenantContext(zone_id=zone_id))
     await set_scope(session, "service")
     sids = await sessions.revoke_all(session, zone_id, user_id, reason)
-    await audit.record(session, zone_id=zone_id, action="auth.sessions.revoked", user_id=user_id,
+    await audit_log.record(session, zone_id=zone_id, action="auth.sessions.revoked", user_id=user_id,
                        org_id=event.org_id, details={"reason": reason, "event_id": event.id, "sids": sids,
                                                      "role": event.payload.get("role"),
                                                      "previous_role": event.payload.get("previous_role")})

@@ -17,8 +17,8 @@ from pydantic import TypeAdapter
 
 from megacity.redis_keys import RedisKeys
 from megacity.runtime import Resources
+from services.auth.accounts import User
 from services.auth.pii import PiiCipher
-from services.auth.users import User
 
 TTL_SECONDS = 120
 KEY_PARTS = ("auth", "profile")  # read through auth's TrackedCache: in process until Redis says it changed

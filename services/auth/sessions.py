@@ -3,11 +3,13 @@
 A session is one login; its refresh tokens form a family. Every refresh rotates: the presented
 token is marked rotated and a new one issued in the same session. Presenting a rotated token
 again means a copy was stolen (or replayed), so the whole session is revoked. Only SHA-256
-hashes of refresh tokens are stored; the token itself is 256 random bits.
+hashes of refresh tokens are stored; the token itself is 256 random bits. The rotation rule is
+the credentials feature's (`credentials/service.py`); this module holds what several features
+share: creating a session (login, MFA), revoking one or all (logout, password and role changes,
+membership events).
 """
 from __future__ import annotations
 
-import enum
 import hashlib
 import secrets
 import uuid
@@ -49,72 +51,16 @@ async def create(session: AsyncSession, *, zone_id: int, user_id: uuid.UUID, org
          "a": client.address if client else None, "ua": client.user_agent if client else None,
          "d": ttl_days})).scalar_one()
     info = SessionInfo(sid, zone_id, org_id, user_id, role, mfa_verified)
-    return info, await _add_token(session, info, ttl_days)
+    return info, await add_token(session, info, ttl_days)
 
 
-async def _add_token(session: AsyncSession, info: SessionInfo, ttl_days: int) -> str:
+async def add_token(session: AsyncSession, info: SessionInfo, ttl_days: int) -> str:
     token = new_refresh_token()
     await session.execute(text(
         "INSERT INTO auth.refresh_tokens (token_hash, zone_id, session_id, user_id, expires_at)"
         " VALUES (:h, :z, :s, :u, now() + make_interval(days => :d))"),
         {"h": token_hash(token), "z": info.zone_id, "s": info.id, "u": info.user_id, "d": ttl_days})
     return token
-
-
-class RefreshOutcome(enum.Enum):
-    ROTATED = "rotated"
-    UNKNOWN = "unknown"
-    EXPIRED = "expired"
-    REVOKED = "revoked"
-    REUSED = "reused"
-    USER_INACTIVE = "user_inactive"
-
-
-@dataclass(frozen=True)
-class RefreshResult:
-    outcome: RefreshOutcome
-    session: SessionInfo | None = None
-    refresh_token: str | None = None
-
-
-async def rotate(session: AsyncSession, zone_id: int, token: str, ttl_days: int) -> RefreshResult:
-    """Use a refresh token once. Row locks serialise two concurrent uses of the same token: the
-    second sees it rotated, which is reuse. On REUSED the family is already revoked here (the
-    caller must commit, then refuse)."""
-    row = (await session.execute(text(
-        "SELECT t.rotated_at, t.expires_at <= now() AS expired, s.id, s.zone_id, s.org_id, s.user_id, s.role,"
-        " s.mfa_verified, s.revoked_at, s.expires_at <= now() AS session_expired, u.status"
-        " FROM auth.refresh_tokens t JOIN auth.sessions s ON s.id = t.session_id"
-        " JOIN auth.users u ON u.zone_id = s.zone_id AND u.id = s.user_id"
-        " WHERE t.token_hash = :h AND t.zone_id = :z FOR UPDATE OF t, s"),
-        {"h": token_hash(token), "z": zone_id})).first()
-    if row is None:
-        return RefreshResult(RefreshOutcome.UNKNOWN)
-    info = SessionInfo(row.id, row.zone_id, row.org_id, row.user_id, row.role, row.mfa_verified)
-    if row.revoked_at is not None:
-        return RefreshResult(RefreshOutcome.REVOKED, info)
-    if row.rotated_at is not None:
-        await revoke(session, info.id, "refresh_token_reused")
-        return RefreshResult(RefreshOutcome.REUSED, info)
-    if row.expired or row.session_expired:
-        return RefreshResult(RefreshOutcome.EXPIRED, info)
-    if row.status != "active":
-        await revoke(session, info.id, "user_inactive")
-        return RefreshResult(RefreshOutcome.USER_INACTIVE, info)
-    await session.execute(text("UPDATE auth.refresh_tokens SET rotated_at = now() WHERE token_hash = :h"),
-                          {"h": token_hash(token)})
-    await session.execute(text(
-        "UPDATE auth.sessions SET last_used_at = now(), expires_at = now() + make_interval(days => :d)"
-        " WHERE id = :id"), {"id": info.id, "d": ttl_days})
-    return RefreshResult(RefreshOutcome.ROTATED, info, await _add_token(session, info, ttl_days))
-
-
-async def find_by_refresh(session: AsyncSession, zone_id: int, token: str) -> SessionInfo | None:
-    row = (await session.execute(text(
-        "SELECT s.id, s.zone_id, s.org_id, s.user_id, s.role, s.mfa_verified FROM auth.refresh_tokens t"
-        " JOIN auth.sessions s ON s.id = t.session_id WHERE t.token_hash = :h AND t.zone_id = :z"),
-        {"h": token_hash(token), "z": zone_id})).first()
-    return SessionInfo(*row) if row else None
 
 
 async def revoke(session: AsyncSession, sid: uuid.UUID, reason: str) -> bool:

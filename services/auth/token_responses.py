@@ -1,4 +1,5 @@
-"""What the auth HTTP modules share: token responses, the refresh cookie, documented errors."""
+"""What a login-like answer holds (credentials and mfa routes): the token body, the MFA
+challenge body, and the refresh cookie."""
 from __future__ import annotations
 
 import uuid
@@ -60,9 +61,3 @@ def set_refresh_cookie(response: Response, settings: AuthSettings, token: str) -
 def clear_refresh_cookie(response: Response, settings: AuthSettings) -> None:
     response.delete_cookie(settings.refresh_cookie_name, path=settings.refresh_cookie_path, secure=True,
                            httponly=True, samesite="strict")
-
-
-UNAUTHORIZED = (401, "auth.token_invalid", "Missing, invalid, expired or revoked access token")
-ZONE_MISMATCH = (403, "auth.zone_mismatch", "The token belongs to another zone than this host")
-UNKNOWN_HOST = (404, "zone.unknown_host", "No zone serves this host")
-INVALID = (422, "request.invalid", "Request failed validation")

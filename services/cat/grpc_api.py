@@ -17,13 +17,14 @@ import grpc
 
 from mcproto.cat.v1 import cat_pb2, cat_pb2_grpc
 from megacity.errors import AppError
+from megacity.irt import GPCM, GRM, LOGISTIC
 from megacity.runtime import Resources
 from megacity.zones import registry
 from services.cat.engine import stopping
 from services.cat.engine.bank import ID_RE, BankCache, BankError, ItemBank, ItemSpec
 from services.cat.engine.config import CatConfig, ConfigError
-from services.cat.engine.irt import GPCM, GRM, LOGISTIC
 from services.cat.engine.session import CatEngine, CatError, SessionData
+from services.cat.settings import CatSettings
 from services.cat.state import ExposureStore, SessionStore, TenantRef
 
 SERVICE_NAME = cat_pb2.DESCRIPTOR.services_by_name["CatService"].full_name
@@ -191,12 +192,10 @@ def bank_info(bank: ItemBank, already: bool) -> cat_pb2.BankInfo:
 
 
 class CatServicer(cat_pb2_grpc.CatServiceServicer):
-    def __init__(self, res: Resources, cache: BankCache) -> None:
+    def __init__(self, res: Resources, cache: BankCache, settings: CatSettings) -> None:
         self.res = res
         self.cache = cache
-        s = res.settings
-        self.sessions = SessionStore(res.redis, res.keys, getattr(s, "session_ttl_seconds", 6 * 3600),
-                                     getattr(s, "finished_ttl_seconds", 24 * 3600))
+        self.sessions = SessionStore(res.redis, res.keys, settings.session_ttl_seconds, settings.finished_ttl_seconds)
         self.exposure = ExposureStore(res.redis, res.keys)
         self._engines: dict[tuple, CatEngine] = {}  # per (bank, config): estimator grids built once
 
@@ -387,8 +386,8 @@ class CatServicer(cat_pb2_grpc.CatServiceServicer):
             cat_pb2.ItemExposure(item_id=i, given=c, rate=c / max(n, 1)) for i, c in rows])
 
 
-def registrar(cache: BankCache):
+def registrar(cache: BankCache, settings: CatSettings):
     def make(res: Resources):
-        return lambda server: cat_pb2_grpc.add_CatServiceServicer_to_server(CatServicer(res, cache), server)
+        return lambda server: cat_pb2_grpc.add_CatServiceServicer_to_server(CatServicer(res, cache, settings), server)
 
     return make

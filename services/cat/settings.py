@@ -2,7 +2,7 @@
 from megacity.settings import ServiceSettings, settings_class
 
 
-class _CatBase(ServiceSettings):
+class CatSettings(ServiceSettings):
     # Items held in the in-memory bank cache (all versions together); least recently used go first.
     bank_cache_items: int = 2_000_000
     # Session state TTL in Redis: sliding while in progress, then kept this long once finished.
@@ -10,4 +10,4 @@ class _CatBase(ServiceSettings):
     finished_ttl_seconds: int = 24 * 3600
 
 
-Settings = settings_class("cat", base=_CatBase)
+Settings = settings_class("cat", base=CatSettings)

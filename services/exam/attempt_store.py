@@ -1,17 +1,18 @@
-"""Reading and locking attempts, their responses and the items shown in them."""
+"""Attempts as stored: the typed attempt row, reading it by id (one monthly partition, see
+`ids`), its responses, the deadline rule, and the items shown in it (no key, no parameters).
+Shared by the attempts feature, scoring and the expiry sweep."""
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from megacity.errors import AppError
 from services.exam.ids import started_at_of
-from services.exam.item_fields import ItemOption
 
 ATTEMPT_COLUMNS = ("id, exam_id, student_id, class_id, kind, status, started_at, deadline_at, ended_at, bank_id,"
                    " bank_version, seed, cat_settings, item_ids, pending_item_ids, n_responses, raw_score, max_score,"
@@ -20,12 +21,71 @@ ATTEMPT_COLUMNS = ("id, exam_id, student_id, class_id, kind, status, started_at,
 GRACE_SECONDS = 2.0
 
 
+@dataclass(frozen=True)
+class AttemptRow:
+    """One row of `exam.attempts`."""
+
+    id: uuid.UUID
+    exam_id: uuid.UUID
+    student_id: uuid.UUID
+    class_id: uuid.UUID | None
+    kind: str  # fixed | adaptive
+    status: str  # in_progress | completed | expired
+    started_at: dt.datetime
+    deadline_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    bank_id: uuid.UUID
+    bank_version: int
+    seed: int
+    cat_settings: dict[str, Any] | None
+    item_ids: list[uuid.UUID]
+    pending_item_ids: list[uuid.UUID]
+    n_responses: int
+    raw_score: int
+    max_score: int
+    theta: float | None
+    se: float | None
+    scaled_score: float | None
+    estimator: str | None
+    stop_reason: str | None
+
+
+@dataclass(frozen=True)
+class ShownItem:
+    """An item as the student sees it: stem, options and top score; never its key or parameters."""
+
+    id: uuid.UUID
+    stem: str
+    options: list[dict[str, str]]
+    max_score: int
+
+
+class Timed(Protocol):
+    @property
+    def deadline_at(self) -> dt.datetime | None: ...
+
+
+class TimedStatus(Timed, Protocol):
+    @property
+    def status(self) -> str: ...
+
+
+class Stored(Protocol):
+    """What identifies an attempt's rows: its id and start time (the partition key)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def started_at(self) -> dt.datetime: ...
+
+
 def not_found(attempt_id: object) -> AppError:
     return AppError(404, "attempt.not_found", f"attempt {attempt_id} does not exist or is not yours")
 
 
 async def load_attempt(s: AsyncSession, zone_id: int, org_id: uuid.UUID, attempt_id: uuid.UUID, *,
-                       lock: bool = False) -> Any:
+                       lock: bool = False) -> AttemptRow:
     started = started_at_of(attempt_id)
     if started is None:
         raise not_found(attempt_id)
@@ -35,23 +95,23 @@ async def load_attempt(s: AsyncSession, zone_id: int, org_id: uuid.UUID, attempt
         {"z": zone_id, "o": org_id, "id": attempt_id, "ts": started})).first()
     if row is None:
         raise not_found(attempt_id)
-    return row
+    return AttemptRow(**row._mapping)
 
 
-def past_deadline(attempt: Any, now: dt.datetime | None = None, grace: float = GRACE_SECONDS) -> bool:
+def past_deadline(attempt: Timed, now: dt.datetime | None = None, grace: float = GRACE_SECONDS) -> bool:
     if attempt.deadline_at is None:
         return False
     now = now or dt.datetime.now(dt.UTC)
     return now > attempt.deadline_at + dt.timedelta(seconds=grace)
 
 
-def remaining_seconds(attempt: Any) -> float | None:
+def remaining_seconds(attempt: TimedStatus) -> float | None:
     if attempt.deadline_at is None or attempt.status != "in_progress":
         return None
     return max(0.0, (attempt.deadline_at - dt.datetime.now(dt.UTC)).total_seconds())
 
 
-async def answered(s: AsyncSession, zone_id: int, org_id: uuid.UUID, attempt: Any) -> list[tuple[str, int]]:
+async def answered(s: AsyncSession, zone_id: int, org_id: uuid.UUID, attempt: Stored) -> list[tuple[str, int]]:
     """(item id, score) of every stored response, in the order given."""
     rows = (await s.execute(text(
         "SELECT item_id, score FROM exam.responses WHERE zone_id = :z AND org_id = :o AND attempt_id = :a"
@@ -60,24 +120,11 @@ async def answered(s: AsyncSession, zone_id: int, org_id: uuid.UUID, attempt: An
     return [(str(r.item_id), int(r.score)) for r in rows]
 
 
-class ItemView(BaseModel):
-    """An item as the student sees it: no key, no parameters."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "8e1f0a2b-3c4d-4e5f-9a0b-1c2d3e4f5a6b", "stem": "Solve for x: 2x + 3 = 11",
-        "options": [{"key": "A", "text": "3"}, {"key": "B", "text": "4"}], "max_score": 1}]})
-
-    id: uuid.UUID
-    stem: str
-    options: list[ItemOption]
-    max_score: int = Field(description="1 for right/wrong items; the top category for partial-credit items")
-
-
-async def item_views(s: AsyncSession, zone_id: int, org_id: uuid.UUID, item_ids: list[uuid.UUID]) -> list[ItemView]:
+async def shown_items(s: AsyncSession, zone_id: int, org_id: uuid.UUID, item_ids: list[uuid.UUID]) -> list[ShownItem]:
     if not item_ids:
         return []
     rows = {r.id: r for r in (await s.execute(text(
         "SELECT id, stem, options, max_score FROM exam.items WHERE zone_id = :z AND org_id = :o AND id = ANY(:ids)"),
         {"z": zone_id, "o": org_id, "ids": list(item_ids)})).all()}
-    return [ItemView(id=r.id, stem=r.stem, options=r.options or [], max_score=r.max_score)
+    return [ShownItem(id=r.id, stem=r.stem, options=r.options or [], max_score=r.max_score)
             for i in item_ids if (r := rows.get(i)) is not None]

@@ -8,6 +8,8 @@ state is a cache of it. Recovery rules, applied on every call:
 - `cat.session_not_found` (Redis flushed or expired) or `cat.item_not_administered` (CAT's
   state is behind ours): StartSession with every stored response as `prior_responses`, submit
   what CAT still lacks, then ask for the next item — the same item as before, given the seed.
+Call it with no database transaction open: a call waits on the network, and LoadBank reads the
+snapshot in a short transaction of its own.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from mcproto.cat.v1 import cat_pb2 as pb
 from mcproto.cat.v1 import cat_pb2_grpc
@@ -32,6 +34,25 @@ Answered = Sequence[tuple[str, int]]
 _REBUILD = ("cat.session_not_found", "cat.item_not_administered")
 
 
+class CatAttempt(Protocol):
+    """What a CAT session is rebuilt from: the attempt's id, frozen bank version, settings, seed."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def bank_id(self) -> uuid.UUID: ...
+
+    @property
+    def bank_version(self) -> int: ...
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def cat_settings(self) -> Any: ...
+
+
 @lru_cache(maxsize=256)
 def _settings_proto(settings_json: str) -> pb.CatSettings:
     """An exam's CAT settings as the proto, parsed once per distinct settings (never mutate it)."""
@@ -39,11 +60,12 @@ def _settings_proto(settings_json: str) -> pb.CatSettings:
 
 
 def cat_unavailable(err: AppError) -> bool:
+    """CAT (or the way to it) failed, as opposed to refusing the request."""
     return err.status >= 500
 
 
 class CatSession:
-    def __init__(self, res: Resources, zone_id: int, org_id: uuid.UUID, attempt: Any) -> None:
+    def __init__(self, res: Resources, zone_id: int, org_id: uuid.UUID, attempt: CatAttempt) -> None:
         self.res = res
         self.zone_id = zone_id
         self.org_id = org_id

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,12 +25,12 @@ from mcproto.cat.v1 import cat_pb2 as pb
 from megacity.db import TenantContext, tenant_transaction
 from megacity.errors import AppError
 from megacity.events.outbox import add_event
+from megacity.irt import eap
 from megacity.runtime import Resources
 from megacity.telemetry.logs import get_logger
 from services.exam import snapshots
-from services.exam.attempt_store import answered, load_attempt
+from services.exam.attempt_store import AttemptRow, answered, load_attempt
 from services.exam.cat_client import CatSession, cat_unavailable
-from services.exam.irt import eap
 
 log = get_logger("exam.scoring")
 EVENT_COMPLETED = "exam.attempt.completed"
@@ -45,7 +44,7 @@ class Score:
     stop_reason: str
 
 
-async def fixed_score(s: AsyncSession, zone_id: int, org_id: uuid.UUID, attempt: Any,
+async def fixed_score(s: AsyncSession, zone_id: int, org_id: uuid.UUID, attempt: AttemptRow,
                       given: list[tuple[str, int]], *, form: list[str] | None = None) -> tuple[float, float]:
     snap = await snapshots.load(s, zone_id, org_id, attempt.bank_id, attempt.bank_version)
     scores = dict(given)
@@ -55,7 +54,7 @@ async def fixed_score(s: AsyncSession, zone_id: int, org_id: uuid.UUID, attempt:
     return est.theta, est.se
 
 
-async def _score(res: Resources, ctx: TenantContext, attempt: Any, reason: str,
+async def _score(res: Resources, ctx: TenantContext, attempt: AttemptRow, reason: str,
                  cat_state: pb.SessionState | None) -> tuple[Score, int]:
     assert ctx.org_id is not None
     async with tenant_transaction(res.db(), ctx) as s:
@@ -82,11 +81,13 @@ async def _score(res: Resources, ctx: TenantContext, attempt: Any, reason: str,
 
 
 async def finalize(res: Resources, ctx: TenantContext, attempt_id: uuid.UUID, *, reason: str,
-                   cat_state: pb.SessionState | None = None) -> Any:
+                   cat_state: pb.SessionState | None = None) -> AttemptRow:
     """Score and close an in-progress attempt (idempotent: a closed one is returned as it is).
 
-    reason: `submitted`, `expired`, or CAT's stop reason. Scoring happens outside the final
-    transaction (it may call CAT); the write re-checks that no response arrived meanwhile."""
+    reason: `submitted`, `expired`, or CAT's stop reason. Scoring happens outside any
+    transaction (it may call CAT: Finish, and LoadBank/StartSession to rebuild a lost session);
+    the write re-checks under a row lock that no response arrived meanwhile, and scores again if
+    one did (409 `attempt.busy` after three tries)."""
     assert ctx.org_id is not None
     for _ in range(3):
         async with tenant_transaction(res.db(), ctx) as s:

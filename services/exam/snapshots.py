@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcproto.cat.v1 import cat_pb2 as pb
-from services.exam.irt import ItemParams
+from megacity.irt import ItemParams
 
 _MODELS = {"logistic": pb.ITEM_MODEL_LOGISTIC, "grm": pb.ITEM_MODEL_GRM, "gpcm": pb.ITEM_MODEL_GPCM}
 _CACHE: OrderedDict[tuple, Snapshot] = OrderedDict()
@@ -78,7 +78,8 @@ async def _build(s: AsyncSession, zone_id: int, org_id: uuid.UUID, bank_id: uuid
         "SELECT id, model, a, b, c, d, thresholds, content_area, max_score, enemy_tags FROM exam.items"
         " WHERE zone_id = :z AND org_id = :o AND bank_id = :b AND status = 'active' ORDER BY id"),
         {"z": zone_id, "o": org_id, "b": bank_id})).all()
-    items, tags = [], {}
+    items: list[dict[str, Any]] = []
+    tags: dict[str, list[str]] = {}
     for r in rows:
         doc: dict[str, Any] = {"id": str(r.id), "model": r.model, "a": r.a, "area": r.content_area,
                                "max_score": r.max_score}

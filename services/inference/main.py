@@ -3,8 +3,12 @@ HTTP serves health and metrics).
 
 Start-up loads and warms up every model in INFERENCE_MODELS before the service reports ready
 (gRPC health and /readyz stay NOT_SERVING until then); the job consumers start after that.
+The service's typed state (`InferenceState`: settings, models, gates) is made once here and
+handed to everything that needs it; `inference_state(app)` reads it back, typed.
 """
 from __future__ import annotations
+
+from fastapi import FastAPI
 
 from megacity.http_app import create_app
 from megacity.runtime import Resources, ServiceRuntime
@@ -12,12 +16,28 @@ from services.inference import grpc_api
 from services.inference.jobs import JobWorker
 from services.inference.models import InferenceState, ModelSet
 from services.inference.objects import ObjectStore
-from services.inference.settings import Settings
+from services.inference.settings import InferenceSettings, Settings
 
 
-def build(settings: Settings | None = None, models: ModelSet | None = None) -> ServiceRuntime:
+def load_settings() -> InferenceSettings:
+    """INFERENCE_* variables, as the typed settings the rest of the service reads."""
+    settings = Settings()
+    if not isinstance(settings, InferenceSettings):
+        raise TypeError("services.inference.settings.Settings must build InferenceSettings")
+    return settings
+
+
+def inference_state(app: FastAPI) -> InferenceState:
+    """The state `build` gave this app."""
+    state = app.state.inference
+    if not isinstance(state, InferenceState):
+        raise TypeError("not an inference app")
+    return state
+
+
+def build(settings: InferenceSettings | None = None, models: ModelSet | None = None) -> ServiceRuntime:
     """`models`: an already loaded ModelSet to reuse (tests load each model once per session)."""
-    settings = settings or Settings()
+    settings = settings or load_settings()
     state = InferenceState(settings, models)
     store = ObjectStore(settings)
     app = create_app("inference", title="MegaCity inference",
@@ -31,7 +51,7 @@ def build(settings: Settings | None = None, models: ModelSet | None = None) -> S
     async def release(res: Resources) -> None:
         state.stop()
 
-    runtime = ServiceRuntime(
+    return ServiceRuntime(
         settings, app=app,
         grpc_registrars=[grpc_api.registrar(state)],
         grpc_service_names=[grpc_api.SERVICE_NAME],
@@ -39,5 +59,3 @@ def build(settings: Settings | None = None, models: ModelSet | None = None) -> S
         workers=[lambda res: JobWorker(res, state, store)],
         on_stop=[release],
     )
-    runtime.inference = state  # type: ignore[attr-defined]
-    return runtime

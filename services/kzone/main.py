@@ -6,10 +6,15 @@ from __future__ import annotations
 from megacity import job_progress
 from megacity.http_app import create_app
 from megacity.runtime import ConsumerSpec, Resources, ServiceRuntime
-from services.kzone import after_commit, ai_jobs, ai_results, catalogue, events, http_api, objects, uploads
+from services.kzone import after_commit, events
+from services.kzone.ai_jobs import routes as ai_jobs
+from services.kzone.catalogue import routes as catalogue
+from services.kzone.mesh_probes import routes as mesh_probes
+from services.kzone.objects import routes as objects
 from services.kzone.service_state import KzoneState
 from services.kzone.settings import Settings
 from services.kzone.storage import make_storage
+from services.kzone.uploads import routes as uploads
 
 
 def build(settings: Settings | None = None) -> ServiceRuntime:
@@ -23,7 +28,7 @@ def build(settings: Settings | None = None) -> ServiceRuntime:
     app.state.kzone = state
     # The progress router first: it takes the polling traffic, and routes are matched in order.
     for router in (job_progress.router, ai_jobs.router, catalogue.router, uploads.router, objects.router,
-                   http_api.router):
+                   mesh_probes.router):
         app.include_router(router)
 
     async def storage_ready(_: Resources) -> None:
@@ -35,5 +40,5 @@ def build(settings: Settings | None = None) -> ServiceRuntime:
     return ServiceRuntime(settings, app=app, outbox=True, on_start=[storage_ready],
                           on_stop=[finish_progress_updates], consumers=[
         ConsumerSpec(durable="probes", event_types="diagnostics.probe.recorded", handler=events.on_probe_recorded),
-        ConsumerSpec(durable="ai-results", event_types="ai.result.*", handler=ai_results.make_result_handler(state)),
+        ConsumerSpec(durable="ai-results", event_types="ai.result.*", handler=events.make_result_handler(state)),
     ])

@@ -1,12 +1,15 @@
-"""What K-Zone's handlers share besides megacity's Resources: settings and object storage."""
+"""What K-Zone's features share besides megacity's Resources (settings and object storage), and
+the FastAPI dependencies its routes use to reach them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 
+from megacity.auth.dependencies import require
 from megacity.auth.tokens import Principal
-from megacity.errors import AppError
+from services.kzone.permissions import org_of
 from services.kzone.settings import KzoneSettings
 from services.kzone.storage import ObjectStorage
 
@@ -16,13 +19,9 @@ class KzoneState:
     settings: KzoneSettings
     storage: ObjectStorage
 
-    def base_url(self, request: Request) -> str:
-        """Where signed object URLs point: the configured public base, else the caller's host."""
-        return self.settings.public_base_url or str(request.base_url).rstrip("/")
-
-    def presign(self, request: Request, key: str, filename: str | None = None) -> str:
-        return self.storage.presigned_get(key, expires_in=self.settings.presign_ttl_seconds,
-                                          base_url=self.base_url(request), filename=filename)
+    def presign(self, base_url: str, key: str, filename: str | None = None) -> str:
+        return self.storage.presigned_get(key, expires_in=self.settings.presign_ttl_seconds, base_url=base_url,
+                                          filename=filename)
 
 
 async def kzone_state(request: Request) -> KzoneState:
@@ -30,8 +29,38 @@ async def kzone_state(request: Request) -> KzoneState:
     return request.app.state.kzone
 
 
-def org_of(principal: Principal) -> object:
-    """The caller's org; K-Zone data always belongs to one (zone-level callers must act in an org)."""
-    if principal.org_id is None:
-        raise AppError(403, "kzone.org_required", "this action needs a token scoped to an org")
-    return principal.org_id
+KzoneStateDep = Annotated[KzoneState, Depends(kzone_state)]
+
+
+@dataclass(frozen=True)
+class ObjectUrls:
+    """Presigned GET URLs (valid `presign_ttl_seconds`) for one request: they point at the
+    configured public base, else at the caller's host."""
+
+    state: KzoneState
+    base_url: str
+
+    def __call__(self, key: str, filename: str | None = None) -> str:
+        return self.state.presign(self.base_url, key, filename)
+
+
+async def object_urls(request: Request) -> ObjectUrls:
+    state: KzoneState = request.app.state.kzone
+    return ObjectUrls(state, state.settings.public_base_url or str(request.base_url).rstrip("/"))
+
+
+# `urls: ObjectUrlsDep` in a route that hands out object URLs.
+ObjectUrlsDep = Annotated[ObjectUrls, Depends(object_urls)]
+
+
+def org_member(permission: str) -> Any:
+    """Like `Annotated[Principal, Depends(require(permission))]`, and the token must be scoped to an org (403
+    `kzone.org_required` otherwise), checked before the request body is read."""
+    needs_permission = require(permission)
+
+    async def dependency(principal: Principal = Depends(needs_permission)) -> Principal:
+        org_of(principal)
+        return principal
+
+    dependency.__name__ = f"org_member_{permission.replace(':', '_')}"
+    return Annotated[Principal, Depends(dependency)]

@@ -12,12 +12,13 @@ memory (at most one network chunk plus the writer's buffer). While streaming:
   UTF-8 or `filename*`, see `filenames.py`), and a file name or text field holding NUL or a
   lone surrogate is 422 `request.invalid`.
 Every failure aborts the storage writers, so nothing is stored. Objects become visible only
-at `commit()`, and `UploadReceiver` used as a context manager deletes them again if the
+at `store()`, and `UploadReceiver` used as a context manager deletes them again if the
 request fails afterwards (e.g. its database transaction).
 """
 from __future__ import annotations
 
 import uuid
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,19 @@ class FileField:
     required: bool = True
 
 
+@dataclass(frozen=True)
+class StoredMedia:
+    """A media file in object storage under `key`: what the database records of it."""
+
+    media_id: uuid.UUID
+    kind: str  # audio | video | image
+    content_type: str
+    key: str
+    filename: str | None
+    size: int
+    sha256: str
+
+
 @dataclass
 class ReceivedFile:
     field: str
@@ -59,6 +73,11 @@ class ReceivedFile:
     writer: ObjectWriter
     size: int = 0
     sha256: str = ""
+
+    def stored(self) -> StoredMedia:
+        """What to record once the file is committed."""
+        return StoredMedia(media_id=self.media_id, kind=self.media.kind, content_type=self.media.content_type,
+                           key=self.key, filename=self.filename, size=self.size, sha256=self.sha256)
 
 
 @dataclass
@@ -81,7 +100,7 @@ class UploadReceiver:
     """Receive one multipart request into storage. Use as `async with`; see module doc."""
 
     def __init__(self, request: Request, storage: ObjectStorage, *, files: list[FileField],
-                 text_fields: set[str], max_file_bytes: int) -> None:
+                 text_fields: AbstractSet[str], max_file_bytes: int) -> None:
         self.request = request
         self.storage = storage
         self.file_specs = {f.name: f for f in files}
@@ -117,8 +136,8 @@ class UploadReceiver:
                 log.exception("could not delete uploaded object", key=key)
         self._committed.clear()
 
-    async def commit(self) -> None:
-        """Make every received file exist under its key."""
+    async def store(self) -> None:
+        """Make every received file exist under its key (commit its writer)."""
         for received in self.files.values():
             await received.writer.commit()
             self._committed.append(received.key)

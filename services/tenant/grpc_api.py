@@ -1,29 +1,31 @@
 """TenantService gRPC: zone/org/membership lookups and parent-link checks for other services,
-and the mesh probe."""
+and the mesh probe. Each method parses its request and calls the feature's service function
+(the same ones the HTTP routes call)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import grpc
-from sqlalchemy import text
 
 from mcproto.tenant.v1 import tenant_pb2, tenant_pb2_grpc
-from megacity.db import TenantContext, tenant_transaction
 from megacity.errors import AppError
-from megacity.events.outbox import add_event
 from megacity.runtime import Resources
-from megacity.telemetry.tracing import current_trace_id
-from megacity.zones import registry
-from services.tenant.parent_links import check_parent_link
+from megacity.zones import Zone
+from services.tenant.diagnostics.service import record_mesh_probe
+from services.tenant.members.service import memberships_of_user
+from services.tenant.orgs.service import get_org_for_peer
+from services.tenant.parent_links.service import check_parent_link
+from services.tenant.zones.service import zone_by_id, zone_by_key
 
 SERVICE_NAME = tenant_pb2.DESCRIPTOR.services_by_name["TenantService"].full_name
 
 
-def _zone(zone_id: int):
-    try:
-        return registry().zone_by_id(zone_id)
-    except KeyError:
-        raise AppError(404, "zone.not_found", f"zone {zone_id} does not exist") from None
+def _zone(zone_id: int) -> Zone:
+    zone = zone_by_id(zone_id)
+    if zone is None:
+        raise AppError(404, "zone.not_found", f"zone {zone_id} does not exist")
+    return zone
 
 
 def _uuid(value: str, field: str) -> uuid.UUID:
@@ -39,69 +41,43 @@ class TenantServicer(tenant_pb2_grpc.TenantServiceServicer):
 
     async def GetZone(self, request: tenant_pb2.GetZoneRequest, context: grpc.aio.ServicerContext) -> tenant_pb2.Zone:
         if request.WhichOneof("by") == "zone_key":
-            try:
-                z = registry().zone(request.zone_key)
-            except KeyError:
-                raise AppError(404, "zone.not_found", f"zone {request.zone_key!r} does not exist") from None
+            z = zone_by_key(request.zone_key)
+            if z is None:
+                raise AppError(404, "zone.not_found", f"zone {request.zone_key!r} does not exist")
         else:
             z = _zone(request.zone_id)
         return tenant_pb2.Zone(id=z.id, key=z.key, name=z.name, domains=z.domains)
 
     async def GetOrg(self, request: tenant_pb2.GetOrgRequest, context: grpc.aio.ServicerContext) -> tenant_pb2.Org:
         _zone(request.zone_id)
-        org_id = _uuid(request.org_id, "org_id")
-        ctx = TenantContext(zone_id=request.zone_id, org_id=org_id)
-        async with tenant_transaction(self.res.db(), ctx) as session:
-            row = (await session.execute(
-                text("SELECT id, zone_id, name, plan, status FROM tenant.orgs WHERE id = :id"), {"id": org_id})).first()
-        if row is None:
-            raise AppError(404, "org.not_found", f"org {org_id} does not exist in zone {request.zone_id}")
-        return tenant_pb2.Org(id=str(row.id), zone_id=row.zone_id, name=row.name, plan=row.plan, status=row.status)
+        org = await get_org_for_peer(self.res, request.zone_id, _uuid(request.org_id, "org_id"))
+        return tenant_pb2.Org(id=str(org.id), zone_id=org.zone_id, name=org.name, plan=org.plan, status=org.status)
 
     async def RecordMeshProbe(self, request: tenant_pb2.RecordMeshProbeRequest,
                               context: grpc.aio.ServicerContext) -> tenant_pb2.MeshProbe:
         _zone(request.zone_id)
-        if not request.entry_service or request.entry_service not in registry().services:
-            raise AppError(400, "probe.unknown_service", "entry_service must name a MegaCity service")
-        trace_id = current_trace_id()
-        async with tenant_transaction(self.res.db(), TenantContext(zone_id=request.zone_id)) as session:
-            probe_id = (await session.execute(text(
-                "INSERT INTO tenant.mesh_probes (zone_id, entry_service, note, trace_id)"
-                " VALUES (:zone_id, :entry, :note, :trace_id) RETURNING id"),
-                {"zone_id": request.zone_id, "entry": request.entry_service, "note": request.note[:500],
-                 "trace_id": trace_id})).scalar_one()
-            await add_event(session, "tenant", "diagnostics.probe.recorded",
-                            {"probe_id": str(probe_id), "zone_id": request.zone_id,
-                             "entry_service": request.entry_service}, zone_id=request.zone_id)
-        return tenant_pb2.MeshProbe(id=str(probe_id), zone_id=request.zone_id, entry_service=request.entry_service,
-                                    recorded_by="tenant", trace_id=trace_id or "")
-
+        probe = await record_mesh_probe(self.res, request.zone_id, request.entry_service, request.note)
+        return tenant_pb2.MeshProbe(id=str(probe.id), zone_id=probe.zone_id, entry_service=probe.entry_service,
+                                    recorded_by="tenant", trace_id=probe.trace_id or "")
 
     async def ListMemberships(self, request: tenant_pb2.ListMembershipsRequest,
                               context: grpc.aio.ServicerContext) -> tenant_pb2.MembershipList:
-        """Memberships of one user in the orgs of one zone (active orgs only: a suspended org's
-        members cannot sign in to it). Reads across the zone's orgs through the zone-level RLS
-        policy, and only that zone."""
+        """Memberships of one user in the active orgs of one zone (auth asks at login)."""
         _zone(request.zone_id)
         user_id = _uuid(request.user_id, "user_id")
-        async with tenant_transaction(self.res.db(), TenantContext(zone_id=request.zone_id, role="zone_admin")) as s:
-            rows = (await s.execute(text(
-                "SELECT m.org_id, m.role FROM tenant.memberships m JOIN tenant.orgs o"
-                " ON o.zone_id = m.zone_id AND o.id = m.org_id AND o.status = 'active'"
-                " WHERE m.zone_id = :z AND m.user_id = :u ORDER BY m.created_at, m.org_id"),
-                {"z": request.zone_id, "u": user_id})).all()
+        memberships = await memberships_of_user(self.res, request.zone_id, user_id)
         return tenant_pb2.MembershipList(memberships=[
-            tenant_pb2.Membership(zone_id=request.zone_id, org_id=str(r.org_id), user_id=str(user_id), role=r.role)
-            for r in rows])
+            tenant_pb2.Membership(zone_id=request.zone_id, org_id=str(m.org_id), user_id=str(user_id), role=m.role)
+            for m in memberships])
 
     async def CheckParentLink(self, request: tenant_pb2.CheckParentLinkRequest,
                               context: grpc.aio.ServicerContext) -> tenant_pb2.ParentLinkStatus:
         _zone(request.zone_id)
-        approved, link_id, status = await check_parent_link(
-            self.res.db(), request.zone_id, _uuid(request.org_id, "org_id"),
+        check = await check_parent_link(
+            self.res, request.zone_id, _uuid(request.org_id, "org_id"),
             _uuid(request.parent_user_id, "parent_user_id"), _uuid(request.student_id, "student_id"))
-        return tenant_pb2.ParentLinkStatus(approved=approved, link_id=link_id, status=status)
+        return tenant_pb2.ParentLinkStatus(approved=check.approved, link_id=check.link_id, status=check.status)
 
 
-def registrar(res: Resources):
+def registrar(res: Resources) -> Callable[[grpc.aio.Server], None]:
     return lambda server: tenant_pb2_grpc.add_TenantServiceServicer_to_server(TenantServicer(res), server)

@@ -1,13 +1,23 @@
-"""Tenant service: zones, orgs, memberships, classes, roster records, parent links, roster import."""
+"""Tenant service: zones, orgs, memberships, classes, roster records, parent links, roster import.
+
+Each feature is a package (`routes.py` HTTP, `service.py` rules, `queries.py` SQL, `schemas.py`
+models); this module wires their routers, the gRPC face (`grpc_api.py`) and the import runner."""
 from __future__ import annotations
 
 from megacity import job_progress
 from megacity.http_app import create_app
 from megacity.runtime import Resources, ServiceRuntime
-from services.tenant import classes, grpc_api, http_api, members, orgs, parent_links, staff, students
-from services.tenant.roster_import import routes as roster_imports
+from services.tenant import grpc_api
+from services.tenant.classes.routes import router as classes_router
+from services.tenant.members.routes import router as members_router
+from services.tenant.orgs.routes import router as orgs_router
+from services.tenant.parent_links.routes import router as parent_links_router
 from services.tenant.roster_import.jobs import ImportRunner
+from services.tenant.roster_import.routes import router as roster_imports_router
 from services.tenant.settings import Settings
+from services.tenant.staff.routes import router as staff_router
+from services.tenant.students.routes import router as students_router
+from services.tenant.zones.routes import router as zones_router
 
 
 def build(settings: Settings | None = None) -> ServiceRuntime:
@@ -15,9 +25,8 @@ def build(settings: Settings | None = None) -> ServiceRuntime:
     app = create_app("tenant", title="MegaCity tenant API",
                      description="Zones, orgs, memberships, classes, rosters, parent–student links and bulk roster "
                                  "import of every MegaCity zone. Errors are problem JSON with a stable `code`.")
-    for router in (http_api.router, orgs.router, members.router, classes.router, students.router,
-                   staff.teachers_router, staff.parents_router, parent_links.router, roster_imports.router,
-                   job_progress.router):
+    for router in (zones_router, orgs_router, members_router, classes_router, students_router, staff_router,
+                   parent_links_router, roster_imports_router, job_progress.router):
         app.include_router(router)
 
     async def start_import_runner(res: Resources) -> None:

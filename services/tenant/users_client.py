@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mcproto.auth.v1 import auth_pb2, auth_pb2_grpc
@@ -16,7 +17,8 @@ class User:
     display_name: str
 
 
-async def lookup_users(res: Resources, zone_id: int, *, emails: list[str] = (), user_ids: list[uuid.UUID] = ()
+async def lookup_users(res: Resources, zone_id: int, *, emails: Sequence[str] = (),
+                       user_ids: Sequence[uuid.UUID] = ()
                        ) -> list[User]:
     """Users of the zone with these emails or ids; unknown ones are absent. Auth down -> 503."""
     stub = auth_pb2_grpc.AuthServiceStub(res.channel("auth"))

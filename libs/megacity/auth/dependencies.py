@@ -99,8 +99,3 @@ def require(*permissions: str) -> Callable[..., Awaitable[Principal]]:
     dependency.__name__ = "require_" + "_or_".join(p.replace(":", "_").replace("*", "any") for p in permissions)
     return dependency
 
-
-def allowed(*permissions: str) -> Any:
-    """A typed dependency alias for routes: `ExamReader = allowed("exam:read")` once per
-    routes.py, then `principal: ExamReader` (instead of `Depends(require(...))` per route)."""
-    return Annotated[Principal, Depends(require(*permissions))]

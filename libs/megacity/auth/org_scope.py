@@ -14,7 +14,7 @@ from fastapi import Query
 from megacity.auth.tokens import Principal
 from megacity.db import TenantContext
 from megacity.errors import AppError
-from megacity.http_app import problem_response
+from megacity.http_app import problem_response, problems
 from megacity.roles import ADMIN_ROLES, STAFF_ROLES, ZONE_ROLES
 
 __all__ = ["ADMIN_ROLES", "DENIED", "ORG_ID", "ORG_REQUIRED", "ORG_SCOPE", "STAFF_ROLES", "ZONE_ROLES", "acting_org",
@@ -27,10 +27,12 @@ DENIED = {
 }
 ORG_REQUIRED = problem_response(400, "org.required", "Zone-level callers must name the org (org_id)")
 # OpenAPI entries of every endpoint that acts on `acting_org(principal, org_id)`: a zone-level
-# caller without `org_id` (400), another org's id (404). Spread first, so that an endpoint's own
-# 400/404 entries (bad cursor, no such row) keep their descriptions.
-ORG_SCOPE = {**ORG_REQUIRED, **problem_response(404, "org.not_found", "No such org in this zone",
-                                                "org 6f1c1a4e-0000-4000-8000-000000000000 does not exist in this zone")}
+# caller without `org_id` (400), an org-bound role whose token names no org (403), another
+# org's id (404). Merge with `megacity.http_app.problems(ORG_SCOPE, ...)`.
+ORG_SCOPE = problems(ORG_REQUIRED,
+                     (403, "org.membership_required", "This token is not bound to an org"),
+                     problem_response(404, "org.not_found", "No such org in this zone",
+                                      "org 6f1c1a4e-0000-4000-8000-000000000000 does not exist in this zone"))
 ORG_ID = Query(None, description="Zone-level callers (zone_admin, super_admin): the org to act on. "
                                  "Others act on the org of their token.")
 

@@ -11,16 +11,21 @@ from megacity.roles import MFA_REQUIRED_ROLES, ROLES
 
 __all__ = ["MFA_REQUIRED_ROLES", "ROLES", "ROLE_PERMISSIONS", "allows", "permissions_for"]
 
+# K-Zone's own actions (services/kzone/permissions.py says which endpoint needs which).
+_KZONE_CONTENT_ALL = ("kzone:content_read", "kzone:content_create", "kzone:content_update", "kzone:content_delete")
+
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "super_admin": ("*",),
-    "zone_admin": ("zone:*", "org:read", "org:create", "user:*", "exam:*", "report:*"),
+    "zone_admin": ("zone:*", "org:read", "org:create", "user:*", "exam:*", "report:*", *_KZONE_CONTENT_ALL),
     "org_admin": ("org:read", "org:update", "user:read", "user:create", "user:update", "exam:*", "class:*",
-                  "report:read"),
+                  "report:read", *_KZONE_CONTENT_ALL),
     "teacher": ("exam:create", "exam:read", "exam:update", "item:create", "item:read", "item:update",
-                "student:read", "attempt:read", "report:read"),
-    "student": ("exam:read", "attempt:create", "attempt:read", "profile:read", "profile:update"),
-    "parent": ("student:read", "attempt:read", "report:read"),
-    "guest": ("exam:read",),
+                "student:read", "attempt:read", "report:read",
+                "kzone:content_read", "kzone:content_create", "kzone:content_update", "kzone:job_read"),
+    "student": ("exam:read", "attempt:create", "attempt:read", "profile:read", "profile:update",
+                "kzone:content_read", "kzone:job_create", "kzone:job_read"),
+    "parent": ("student:read", "attempt:read", "report:read", "kzone:job_read"),
+    "guest": ("exam:read", "kzone:content_read"),
 }
 assert tuple(ROLE_PERMISSIONS) == ROLES, "every role, and only those, has permissions"
 

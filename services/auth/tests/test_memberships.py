@@ -9,6 +9,19 @@ from megacity.db import TenantContext, tenant_transaction
 from megacity.events.outbox import add_event
 from services.auth.tests.conftest import host
 
+CONSUMER = "auth-member-changes"  # megacity.runtime names it <service>-<ConsumerSpec.durable>
+
+
+async def consumed(env, event_id: uuid.UUID, deadline_s: float = 30.0) -> None:
+    """Wait until auth's member-changes consumer committed this event (its inbox row); the
+    deadline only bounds a hang."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline_s
+    while not await env.auth_sql("SELECT 1 FROM auth.inbox WHERE consumer = :c AND msg_id = :m",
+                                 c=CONSUMER, m=str(event_id)):
+        assert loop.time() < end, f"auth never consumed event {event_id}"
+        await asyncio.sleep(0.05)
+
 
 async def test_role_and_org_come_from_memberships(env) -> None:
     teacher = await env.register("teacher@example.com")
@@ -25,7 +38,7 @@ async def test_role_and_org_come_from_memberships(env) -> None:
     picked = await env.tokens("teacher@example.com", org_id=org_b)
     assert (picked["role"], picked["org_id"]) == ("parent", str(org_b))
     me = (await env.me(picked["access_token"])).json()
-    assert me["permissions"] == ["attempt:read", "report:read", "student:read"]
+    assert me["permissions"] == ["attempt:read", "kzone:job_read", "report:read", "student:read"]
     resp = await env.login("teacher@example.com", org_id=stranger_org)
     assert resp.status_code == 403 and resp.json()["code"] == "auth.not_a_member"
     # a platform role wins over memberships (and is zone-level)
@@ -65,10 +78,13 @@ async def test_role_change_event_from_tenant_revokes_sessions(env) -> None:
     revoked = await env.auth_sql("SELECT payload FROM auth.outbox WHERE event_type = 'auth.revoked'")
     assert sorted(revoked[0].payload["sids"]) == sorted([first["session_id"], second["session_id"]])
     assert revoked[0].payload["reason"] == "role_changed"
-    # member.added is not a reason to log anyone out
+    # member.added is not a reason to log anyone out: once auth has consumed it (its inbox row is
+    # the positive marker), the bystander is still logged in and nothing more was revoked
     async with tenant_transaction(env.tenant_sessions, TenantContext(1, org, role="org_admin")) as s:
-        await add_event(s, "tenant", "member.added", {"user_id": str(bystander_id), "org_id": str(org),
-                                                      "role": "student", "previous_role": None}, zone_id=1, org_id=org)
-    await asyncio.sleep(1.0)
+        added = await add_event(s, "tenant", "member.added", {"user_id": str(bystander_id), "org_id": str(org),
+                                                              "role": "student", "previous_role": None},
+                                zone_id=1, org_id=org)
+    await consumed(env, added)
     assert (await env.me(bystander["access_token"])).status_code == 200
+    assert len(await env.auth_sql("SELECT 1 FROM auth.outbox WHERE event_type = 'auth.revoked'")) == 1
     assert uuid.UUID(revoked[0].payload["user_id"]) == student

@@ -10,8 +10,9 @@ import sqlalchemy.exc
 from sqlalchemy import text
 
 from megacity.db import TenantContext, make_engine, make_sessionmaker, system_transaction, tenant_transaction
-from services.auth import audit, sessions, users
+from services.auth import accounts, audit_log, sessions
 from services.auth.db_scope import scoped_transaction, user_transaction
+from services.auth.users import queries as users_queries
 
 TABLES = {"users": "id", "sessions": "user_id", "refresh_tokens": "user_id", "audit_logs": "user_id"}
 
@@ -25,12 +26,12 @@ async def db(test_db):
 
 async def _account(db, zone_id: int, email: str) -> uuid.UUID:
     async with scoped_transaction(db, zone_id, "service") as s:
-        user = await users.create(s, zone_id=zone_id, email=email, password_hash="x", display_name="U",
+        user = await accounts.create(s, zone_id=zone_id, email=email, password_hash="x", display_name="U",
                                   phone_encrypted=None)
     async with user_transaction(db, zone_id, user.id, "student") as s:
         await sessions.create(s, zone_id=zone_id, user_id=user.id, org_id=None, role="student", mfa_verified=False,
                               client=None, ttl_days=30)
-        await audit.record(s, zone_id=zone_id, action="test.event", user_id=user.id)
+        await audit_log.record(s, zone_id=zone_id, action="test.event", user_id=user.id)
     return user.id
 
 
@@ -90,19 +91,19 @@ async def test_platform_roles_cannot_be_self_granted(db) -> None:
             await s.execute(text("UPDATE auth.users SET platform_role = 'zone_admin' WHERE id = :u"), {"u": a1})
     with pytest.raises(sqlalchemy.exc.ProgrammingError, match="row-level security"):
         async with scoped_transaction(db, 1, "service") as s:  # registration cannot create admins
-            await users.create(s, zone_id=1, email="sneaky@example.com", password_hash="h", display_name="S",
+            await accounts.create(s, zone_id=1, email="sneaky@example.com", password_hash="h", display_name="S",
                                phone_encrypted=None, platform_role="zone_admin")
     with pytest.raises(sqlalchemy.exc.ProgrammingError, match="row-level security"):
         async with tenant_transaction(db, TenantContext(1, role="zone_admin")) as s:  # zone admins make no super admins
             await s.execute(text("UPDATE auth.users SET platform_role = 'super_admin' WHERE id = :u"), {"u": a1})
     async with tenant_transaction(db, TenantContext(1, role="zone_admin")) as s:
-        assert await users.set_platform_role(s, 1, a1, "zone_admin")
+        assert await users_queries.set_platform_role(s, 1, a1, "zone_admin")
     async with tenant_transaction(db, TenantContext(1, role="super_admin")) as s:
-        assert await users.set_platform_role(s, 1, a1, "super_admin")
+        assert await users_queries.set_platform_role(s, 1, a1, "super_admin")
     async with tenant_transaction(db, TenantContext(1, role="zone_admin")) as s:  # nor touch one
-        assert not await users.set_platform_role(s, 1, a1, None)
+        assert not await users_queries.set_platform_role(s, 1, a1, None)
     # the directory scope (gRPC lookups) reads but never writes
     async with scoped_transaction(db, 1, "directory") as s:
-        assert [r.id for r in await users.directory(s, 1, ["climber@example.com"], [])] == [a1]
+        assert [r.id for r in await accounts.directory(s, 1, ["climber@example.com"], [])] == [a1]
         upd = await s.execute(text("UPDATE auth.users SET display_name = 'Hacked' WHERE id = :u"), {"u": a1})
         assert upd.rowcount == 0

@@ -143,7 +143,7 @@ async def test_introspect_token_over_grpc(env) -> None:
 
 
 async def test_me_answers_with_the_documented_shape_from_db_and_from_cache(env) -> None:
-    from services.auth.http_api_users import MeOut
+    from services.auth.users.schemas import MeOut
 
     user_id, tokens = await env.user("shape@example.com")
     token = tokens["access_token"]

@@ -5,7 +5,7 @@ import pytest
 
 from megacity.errors import AppError
 from megacity.pagination import Keyset
-from services.auth.http_api_admin import AUDIT_KEYSET
+from services.auth.audit.service import AUDIT_KEYSET
 from services.auth.memberships import Membership, choose
 from services.auth.passwords import policy_violations
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from services.cat.engine.irt import GPCM, GRM, LOGISTIC, DichotomousInfo, ItemArrays
+from megacity.irt import GPCM, GRM, LOGISTIC, DichotomousInfo, ItemArrays
 
 ID_RE = re.compile(r"^[A-Za-z0-9_\-.]{1,128}$")
 MAX_CATEGORIES = 10

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
+from megacity.irt import ItemArrays, pattern_terms
 from services.cat.engine.config import EstimatorConfig
-from services.cat.engine.irt import ItemArrays, pattern_terms
 
 SE_MAX = 99.0
 _COARSE_STEP = 0.25

@@ -13,9 +13,9 @@ import math
 
 import numpy as np
 
+from megacity.irt import category_probs, fisher_info
 from services.cat.engine.bank import ItemBank
 from services.cat.engine.config import SelectionConfig
-from services.cat.engine.irt import category_probs, fisher_info
 
 _NEG = -np.inf
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from megacity.irt import category_probs
 from services.cat.engine.bank import ItemBank, ItemSpec
 from services.cat.engine.config import CatConfig
 from services.cat.engine.exposure import InMemoryExposure
-from services.cat.engine.irt import category_probs
 from services.cat.engine.session import CatEngine
 
 

@@ -9,10 +9,10 @@ catsim_bank = pytest.importorskip("catsim.item_bank")
 from catsim.estimation import NumericalSearchEstimator  # noqa: E402
 from catsim.selection import MaxInfoSelector  # noqa: E402
 
+from megacity.irt import info4  # noqa: E402
 from services.cat.engine.bank import ItemBank, ItemSpec  # noqa: E402
 from services.cat.engine.config import CatConfig, EstimatorConfig  # noqa: E402
 from services.cat.engine.estimators import Estimator  # noqa: E402
-from services.cat.engine.irt import info4  # noqa: E402
 from services.cat.engine.session import CatEngine  # noqa: E402
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from megacity.irt import GPCM, GRM
 from services.cat.engine.bank import BankCache, BankError, ItemBank, ItemSpec
 from services.cat.engine.config import (
     CatConfig,
@@ -16,7 +17,6 @@ from services.cat.engine.config import (
     StoppingConfig,
 )
 from services.cat.engine.exposure import BankCounters, InMemoryExposure, choose_in_memory
-from services.cat.engine.irt import GPCM, GRM
 from services.cat.engine.session import CatEngine, CatError
 from services.cat.engine.simulation import random_3pl_bank
 

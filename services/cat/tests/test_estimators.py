@@ -18,10 +18,10 @@ import math
 import numpy as np
 import pytest
 
+from megacity.irt import GPCM, GRM, ItemArrays
 from services.cat.engine.bank import ItemBank, ItemSpec
 from services.cat.engine.config import EstimatorConfig
 from services.cat.engine.estimators import Estimator
-from services.cat.engine.irt import GPCM, GRM, ItemArrays
 
 BAKER = ItemArrays.dichotomous([1.0, 1.2, 0.8], [-1.0, 0.0, 1.0])
 BAKER_X = np.array([1, 0, 1])
@@ -104,7 +104,7 @@ def test_polytomous_modes_agree_with_brute_force_search() -> None:
     x = np.array([2, 1, 0])
     est = Estimator(EstimatorConfig())
     grid = np.linspace(-4, 4, 80001)
-    from services.cat.engine.irt import pattern_terms
+    from megacity.irt import pattern_terms
     t = pattern_terms(grid, bank.params, x)
     assert est.estimate(bank.params, x, "mle").theta == pytest.approx(grid[np.argmax(t.loglik)], abs=2e-4)
     assert est.estimate(bank.params, x, "map").theta == pytest.approx(

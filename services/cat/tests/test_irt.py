@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.cat.engine.bank import ItemBank, ItemSpec
-from services.cat.engine.irt import (
+from megacity.irt import (
     GPCM,
     GRM,
     LOGISTIC,
@@ -18,6 +17,7 @@ from services.cat.engine.irt import (
     p4,
     pattern_terms,
 )
+from services.cat.engine.bank import ItemBank, ItemSpec
 
 
 def _poly(model: int, a: float, thr: list[float], D: float = 1.0) -> ItemArrays:

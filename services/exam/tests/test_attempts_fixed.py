@@ -9,7 +9,7 @@ import json
 import psycopg
 import pytest
 
-from services.exam.irt import ItemParams, eap
+from megacity.irt import ItemParams, eap
 from services.exam.maintenance import expire_overdue
 from services.exam.tests.conftest import ExamApp, make_bank, make_exam
 

@@ -9,7 +9,7 @@ import pytest
 from scipy import integrate
 from scipy.special import expit
 
-from services.exam.irt import ItemParams, category_log_probs, eap
+from megacity.irt import ItemParams, category_log_probs, eap
 from services.exam.tests.conftest import ExamApp, make_bank, make_exam
 
 

@@ -2,12 +2,15 @@
 
 Writes are all-or-nothing: `open_writer(key)` streams into something invisible (a temp file,
 an S3 multipart upload) and only `commit()` makes the object exist under `key`; `abort()`
-(or any failure before commit) leaves nothing behind.
+(or any failure before commit) leaves nothing behind. Both backends' writers are
+`BufferedWriter`s: size, SHA-256, buffering and commit/abort bookkeeping live there once; a
+backend adds only where the bytes go (a temp file, S3 parts) and how they become visible.
 """
 from __future__ import annotations
 
 import hashlib
 import re
+from abc import ABC, abstractmethod
 from typing import Protocol
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(/[A-Za-z0-9][A-Za-z0-9._\-]*)*$")
@@ -30,7 +33,8 @@ def check_key(key: str) -> str:
 
 
 class ObjectWriter(Protocol):
-    size: int
+    @property
+    def size(self) -> int: ...
 
     @property
     def sha256(self) -> str: ...
@@ -85,3 +89,61 @@ class Digest:
     @property
     def sha256(self) -> str:
         return self._hash.hexdigest()
+
+
+class BufferedWriter(ABC):
+    """The half of an `ObjectWriter` that every backend shares: the running size and SHA-256,
+    a buffer handed to the backend in blocks of at least `block_bytes` (a file write, an S3
+    part), and commit/abort bookkeeping: a failed commit aborts, and abort runs once and never
+    after a commit. A backend supplies where the blocks go and how the object is made visible."""
+
+    def __init__(self, block_bytes: int) -> None:
+        self._block_bytes = block_bytes
+        self._buf = bytearray()
+        self._digest = Digest()
+        self._done = False
+
+    @property
+    def size(self) -> int:
+        return self._digest.size
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.sha256
+
+    async def write(self, chunk: bytes) -> None:
+        self._digest.update(chunk)
+        self._buf += chunk
+        if len(self._buf) >= self._block_bytes:
+            await self._write_block(self._take())
+
+    def _take(self) -> bytes:
+        data, self._buf = bytes(self._buf), bytearray()
+        return data
+
+    async def commit(self) -> None:
+        try:
+            await self._commit(self._take())
+        except BaseException:
+            await self.abort()
+            raise
+        self._done = True
+
+    async def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._buf = bytearray()
+        await self._abort()
+
+    @abstractmethod
+    async def _write_block(self, data: bytes) -> None:
+        """Store one full block (not yet visible)."""
+
+    @abstractmethod
+    async def _commit(self, rest: bytes) -> None:
+        """Store the last bytes (possibly none) and make the object visible under its key."""
+
+    @abstractmethod
+    async def _abort(self) -> None:
+        """Drop whatever was stored so far."""

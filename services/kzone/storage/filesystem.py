@@ -12,44 +12,25 @@ from pathlib import Path
 import anyio
 
 from services.kzone.storage import signing
-from services.kzone.storage.base import Digest, ObjectNotFound, ObjectTooLarge, check_key
+from services.kzone.storage.base import BufferedWriter, ObjectNotFound, ObjectTooLarge, check_key
 
 FLUSH_BYTES = 1024 * 1024
 
 
-class FsWriter:
+class FsWriter(BufferedWriter):
     def __init__(self, storage: FilesystemStorage, key: str) -> None:
+        super().__init__(FLUSH_BYTES)
         self._storage = storage
         self._key = key
         self._tmp = storage.tmp_dir / f"{uuid.uuid4().hex}.part"
         self._file = open(self._tmp, "xb")  # noqa: SIM115 - closed in commit/abort
-        self._buf = bytearray()
-        self._digest = Digest()
-        self._done = False
 
-    @property
-    def size(self) -> int:
-        return self._digest.size
+    async def _write_block(self, data: bytes) -> None:
+        await anyio.to_thread.run_sync(self._file.write, data)
 
-    @property
-    def sha256(self) -> str:
-        return self._digest.sha256
-
-    async def write(self, chunk: bytes) -> None:
-        self._digest.update(chunk)
-        self._buf += chunk
-        if len(self._buf) >= FLUSH_BYTES:
-            await self._flush()
-
-    async def _flush(self) -> None:
-        if self._buf:
-            data, self._buf = bytes(self._buf), bytearray()
-            await anyio.to_thread.run_sync(self._file.write, data)
-
-    async def commit(self) -> None:
-        await self._flush()
-
+    async def _commit(self, rest: bytes) -> None:
         def _finish() -> None:
+            self._file.write(rest)
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
@@ -57,18 +38,9 @@ class FsWriter:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self._tmp, final)
 
-        try:
-            await anyio.to_thread.run_sync(_finish)
-        except BaseException:
-            await self.abort()
-            raise
-        self._done = True
+        await anyio.to_thread.run_sync(_finish)
 
-    async def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
-        self._buf = bytearray()
+    async def _abort(self) -> None:
         self._file.close()
         self._tmp.unlink(missing_ok=True)
 

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 
 from services.kzone.filenames import content_disposition
-from services.kzone.storage.base import Digest, ObjectNotFound, ObjectTooLarge, check_key
+from services.kzone.storage.base import BufferedWriter, ObjectNotFound, ObjectTooLarge, check_key
 
 PART_BYTES = 8 * 1024 * 1024  # S3 parts must be >= 5 MiB except the last
 
@@ -32,34 +32,18 @@ def _is_missing(exc: Exception) -> bool:
     return code in ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
 
 
-class S3Writer:
+class S3Writer(BufferedWriter):
     def __init__(self, storage: S3Storage, key: str, content_type: str) -> None:
+        super().__init__(PART_BYTES)
         self._s3 = storage.client
         self._bucket = storage.bucket
         self._key = key
         self._content_type = content_type
-        self._buf = bytearray()
-        self._digest = Digest()
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
-        self._done = False
 
-    @property
-    def size(self) -> int:
-        return self._digest.size
-
-    @property
-    def sha256(self) -> str:
-        return self._digest.sha256
-
-    async def write(self, chunk: bytes) -> None:
-        self._digest.update(chunk)
-        self._buf += chunk
-        if len(self._buf) >= PART_BYTES:
-            await self._upload_part()
-
-    async def _upload_part(self) -> None:
-        data, self._buf = bytes(self._buf), bytearray()
+    async def _write_block(self, data: bytes) -> None:
+        """One part of the multipart upload (started by the first part)."""
         if self._upload_id is None:
             created = await anyio.to_thread.run_sync(lambda: self._s3.create_multipart_upload(
                 Bucket=self._bucket, Key=self._key, ContentType=self._content_type))
@@ -69,28 +53,17 @@ class S3Writer:
             Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=data))
         self._parts.append({"ETag": resp["ETag"], "PartNumber": number})
 
-    async def commit(self) -> None:
-        try:
-            if self._upload_id is None:
-                data, self._buf = bytes(self._buf), bytearray()
-                await anyio.to_thread.run_sync(lambda: self._s3.put_object(
-                    Bucket=self._bucket, Key=self._key, Body=data, ContentType=self._content_type))
-            else:
-                if self._buf:
-                    await self._upload_part()
-                await anyio.to_thread.run_sync(lambda: self._s3.complete_multipart_upload(
-                    Bucket=self._bucket, Key=self._key, UploadId=self._upload_id,
-                    MultipartUpload={"Parts": self._parts}))
-        except BaseException:
-            await self.abort()
-            raise
-        self._done = True
-
-    async def abort(self) -> None:
-        if self._done:
+    async def _commit(self, rest: bytes) -> None:
+        if self._upload_id is None:  # under one part: a plain PUT
+            await anyio.to_thread.run_sync(lambda: self._s3.put_object(
+                Bucket=self._bucket, Key=self._key, Body=rest, ContentType=self._content_type))
             return
-        self._done = True
-        self._buf = bytearray()
+        if rest:
+            await self._write_block(rest)
+        await anyio.to_thread.run_sync(lambda: self._s3.complete_multipart_upload(
+            Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}))
+
+    async def _abort(self) -> None:
         if self._upload_id is not None:
             upload_id = self._upload_id
             await anyio.to_thread.run_sync(lambda: self._s3.abort_multipart_upload(

@@ -9,10 +9,10 @@ import uuid
 
 import httpx
 
+from services.kzone.ai_results.service import voice_feedback_question
 from services.kzone.tests.conftest import KZONE_HOST, KzoneHarness
 from services.kzone.tests.media_samples import multipart, png, wav
 from services.kzone.tests.worker import ContractWorker, voice_result, wait_for
-from services.kzone.tutor_prompts import voice_feedback_question
 
 REFERENCE = "The quick brown fox jumps over the lazy dog"
 

@@ -12,6 +12,7 @@ the imports it holds every `HEARTBEAT_SECONDS`; every replica sweeps, each `SWEE
 unfinished imports whose heartbeat is older than `STALE_AFTER_SECONDS` (their process died) and
 ends them as failed, with a reason that says to upload the file again (re-importing is
 idempotent). A graceful stop fails the imports it holds at once, with the same advice.
+Its SQL is in `queries.py`.
 """
 from __future__ import annotations
 
@@ -22,8 +23,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import text
-
 from megacity.db import TenantContext, tenant_transaction
 from megacity.errors import AppError
 from megacity.events.outbox import add_event
@@ -31,6 +30,7 @@ from megacity.job_progress import JobProgress
 from megacity.runtime import Resources
 from megacity.telemetry.logs import get_logger
 from megacity.zones import registry
+from services.tenant.roster_import import queries
 from services.tenant.roster_import.upsert import ClassCache, apply_chunk
 from services.tenant.roster_import.workbook import RowReader, WorkbookInfo
 
@@ -121,21 +121,14 @@ class ImportRunner:
         """Touch the imports this process holds (queued or running)."""
         for job in list(self._tasks.values()):
             async with tenant_transaction(self.res.db(), job.ctx) as s:
-                await s.execute(text("UPDATE tenant.roster_imports SET heartbeat_at = now()"
-                                     " WHERE zone_id = :z AND org_id = :o AND id = :id AND status IN ('queued', 'running')"),
-                                {"z": job.zone_id, "o": job.org_id, "id": job.import_id})
+                await queries.touch_heartbeat(s, job.zone_id, job.org_id, job.import_id)
 
     async def sweep(self) -> list[uuid.UUID]:
         """End, as failed, every unfinished import in any zone whose heartbeat is too old."""
         ended: list[tuple[int, uuid.UUID, uuid.UUID]] = []
         for zone in registry().zones:
             async with tenant_transaction(self.res.db(), TenantContext(zone.id, role="zone_admin")) as s:
-                rows = (await s.execute(text(
-                    "UPDATE tenant.roster_imports SET status = 'failed', finished_at = now(), error = :error"
-                    " WHERE zone_id = :z AND status IN ('queued', 'running')"
-                    " AND heartbeat_at < now() - make_interval(secs => :stale) RETURNING id, org_id"),
-                    {"z": zone.id, "error": INTERRUPTED, "stale": self.stale_after_seconds})).all()
-                for row in rows:
+                for row in await queries.fail_stale_imports(s, zone.id, INTERRUPTED, self.stale_after_seconds):
                     await add_event(s, "tenant", "roster.import.completed", {
                         "import_id": str(row.id), "org_id": str(row.org_id), "status": "failed", "error": INTERRUPTED},
                         zone_id=zone.id, org_id=row.org_id)
@@ -172,9 +165,7 @@ class ImportRunner:
         total = job.info.total_rows
         sessions = self.res.db()
         async with tenant_transaction(sessions, job.ctx) as s:
-            await s.execute(text("UPDATE tenant.roster_imports SET status = 'running', started_at = now(),"
-                                 " heartbeat_at = now() WHERE zone_id = :z AND org_id = :o AND id = :id"),
-                            {"z": job.zone_id, "o": job.org_id, "id": job.import_id})
+            await queries.mark_running(s, job.zone_id, job.org_id, job.import_id)
         await progress.update(job.zone_id, job.org_id, job.import_id, step="reading", processed=0, total=total,
                               errors=0)
         reader = await asyncio.to_thread(RowReader, job.path, job.info)
@@ -209,11 +200,8 @@ class ImportRunner:
         finally:
             reader.close()
         async with tenant_transaction(sessions, job.ctx) as s:
-            done = (await s.execute(text(
-                "UPDATE tenant.roster_imports SET status = 'succeeded', finished_at = now(), total_rows = :total,"
-                " processed_rows = :total WHERE zone_id = :z AND org_id = :o AND id = :id AND status = 'running'"
-                " RETURNING id"), {"z": job.zone_id, "o": job.org_id, "id": job.import_id, "total": consumed})).first()
-            if done is None:  # swept as interrupted while this process stalled: that verdict stands
+            # Not running any more: swept as interrupted while this process stalled; that verdict stands.
+            if not await queries.mark_succeeded(s, job.zone_id, job.org_id, job.import_id, consumed):
                 log.warning("roster import finished after it was declared interrupted", import_id=str(job.import_id))
                 return
             await add_event(s, "tenant", "roster.import.completed", {
@@ -230,10 +218,7 @@ class ImportRunner:
     async def _fail(self, job: ImportJob, progress: JobProgress, reason: str) -> None:
         try:
             async with tenant_transaction(self.res.db(), job.ctx) as s:
-                await s.execute(text(
-                    "UPDATE tenant.roster_imports SET status = 'failed', finished_at = now(), error = :error"
-                    " WHERE zone_id = :z AND org_id = :o AND id = :id"),
-                    {"z": job.zone_id, "o": job.org_id, "id": job.import_id, "error": reason[:1000]})
+                await queries.mark_failed(s, job.zone_id, job.org_id, job.import_id, reason[:1000])
                 await add_event(s, "tenant", "roster.import.completed", {
                     "import_id": str(job.import_id), "org_id": str(job.org_id), "status": "failed", "error": reason},
                     zone_id=job.zone_id, org_id=job.org_id)

@@ -13,7 +13,7 @@ whatever the chunk size (seed 004 §3: no get_or_create loop, no transaction per
 
 Every student the import touches is stamped with (last_import_id, last_import_row), so a row
 repeating an earlier row of the same file is reported as a duplicate without keeping the
-file's keys in memory.
+file's keys in memory. The statements themselves are in `queries.py`.
 """
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tenant.fields import normalize_email, normalize_name, normalize_phone
+from services.tenant.roster_import import queries
+from services.tenant.roster_import.queries import NewStudents, StudentMatch, StudentUpdates
 from services.tenant.roster_import.workbook import RawRow, cell_text, parse_grade
 
 MAX_CLASS_NAME = 100
@@ -96,72 +97,11 @@ class ClassCache:
     async def resolve(self, s: AsyncSession, zone_id: int, org_id: uuid.UUID, rows: list[StudentRow]) -> None:
         wanted = {(r.grade, r.class_name) for r in rows if r.class_name} - set(self.ids)
         if wanted:
-            grades, names = [g for g, _ in wanted], [n for _, n in wanted]
-            params = {"z": zone_id, "o": org_id, "g": grades, "n": names}
-            await s.execute(text(
-                "INSERT INTO tenant.classes (zone_id, org_id, grade, name)"
-                " SELECT :z, :o, g, n FROM unnest(CAST(:g AS smallint[]), CAST(:n AS text[])) AS t(g, n)"
-                " ON CONFLICT DO NOTHING"), params)
-            found = await s.execute(text(
-                "SELECT c.id, c.grade, c.name FROM tenant.classes c"
-                " JOIN unnest(CAST(:g AS smallint[]), CAST(:n AS text[])) AS t(g, n) ON c.grade = t.g AND c.name = t.n"
-                " WHERE c.zone_id = :z AND c.org_id = :o"), params)
-            for row in found:
-                self.ids[(row.grade, row.name)] = row.id
+            for c in await queries.upsert_classes(s, zone_id, org_id, [g for g, _ in wanted], [n for _, n in wanted]):
+                self.ids[(c.grade, c.name)] = c.id
         for r in rows:
             if r.class_name:
                 r.class_id = self.ids[(r.grade, r.class_name)]
-
-
-# One index lookup per key, by construction (LATERAL subqueries per unnest row): a live student
-# through `students_key_live`, else the latest soft-deleted one through `students_key_deleted`.
-# Rows found are locked (FOR UPDATE) and come back with their ctid, which the UPDATE uses: a TID
-# scan whatever the statistics say. (A plain join lets the planner, whose statistics lag behind an
-# org an import is filling, scan the whole org for every chunk: O(rows²).)
-_M = ("{a}.ctid::text AS ref, {a}.id, {a}.grade, {a}.class_id, {a}.email, {a}.deleted_at IS NOT NULL AS deleted,"
-      " {a}.last_import_id, {a}.last_import_row")
-_MATCH = text(
-    "SELECT k.name, k.phone, coalesce(l.ref, d.ref) AS ref, coalesce(l.id, d.id) AS id,"
-    " coalesce(l.grade, d.grade) AS grade, CASE WHEN l.ref IS NULL THEN d.class_id ELSE l.class_id END AS class_id,"
-    " CASE WHEN l.ref IS NULL THEN d.email ELSE l.email END AS email, coalesce(l.deleted, d.deleted) AS deleted,"
-    " CASE WHEN l.ref IS NULL THEN d.last_import_id ELSE l.last_import_id END AS last_import_id,"
-    " CASE WHEN l.ref IS NULL THEN d.last_import_row ELSE l.last_import_row END AS last_import_row"
-    " FROM unnest(CAST(:names AS text[]), CAST(:phones AS text[])) AS k(name, phone)"
-    f" LEFT JOIN LATERAL (SELECT {_M.format(a='s')} FROM tenant.students s WHERE s.zone_id = :z AND s.org_id = :o"
-    "   AND s.name = k.name AND s.parent_phone = k.phone AND s.deleted_at IS NULL LIMIT 1 FOR UPDATE) AS l ON true"
-    f" LEFT JOIN LATERAL (SELECT {_M.format(a='s')} FROM tenant.students s WHERE l.ref IS NULL AND s.zone_id = :z"
-    "   AND s.org_id = :o AND s.name = k.name AND s.parent_phone = k.phone AND s.deleted_at IS NOT NULL"
-    "   ORDER BY s.deleted_at DESC LIMIT 1 FOR UPDATE) AS d ON true"
-    " WHERE coalesce(l.ref, d.ref) IS NOT NULL")
-_INSERT = text(
-    "INSERT INTO tenant.students (zone_id, org_id, name, grade, class_id, parent_phone, email, last_import_id,"
-    " last_import_row)"
-    " SELECT :z, :o, t.name, t.grade, t.class_id, t.phone, t.email, :imp, t.row"
-    " FROM unnest(CAST(:names AS text[]), CAST(:grades AS smallint[]), CAST(:classes AS uuid[]),"
-    "  CAST(:phones AS text[]), CAST(:emails AS text[]), CAST(:rows AS int[])) AS t(name, grade, class_id, phone,"
-    "  email, row)"
-    " ON CONFLICT (zone_id, org_id, name, parent_phone) WHERE deleted_at IS NULL DO NOTHING"
-    " RETURNING last_import_row")
-_UPDATE = text(
-    "UPDATE tenant.students s SET grade = v.grade,"
-    " class_id = CASE WHEN v.keep_class THEN s.class_id ELSE v.class_id END,"
-    " email = coalesce(v.email, s.email), deleted_at = NULL,"
-    " updated_at = CASE WHEN v.changed THEN now() ELSE s.updated_at END,"
-    " last_import_id = :imp, last_import_row = v.row"
-    " FROM unnest(CAST(:refs AS tid[]), CAST(:grades AS smallint[]), CAST(:classes AS uuid[]),"
-    "  CAST(:keep AS boolean[]), CAST(:emails AS text[]), CAST(:changed AS boolean[]), CAST(:rows AS int[]))"
-    "  AS v(ref, grade, class_id, keep_class, email, changed, row)"
-    # The rows were found and locked in this transaction (RLS applies as well).
-    " WHERE s.ctid = ANY(CAST(:refs AS tid[])) AND s.ctid = v.ref")
-_ERRORS = text(
-    "INSERT INTO tenant.roster_import_errors (zone_id, org_id, import_id, row_number, column_name, reason)"
-    " SELECT :z, :o, :imp, r, c, m FROM unnest(CAST(:r AS int[]), CAST(:c AS text[]), CAST(:m AS text[])) AS t(r, c, m)"
-    " ON CONFLICT DO NOTHING")
-_COUNTERS = text(
-    "UPDATE tenant.roster_imports SET processed_rows = :processed, created_count = created_count + :created,"
-    " updated_count = updated_count + :updated, restored_count = restored_count + :restored,"
-    " unchanged_count = unchanged_count + :unchanged, error_count = error_count + :bad"
-    " WHERE zone_id = :z AND org_id = :o AND id = :imp")
 
 
 async def apply_chunk(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_id: uuid.UUID,
@@ -180,13 +120,12 @@ async def apply_chunk(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_i
             continue
         by_key[(row.name, row.parent_phone)] = row
     rows = list(by_key.values())
-    base = {"z": zone_id, "o": org_id, "imp": import_id}
     if rows:
         await classes.resolve(s, zone_id, org_id, rows)
-        matches = {(m.name, m.phone): m for m in await s.execute(
-            _MATCH, {**base, "names": [r.name for r in rows], "phones": [r.parent_phone for r in rows]})}
+        matches = {(m.name, m.phone): m for m in await queries.match_students(
+            s, zone_id, org_id, import_id, [r.name for r in rows], [r.parent_phone for r in rows])}
         new: list[StudentRow] = []
-        upd: list[tuple[StudentRow, Any, bool]] = []
+        upd: list[tuple[StudentRow, StudentMatch, bool]] = []
         for r in rows:
             m = matches.get((r.name, r.parent_phone))
             if m is None:
@@ -206,23 +145,22 @@ async def apply_chunk(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_i
                 else:
                     result.unchanged += 1
         if new:
-            inserted = {n for (n,) in await s.execute(_INSERT, {
-                **base, "names": [r.name for r in new], "grades": [r.grade for r in new],
-                "classes": [r.class_id for r in new], "phones": [r.parent_phone for r in new],
-                "emails": [r.email for r in new], "rows": [r.number for r in new]})}
+            inserted = await queries.insert_students(s, zone_id, org_id, import_id, NewStudents(
+                names=[r.name for r in new], grades=[r.grade for r in new], classes=[r.class_id for r in new],
+                phones=[r.parent_phone for r in new], emails=[r.email for r in new], rows=[r.number for r in new]))
             result.created += len(inserted)
             for r in new:
                 if r.number not in inserted:  # another import created it between our SELECT and INSERT
                     result.errors.append((r.number, "name", "created concurrently by another import; import again"))
         if upd:
-            await s.execute(_UPDATE, {
-                **base, "refs": [m.ref for _, m, _ in upd], "grades": [r.grade for r, _, _ in upd],
-                "classes": [r.class_id for r, _, _ in upd], "keep": [r.class_name is None for r, _, _ in upd],
-                "emails": [r.email for r, _, _ in upd], "changed": [c for _, _, c in upd],
-                "rows": [r.number for r, _, _ in upd]})
+            await queries.update_students(s, zone_id, org_id, import_id, StudentUpdates(
+                refs=[m.ref for _, m, _ in upd], grades=[r.grade for r, _, _ in upd],
+                classes=[r.class_id for r, _, _ in upd], keep=[r.class_name is None for r, _, _ in upd],
+                emails=[r.email for r, _, _ in upd], changed=[c for _, _, c in upd],
+                rows=[r.number for r, _, _ in upd]))
     if result.errors:
-        await s.execute(_ERRORS, {**base, "r": [e[0] for e in result.errors], "c": [e[1] for e in result.errors],
-                                  "m": [e[2][:500] for e in result.errors]})
-    await s.execute(_COUNTERS, {**base, "processed": processed, "created": result.created, "updated": result.updated,
-                                "restored": result.restored, "unchanged": result.unchanged, "bad": result.bad_rows})
+        await queries.insert_row_errors(s, zone_id, org_id, import_id, result.errors)
+    await queries.add_counters(s, zone_id, org_id, import_id, processed=processed, created=result.created,
+                               updated=result.updated, restored=result.restored, unchanged=result.unchanged,
+                               bad=result.bad_rows)
     return result

@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from mcproto.auth.v1 import auth_pb2, auth_pb2_grpc
+from megacity.auth.permissions import permissions_for
+from megacity.auth.tokens import Principal
 from megacity.db import TenantContext, make_engine, make_sessionmaker, tenant_transaction
 from megacity.testing import TestDatabase, TokenMint, run_service
 
@@ -66,6 +68,12 @@ class Actor:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}", "Host": self.host}
+
+    @property
+    def principal(self) -> Principal:
+        """The caller as a service function takes it (what the token would verify to)."""
+        return Principal(user_id=self.user_id, zone_id=self.zone_id, org_id=self.org_id, role=self.role,
+                         permissions=frozenset(permissions_for(self.role)), jti=uuid.uuid4().hex, iat=0, exp=0)
 
 
 @dataclass

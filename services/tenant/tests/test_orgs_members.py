@@ -114,3 +114,30 @@ async def test_auth_down_is_503_not_500(tenant) -> None:
                                     headers=oa.headers)
     assert resp.status_code == 503 and resp.json()["code"] == "dependency.auth_unavailable"
     assert await tenant.sql("SELECT 1 FROM tenant.memberships") == []
+
+
+async def test_get_org_over_grpc(tenant) -> None:
+    """What other services ask: the org's fields in its zone; another zone's org is NOT_FOUND."""
+    za = tenant.actor(1, "zone_admin")
+    created = (await tenant.client.post("/api/v1/orgs", json={"name": "Daegu Prep", "plan": "standard"},
+                                        headers=za.headers)).json()
+    resp = await tenant.client.patch(f"/api/v1/orgs/{created['id']}", json={"status": "suspended"}, headers=za.headers)
+    assert resp.status_code == 200, resp.text
+    busan = await tenant.make_org(2, "Busan")
+    async with grpc.aio.insecure_channel(tenant.grpc_target) as ch:
+        stub = tenant_pb2_grpc.TenantServiceStub(ch)
+        org = await stub.GetOrg(tenant_pb2.GetOrgRequest(zone_id=1, org_id=created["id"]))
+        assert (org.id, org.zone_id, org.name, org.plan, org.status) == (
+            created["id"], 1, "Daegu Prep", "standard", "suspended")
+        org = await stub.GetOrg(tenant_pb2.GetOrgRequest(zone_id=2, org_id=str(busan)))
+        assert (org.id, org.zone_id, org.name, org.plan, org.status) == (str(busan), 2, "Busan", "free", "active")
+        for request, status in ((tenant_pb2.GetOrgRequest(zone_id=1, org_id=str(busan)), grpc.StatusCode.NOT_FOUND),
+                                (tenant_pb2.GetOrgRequest(zone_id=1, org_id=str(uuid.uuid4())),
+                                 grpc.StatusCode.NOT_FOUND),
+                                (tenant_pb2.GetOrgRequest(zone_id=99, org_id=created["id"]), grpc.StatusCode.NOT_FOUND),
+                                (tenant_pb2.GetOrgRequest(zone_id=1, org_id="nope"), grpc.StatusCode.INVALID_ARGUMENT)):
+            try:
+                await stub.GetOrg(request)
+                raise AssertionError(f"expected {status}")
+            except grpc.aio.AioRpcError as err:
+                assert err.code() == status, request

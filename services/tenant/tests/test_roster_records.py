@@ -84,6 +84,14 @@ async def test_suspended_org_takes_no_new_records(tenant) -> None:
     assert resp.status_code == 409 and resp.json()["code"] == "org.not_active"
 
 
+def _problem_codes(op: dict, status: str) -> set[str]:
+    """The error codes documented under one status: one `example`, or several named `examples`."""
+    content = op["responses"][status]["content"]["application/problem+json"]
+    if "example" in content:
+        return {content["example"]["code"]}
+    return {named["value"]["code"] for named in content["examples"].values()}
+
+
 def test_openapi_documents_every_endpoint_with_examples_and_problems() -> None:
     from services.tenant.main import build
     from services.tenant.settings import Settings
@@ -98,10 +106,11 @@ def test_openapi_documents_every_endpoint_with_examples_and_problems() -> None:
             assert op.get("summary"), where
             codes = set(op["responses"])
             assert "422" in codes, where
+            assert "request.invalid" in _problem_codes(op, "422"), where
             if path != "/api/v1/zone":
                 assert {"401", "403"} <= codes, where
-                for code in ("401", "403"):
-                    assert op["responses"][code]["content"]["application/problem+json"]["example"]["code"], where
+                assert "auth.token_missing" in _problem_codes(op, "401"), where
+                assert "auth.permission_denied" in _problem_codes(op, "403"), where
             ok = next(c for c in codes if c.startswith("2"))
             content = op["responses"][ok].get("content", {}).get("application/json")
             if content:

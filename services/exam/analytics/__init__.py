@@ -1,0 +1,1 @@
+"""The org dashboard: attempts, θ by class and exam, classical item statistics."""

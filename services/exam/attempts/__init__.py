@@ -1,0 +1,1 @@
+"""Taking an exam: start, answer, resume, submit."""

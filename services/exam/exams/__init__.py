@@ -1,0 +1,1 @@
+"""Exams: draft -> published -> archived; fixed forms and adaptive (CAT) exams."""

@@ -1,0 +1,1 @@
+"""Item banks: named pools of items with a version and a scaling constant D."""

@@ -1,0 +1,1 @@
+"""Items: authoring, listing, changing and retiring the items of a bank."""

@@ -1,0 +1,1 @@
+"""The K-content catalogue (`kzone.kzone_contents`): CRUD and search by title and tag."""

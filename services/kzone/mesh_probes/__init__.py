@@ -1,0 +1,1 @@
+"""Diagnostics: whether a mesh probe's event (`diagnostics.probe.recorded`) reached K-Zone."""

@@ -1,0 +1,1 @@
+"""The filesystem backend's presigned GET URLs, served by K-Zone itself."""

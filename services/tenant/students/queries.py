@@ -1,0 +1,105 @@
+"""SQL of roster students (`tenant.students`, with the class name)."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.tenant.listing import Listed, listed
+
+_SELECT = ("SELECT s.id, s.org_id, s.user_id, s.name, s.grade, s.class_id, c.name AS class_name, s.parent_phone,"
+           " s.email, s.created_at, s.updated_at, s.deleted_at FROM tenant.students s"
+           " LEFT JOIN tenant.classes c ON c.zone_id = s.zone_id AND c.org_id = s.org_id AND c.id = s.class_id")
+# A parent sees a student only through an approved link (by roster record or by the student's user).
+_PARENT_FILTER = (" AND (CAST(:parent AS uuid) IS NULL OR EXISTS (SELECT 1 FROM tenant.parent_links l"
+                  " WHERE l.zone_id = s.zone_id AND l.org_id = s.org_id AND l.parent_user_id = :parent"
+                  " AND l.status = 'approved' AND (l.student_id = s.id OR l.student_user_id = s.user_id)))")
+
+
+@dataclass(frozen=True)
+class StudentRow:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    user_id: uuid.UUID | None
+    name: str
+    grade: int
+    class_id: uuid.UUID | None
+    class_name: str | None
+    parent_phone: str
+    email: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    deleted_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class StudentFilter:
+    grade: int | None = None
+    class_id: uuid.UUID | None = None
+    name_prefix: str | None = None
+    parent: uuid.UUID | None = None  # a parent's user: only its approved-linked students
+
+
+def _like_prefix(prefix: str | None) -> str | None:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") if prefix else None
+
+
+async def list_students(s: AsyncSession, zone_id: int, org_id: uuid.UUID, f: StudentFilter,
+                        after: tuple[Any, ...] | None, limit: int, offset: int) -> Listed[StudentRow]:
+    """`limit` live students ordered by (grade, name, id), after the key `after` or from `offset`."""
+    rows = (await s.execute(text(
+        f"SELECT * FROM (SELECT *, count(*) OVER () AS total FROM ({_SELECT} WHERE s.zone_id = :z"
+        " AND s.org_id = :o AND s.deleted_at IS NULL AND (CAST(:g AS int) IS NULL OR s.grade = :g)"
+        " AND (CAST(:c AS uuid) IS NULL OR s.class_id = :c)"
+        f" AND (CAST(:n AS text) IS NULL OR s.name LIKE :n || '%'){_PARENT_FILTER}) AS q) AS counted"
+        " WHERE CAST(:after_grade AS int) IS NULL OR (grade, name, id) > (:after_grade, :after_name, :after_id)"
+        " ORDER BY grade, name, id LIMIT :limit OFFSET :offset"),
+        {"z": zone_id, "o": org_id, "g": f.grade, "c": f.class_id, "n": _like_prefix(f.name_prefix),
+         "parent": f.parent, "after_grade": after[0] if after else None,
+         "after_name": after[1] if after else None, "after_id": after[2] if after else None,
+         "limit": limit, "offset": offset})).all()
+    return listed(rows, StudentRow)
+
+
+async def get_student(s: AsyncSession, zone_id: int, org_id: uuid.UUID, student_id: uuid.UUID,
+                      parent: uuid.UUID | None) -> StudentRow | None:
+    row = (await s.execute(text(
+        f"{_SELECT} WHERE s.zone_id = :z AND s.org_id = :o AND s.id = :id AND s.deleted_at IS NULL{_PARENT_FILTER}"),
+        {"z": zone_id, "o": org_id, "id": student_id, "parent": parent})).first()
+    return StudentRow(**row._mapping) if row is not None else None
+
+
+async def class_exists(s: AsyncSession, zone_id: int, org_id: uuid.UUID, class_id: uuid.UUID) -> bool:
+    return (await s.execute(text("SELECT 1 FROM tenant.classes WHERE zone_id = :z AND org_id = :o AND id = :id"),
+                            {"z": zone_id, "o": org_id, "id": class_id})).first() is not None
+
+
+async def insert_student(s: AsyncSession, zone_id: int, org_id: uuid.UUID, values: dict[str, Any]) -> uuid.UUID | None:
+    """The new student's id; None when a live student has this name and parent phone."""
+    return (await s.execute(text(
+        "INSERT INTO tenant.students (zone_id, org_id, user_id, name, grade, class_id, parent_phone, email)"
+        " VALUES (:z, :o, :user_id, :name, :grade, :class_id, :parent_phone, :email)"
+        " ON CONFLICT (zone_id, org_id, name, parent_phone) WHERE deleted_at IS NULL DO NOTHING RETURNING id"),
+        {"z": zone_id, "o": org_id, **values})).scalar_one_or_none()
+
+
+async def update_student(s: AsyncSession, zone_id: int, org_id: uuid.UUID, student_id: uuid.UUID,
+                         changes: dict[str, Any]) -> bool:
+    """Set the given columns (names from `StudentPatch`); False when there is no live student.
+    Raises IntegrityError when another student has the new name and parent phone."""
+    sets = ", ".join(f"{f} = :{f}" for f in changes)
+    return (await s.execute(text(
+        f"UPDATE tenant.students SET {sets}, updated_at = now()"
+        " WHERE zone_id = :z AND org_id = :o AND id = :id AND deleted_at IS NULL RETURNING id"),
+        {**changes, "z": zone_id, "o": org_id, "id": student_id})).first() is not None
+
+
+async def soft_delete_student(s: AsyncSession, zone_id: int, org_id: uuid.UUID, student_id: uuid.UUID) -> bool:
+    return (await s.execute(text(
+        "UPDATE tenant.students SET deleted_at = now(), updated_at = now()"
+        " WHERE zone_id = :z AND org_id = :o AND id = :id AND deleted_at IS NULL RETURNING id"),
+        {"z": zone_id, "o": org_id, "id": student_id})).first() is not None
