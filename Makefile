@@ -30,9 +30,10 @@ gateway: setup ## regenerate gateway configs from libs/megacity/zones.yaml
 gateway-check: setup
 	$(PY) -m gateway check
 
-lint: setup ## ruff everywhere; mypy --strict on libs/megacity
+lint: setup ## ruff everywhere; mypy --strict on libs/megacity, mypy (default mode) on services and gateway
 	$(VENV)/bin/ruff check libs services gateway scripts tests protos/build.py
 	cd libs && ../$(VENV)/bin/mypy --config-file ../pyproject.toml --strict -p megacity
+	$(VENV)/bin/mypy --config-file pyproject.toml services gateway
 
 bench: setup ## benchmarks; results in bench/REPORT.md
 	$(PY) -m bench

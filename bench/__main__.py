@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from bench import auth, cat, edge, exam, inference, kzone, tenant
+from bench.common import commit_stamp, stamp_section
 
 REPORT = Path(__file__).with_name("REPORT.md")
 BENCHES = {"edge": edge.run, "cat": cat.run, "exam": exam.run, "tenant": tenant.run, "auth": auth.run,
@@ -28,15 +29,18 @@ def main(argv: list[str]) -> None:
     unknown = set(chosen) - set(BENCHES)
     if unknown:
         raise SystemExit(f"unknown benchmark(s) {sorted(unknown)}; choose from {list(BENCHES)}")
-    sections = _sections(REPORT.read_text()) if REPORT.exists() else {}
+    sections = {n: stamp_section(t.rstrip(), None) + "\n\n"
+                for n, t in (_sections(REPORT.read_text()) if REPORT.exists() else {}).items()}
+    commit = commit_stamp()  # once, before this run rewrites the report
     for name in chosen:
         print(f"running benchmark: {name} ...", flush=True)
-        sections[name] = BENCHES[name]().rstrip() + "\n\n"
+        sections[name] = stamp_section(BENCHES[name]().rstrip(), commit) + "\n\n"
         print(sections[name])
         stamp = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
         header = (f"# Benchmark report\n\nWritten by `make bench` (`python -m bench [name ...]`); last run {stamp} on "
                   f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. "
-                  f"Each section names its own run and device.\n\n")
+                  f"Each section names its own run and device, and the commit it measured (`git rev-parse --short "
+                  f"HEAD`; `+dirty`: the tree had uncommitted changes).\n\n")
         body = "".join(f"<!-- bench:{n} -->\n{sections[n]}" for n in BENCHES if n in sections)
         REPORT.write_text(header + body)  # after each benchmark, so a later failure keeps earlier figures
     print(f"wrote {REPORT}")

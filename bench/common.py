@@ -44,6 +44,40 @@ REDIS_URL = os.environ.get("MC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 NATS_URL = os.environ.get("MC_TEST_NATS_URL", "nats://127.0.0.1:4222")
 
 
+# --- provenance ------------------------------------------------------------------------------
+
+def commit_stamp() -> str:
+    """The commit a run measures: `git rev-parse --short HEAD`, plus `+dirty` when tracked or
+    untracked (not ignored) files differ from it — bench/REPORT.md aside, which a run rewrites
+    itself. "unknown" outside a git checkout."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--", ".", ":(exclude)bench/REPORT.md")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+STAMP = "Measured at commit "
+
+
+def stamp_section(text: str, commit: str | None) -> str:
+    """`text` (a report section, starting with its `## ` heading) with a line naming the commit
+    measured right under the heading, replacing an older one. `commit` None marks a section
+    carried over from a report written before sections were stamped (only if it has no stamp)."""
+    head, _, rest = text.partition("\n")
+    rest = rest.lstrip("\n")
+    if rest.startswith(STAMP):
+        if commit is None:
+            return text
+        rest = rest.partition("\n")[2].lstrip("\n")
+    line = f"{STAMP}`{commit}`." if commit else f"{STAMP}(not recorded: this run predates commit stamps)."
+    return f"{head}\n\n{line}\n\n{rest}"
+
+
 # --- network ----------------------------------------------------------------------------------
 
 def free_port() -> int:

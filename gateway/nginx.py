@@ -133,6 +133,7 @@ def _api_server(reg: Registry, route: HostRoute, cfg: EdgeConfig, allow: list[st
     for blocked in BLOCKED_PATHS:
         lines += _location(f"= {blocked}", _return(404, policy.NOT_FOUND))
     for pr in routes:
+        assert pr.service is not None  # path_routes gives every prefix of an API host its service
         lines += _prefix_locations(pr, _limit(pr, cfg) + [f"proxy_pass http://{_upstream_name(pr.service)};"])
     return lines + named_locations
 

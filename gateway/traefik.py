@@ -115,6 +115,7 @@ def _host_routers(reg: Registry, route: HostRoute) -> dict[str, dict[str, Any]]:
     for pr in path_routes(reg, route):
         priority = PRIORITY_HOST if pr.prefix == "/" else PRIORITY_PATH_BASE + len(pr.prefix)
         if route.kind in API_KINDS:
+            assert pr.service is not None  # path_routes gives every prefix of an API host its service
             service = _service_name(pr.service)
             if route.kind == "admin" and pr.prefix == "/":
                 # Non-API paths on admin hosts are the admin console (part of the zone frontend);

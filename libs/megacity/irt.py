@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import expit, log_softmax  # type: ignore[import-untyped]
+from scipy.special import expit, log_softmax
 
 Array = npt.NDArray[Any]
 

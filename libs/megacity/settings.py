@@ -5,7 +5,7 @@ development so a forgotten `changeme` never reaches production.
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar, overload
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -81,8 +81,19 @@ class ServiceSettings(BaseSettings):
         return self.grpc_peer_template.format(service=service, port=registry().services[service].grpc_port)
 
 
+S = TypeVar("S", bound=ServiceSettings)
+
+
+@overload
+def settings_class(name: str) -> type[ServiceSettings]: ...
+@overload
+def settings_class(name: str, base: type[S]) -> type[S]: ...
 def settings_class(name: str, base: type[ServiceSettings] = ServiceSettings) -> type[ServiceSettings]:
-    """A settings class reading `<NAME>_*` variables, with service_name fixed to `name`."""
+    """A settings class reading `<NAME>_*` variables, with service_name fixed to `name`.
+
+    Returns a subclass of `base` (typed as `base`): annotate values with `base`, not with the
+    returned class, which a type checker cannot use as a type.
+    """
     prefix = name.upper().replace("-", "_") + "_"
 
     class _Settings(base):  # type: ignore[misc, valid-type]

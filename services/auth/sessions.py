@@ -67,7 +67,7 @@ async def revoke(session: AsyncSession, sid: uuid.UUID, reason: str) -> bool:
     result = await session.execute(text(
         "UPDATE auth.sessions SET revoked_at = now(), revoked_reason = :r WHERE id = :id AND revoked_at IS NULL"),
         {"id": sid, "r": reason})
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # CursorResult of an UPDATE
 
 
 async def revoke_all(session: AsyncSession, zone_id: int, user_id: uuid.UUID, reason: str) -> list[str]:

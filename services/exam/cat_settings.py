@@ -5,7 +5,7 @@ maximum-information selection, no exposure control, no blueprint, 20 items).
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -18,7 +18,7 @@ _SELECTIONS = {"max_info": pb.SELECTION_MAX_INFO, "randomesque": pb.SELECTION_RA
                "progressive": pb.SELECTION_PROGRESSIVE}
 _EXPOSURES = {"none": pb.EXPOSURE_NONE, "sympson_hetter": pb.EXPOSURE_SYMPSON_HETTER, "r_max": pb.EXPOSURE_R_MAX}
 _CLASSIFICATIONS = {"none": pb.CLASSIFICATION_NONE, "ci": pb.CLASSIFICATION_CI, "sprt": pb.CLASSIFICATION_SPRT}
-EXAMPLE = {"estimator": "eap", "selection": "randomesque", "randomesque_k": 5, "exposure": "sympson_hetter",
+EXAMPLE: dict[str, Any] = {"estimator": "eap", "selection": "randomesque", "randomesque_k": 5, "exposure": "sympson_hetter",
            "r_max": 0.2, "blueprint": {"algebra": 0.5, "geometry": 0.3, "statistics": 0.2},
            "min_items": 10, "max_items": 25, "se_threshold": 0.3}
 

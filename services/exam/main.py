@@ -15,10 +15,10 @@ from services.exam.item_import.routes import router as item_import
 from services.exam.items.routes import router as items
 from services.exam.maintenance import Maintenance, ensure_partitions
 from services.exam.reports.routes import router as reports
-from services.exam.settings import Settings
+from services.exam.settings import ExamSettings, Settings
 
 
-def build(settings: Settings | None = None) -> ServiceRuntime:
+def build(settings: ExamSettings | None = None) -> ServiceRuntime:
     settings = settings or Settings()
     app = create_app("exam", title="MegaCity exam API",
                      description="Exams, item banks and items (IRT), attempts (fixed and adaptive through the CAT "

@@ -2,9 +2,9 @@
 from megacity.settings import ServiceSettings, settings_class
 
 
-class _ExamSettings(ServiceSettings):
+class ExamSettings(ServiceSettings):
     # How often the background sweep scores attempts whose time limit has passed.
     expiry_sweep_seconds: float = 15.0
 
 
-Settings = settings_class("exam", _ExamSettings)
+Settings = settings_class("exam", ExamSettings)

@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
@@ -72,6 +73,12 @@ class JobWorker:
         self._active: set[asyncio.Task] = set()
         self._subs: dict[str, Any] = {}
 
+    @property
+    def _js(self) -> JetStreamContext:
+        js = self.res.js
+        assert js is not None  # run() consumes only when the runtime has JetStream
+        return js
+
     def stop(self) -> None:
         self._stopping.set()
 
@@ -99,7 +106,7 @@ class JobWorker:
     async def _subscribe(self, kind: str) -> Any:
         if kind in self._subs:
             return self._subs[kind]
-        js, name = self.res.js, durable_name(kind)
+        js, name = self._js, durable_name(kind)
         limit = self.state.gates[KIND_MODEL[kind]].limit
         await ensure_streams(js, self.namespace)
         config = ConsumerConfig(
@@ -276,8 +283,8 @@ class JobWorker:
                        "Mc-Original-Subject": msg.subject, "Mc-Consumer": consumer, "Mc-Delivered": str(delivered),
                        "Mc-Error": _header_value(error)}
         try:
-            await self.res.js.publish(dlq_subject(self.namespace, msg.subject), msg.data,
-                                      stream=dlq_stream(self.namespace), headers=dlq_headers)
+            await self._js.publish(dlq_subject(self.namespace, msg.subject), msg.data,
+                                   stream=dlq_stream(self.namespace), headers=dlq_headers)
         except Exception:  # noqa: BLE001 - keep the job; try again later
             log.exception("DLQ publish failed; the job stays queued", msg_id=msg_id)
             await msg.nak(delay=self.settings.job_backoff_seconds[-1] if self.settings.job_backoff_seconds else 30)
@@ -325,8 +332,8 @@ class JobWorker:
             propagate.inject(headers)
             body = envelope.encode(event_id=msg_id, event_type=event_type, payload=payload, zone_id=job.zone_id,
                                    org_id=job.org_id, occurred_at=dt.datetime.now(dt.UTC))
-            ack = await self.res.js.publish(full_subject, body, stream=events_stream(self.namespace),
-                                            headers=headers)
+            ack = await self._js.publish(full_subject, body, stream=events_stream(self.namespace),
+                                         headers=headers)
             if getattr(ack, "duplicate", False):
                 log.info("result already published (JetStream dedupe)", job_id=job.job_id)
 
@@ -346,7 +353,7 @@ class JobWorker:
 
     async def _progress(self, job: Job, step: str, percent: float | None) -> None:
         state = await self._state(job)
-        if state is None or state.get("status") in FINISHED:
+        if state is None or self.progress is None or state.get("status") in FINISHED:
             return  # kzone did not create it (or already finished it): nothing to update
         try:
             await self.progress.update(job.zone_id, job.org_id, job.job_id, step=step, progress=percent)

@@ -92,7 +92,8 @@ def gemma_transformers(state_dir: str | Path) -> Path:
         tokenizer = AutoTokenizer.from_pretrained(str(source), gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(str(source), gguf_file=gguf.name, dtype=torch.float32)
         # The weights are plain tensors now; drop the GGUF quantizer so the checkpoint can be saved.
-        model.hf_quantizer = None
+        # torch types Module attribute assignment as Tensor | Module; hf_quantizer is a plain attribute.
+        model.hf_quantizer = None  # type: ignore[assignment]
         model.config.__dict__.pop("quantization_config", None)
         model.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))

@@ -12,12 +12,12 @@ from services.kzone.catalogue import routes as catalogue
 from services.kzone.mesh_probes import routes as mesh_probes
 from services.kzone.objects import routes as objects
 from services.kzone.service_state import KzoneState
-from services.kzone.settings import Settings
+from services.kzone.settings import KzoneSettings, Settings
 from services.kzone.storage import make_storage
 from services.kzone.uploads import routes as uploads
 
 
-def build(settings: Settings | None = None) -> ServiceRuntime:
+def build(settings: KzoneSettings | None = None) -> ServiceRuntime:
     settings = settings or Settings()
     app = create_app("kzone", title="MegaCity K-Zone API",
                      description="K-content catalogue, media uploads and AI jobs (voice analysis, dance pose "

@@ -2,8 +2,9 @@
 the FastAPI dependencies its routes use to reach them."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 
@@ -53,9 +54,10 @@ async def object_urls(request: Request) -> ObjectUrls:
 ObjectUrlsDep = Annotated[ObjectUrls, Depends(object_urls)]
 
 
-def org_member(permission: str) -> Any:
-    """Like `Annotated[Principal, Depends(require(permission))]`, and the token must be scoped to an org (403
-    `kzone.org_required` otherwise), checked before the request body is read."""
+def org_member(permission: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency like `require(permission)`, and the token must be scoped to an org (403
+    `kzone.org_required` otherwise), checked before the request body is read. Use it as
+    `Annotated[Principal, Depends(org_member(permission))]`."""
     needs_permission = require(permission)
 
     async def dependency(principal: Principal = Depends(needs_permission)) -> Principal:
@@ -63,4 +65,4 @@ def org_member(permission: str) -> Any:
         return principal
 
     dependency.__name__ = f"org_member_{permission.replace(':', '_')}"
-    return Annotated[Principal, Depends(dependency)]
+    return dependency

@@ -7,6 +7,7 @@ from __future__ import annotations
 from megacity import job_progress
 from megacity.http_app import create_app
 from megacity.runtime import Resources, ServiceRuntime
+from megacity.settings import ServiceSettings
 from services.tenant import grpc_api
 from services.tenant.classes.routes import router as classes_router
 from services.tenant.members.routes import router as members_router
@@ -20,7 +21,7 @@ from services.tenant.students.routes import router as students_router
 from services.tenant.zones.routes import router as zones_router
 
 
-def build(settings: Settings | None = None) -> ServiceRuntime:
+def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
     settings = settings or Settings()
     app = create_app("tenant", title="MegaCity tenant API",
                      description="Zones, orgs, memberships, classes, rosters, parent–student links and bulk roster "

@@ -32,7 +32,7 @@ async def seed(database_url: str) -> int:
                     "INSERT INTO tenant.orgs (id, zone_id, name, plan) VALUES (:id, :zone_id, :name, 'demo')"
                     " ON CONFLICT (id) DO NOTHING"),
                     {"id": demo_org_id(zone.key), "zone_id": zone.id, "name": f"{zone.name} Demo Academy"})
-                created += result.rowcount
+                created += result.rowcount  # type: ignore[attr-defined]  # CursorResult of an INSERT
     finally:
         await engine.dispose()
     return created

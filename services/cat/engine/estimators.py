@@ -161,6 +161,7 @@ class Estimator:
             ft = float(self._f(pattern_terms(theta, items, x), kind, np.array([theta]))[0])
             if ft > best_f:
                 best_theta, best_f = theta, ft
+        assert best_theta is not None  # as float(None) would: every refined candidate's f was NaN
         return float(best_theta)
 
     def _refine(self, items: ItemArrays, x: np.ndarray, kind: str, left: float, right: float) -> float:

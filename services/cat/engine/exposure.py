@@ -54,7 +54,7 @@ def choose_in_memory(ctr: BankCounters, candidates: Sequence[str], mode: str, r_
         return Choice(candidates[0])
     cap = r_max * max(ctr.n, 1)
     rejected: list[str] = []
-    best, best_a = None, None
+    best, best_a = candidates[0], None  # the least admitted candidate (candidates is not empty)
     for j, c in enumerate(candidates):
         a = ctr.adm[c]
         if best_a is None or a < best_a:

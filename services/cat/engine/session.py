@@ -209,7 +209,7 @@ class CatEngine:
         rng = self.rng(s, 1)
         blocked = self.blocked(s)
         n_answered = len(s.scores) - len(s.pending)
-        args = dict(m=m, n_answered=n_answered, n_given=len(s.items), max_items=cfg.stopping.max_items, rng=rng)
+        args: dict[str, Any] = dict(m=m, n_answered=n_answered, n_given=len(s.items), max_items=cfg.stopping.max_items, rng=rng)
         ranked = np.empty(0, np.int64)
         if cfg.content.blueprint:
             for area in area_order(cfg.content.blueprint, s.area_counts, len(s.items)):

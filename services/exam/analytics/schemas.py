@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from megacity.http_app import problem_response
 
-_EXAMPLE = {
+_EXAMPLE: dict[str, Any] = {
     "org_id": "1f0e2d3c-4b5a-4968-8776-655443322110", "exam_id": None, "since": "2025-09-01T00:00:00Z", "until": None,
     "totals": {"attempts": 212, "in_progress": 5, "completed": 200, "expired": 7, "students": 118,
                "mean_theta": 0.08, "sd_theta": 0.97, "mean_scaled_score": 508.0},

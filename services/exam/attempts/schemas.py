@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,9 +11,9 @@ from megacity.http_app import problem_response
 from services.exam.item_fields import ItemOption
 
 _ATTEMPT = "0193c2a4-5b6c-7d8e-9f01-23456789abcd"
-_ITEM = {"id": "8e1f0a2b-3c4d-4e5f-9a0b-1c2d3e4f5a6b", "stem": "Solve for x: 2x + 3 = 11",
+_ITEM: dict[str, Any] = {"id": "8e1f0a2b-3c4d-4e5f-9a0b-1c2d3e4f5a6b", "stem": "Solve for x: 2x + 3 = 11",
          "options": [{"key": "A", "text": "3"}, {"key": "B", "text": "4"}], "max_score": 1}
-_OUT = {"id": _ATTEMPT, "exam_id": "3f2e1d0c-9b8a-4765-8432-10fedcba9876",
+_OUT: dict[str, Any] = {"id": _ATTEMPT, "exam_id": "3f2e1d0c-9b8a-4765-8432-10fedcba9876",
         "student_id": "0c8f7a56-2d4e-4b1a-9f3c-5e6d7a8b9c0d", "kind": "adaptive", "status": "in_progress",
         "started_at": "2026-03-02T09:00:00Z", "deadline_at": "2026-03-02T09:40:00Z", "ended_at": None,
         "remaining_seconds": 1875.0, "answered": 7, "current_item": _ITEM, "pending_item_ids": [_ITEM["id"]],

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,12 +13,12 @@ from services.exam.cat_settings import CatSettingsIn
 from services.exam.exam_store import ExamRow
 
 _BANK = "5d7c1e1a-2b3c-4d5e-8f90-a1b2c3d4e5f6"
-_IN_EXAMPLE = {"title": "Algebra placement (adaptive)", "description": "Finds your level in 10-25 items",
+_IN_EXAMPLE: dict[str, Any] = {"title": "Algebra placement (adaptive)", "description": "Finds your level in 10-25 items",
                "kind": "adaptive", "item_bank_id": _BANK, "time_limit_seconds": 2400, "cat_settings": CAT_EXAMPLE,
                "class_id": "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"}
-_FIXED_EXAMPLE = {"title": "Unit 3 quiz", "kind": "fixed", "item_bank_id": _BANK, "time_limit_seconds": 900,
+_FIXED_EXAMPLE: dict[str, Any] = {"title": "Unit 3 quiz", "kind": "fixed", "item_bank_id": _BANK, "time_limit_seconds": 900,
                   "item_ids": ["8e1f0a2b-3c4d-4e5f-9a0b-1c2d3e4f5a6b", "9f2a1b3c-4d5e-4f6a-8b7c-2d3e4f5a6b7c"]}
-_OUT_EXAMPLE = {"id": "3f2e1d0c-9b8a-4765-8432-10fedcba9876", **_IN_EXAMPLE, "status": "published", "item_ids": [],
+_OUT_EXAMPLE: dict[str, Any] = {"id": "3f2e1d0c-9b8a-4765-8432-10fedcba9876", **_IN_EXAMPLE, "status": "published", "item_ids": [],
                 "item_count": 0, "scale_mean": 500.0, "scale_sd": 100.0, "max_attempts": None,
                 "created_by": "6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d", "created_at": "2026-03-01T09:00:00Z",
                 "updated_at": "2026-03-01T09:30:00Z", "published_at": "2026-03-01T09:30:00Z", "archived_at": None}

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from megacity.http_app import problem_response
 
-_EXAMPLE = {"id": "5d7c1e1a-2b3c-4d5e-8f90-a1b2c3d4e5f6", "name": "Algebra I", "description": "Grade 10 algebra",
+_EXAMPLE: dict[str, Any] = {"id": "5d7c1e1a-2b3c-4d5e-8f90-a1b2c3d4e5f6", "name": "Algebra I", "description": "Grade 10 algebra",
             "scaling_constant": 1.0, "version": 12, "item_count": 340, "created_at": "2026-03-01T09:00:00Z",
             "updated_at": "2026-03-02T10:00:00Z"}
 NOT_FOUND = problem_response(404, "item_bank.not_found", "No such item bank in your org")

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from megacity.http_app import problem_response
 
-_EXAMPLE = {"id": "2c9d8e7f-6a5b-4c3d-9e2f-1a0b9c8d7e6f", "bank_id": "5d7c1e1a-2b3c-4d5e-8f90-a1b2c3d4e5f6",
+_EXAMPLE: dict[str, Any] = {"id": "2c9d8e7f-6a5b-4c3d-9e2f-1a0b9c8d7e6f", "bank_id": "5d7c1e1a-2b3c-4d5e-8f90-a1b2c3d4e5f6",
             "filename": "algebra.csv", "format": "csv", "mode": "valid_rows", "status": "completed", "total_rows": 3,
             "created_rows": 1, "updated_rows": 1, "unchanged_rows": 0, "error_rows": 1, "bank_version": 13,
             "created_at": "2026-03-01T09:00:00Z", "errors_truncated": False,

@@ -101,8 +101,8 @@ def read_rows(data: bytes, fmt: str) -> tuple[list[str], list[tuple[int, dict[st
         try:
             ws = wb.worksheets[0]
             raw_rows = []
-            for values in ws.iter_rows(values_only=True):
-                raw_rows.append([_cell(v) for v in values])
+            for sheet_row in ws.iter_rows(values_only=True):
+                raw_rows.append([_cell(v) for v in sheet_row])
                 if len(raw_rows) > MAX_ROWS + 1:
                     break
         finally:

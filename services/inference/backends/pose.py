@@ -157,8 +157,8 @@ class PoseBackend:
                 step = max(1, round(fps / sample_fps))
             else:
                 step = max(1, math.ceil(total / max_frames)) if total > 0 else 1
-            graph = self._graph(static=False) if step == 1 else None  # consecutive frames: track
-            pooled = self._static.get() if graph is None else None
+            graph: Any = self._graph(static=False) if step == 1 else None  # consecutive frames: track
+            pooled: Any = self._static.get() if graph is None else None  # one of the two is a graph
             frames: list[PoseFrame] = []
             index = 0
             try:

@@ -35,7 +35,7 @@ from services.kzone.upload_stream import FileField, UploadReceiver
 
 router = APIRouter(prefix="/api/v1/kzone", tags=["ai-jobs"])
 
-JobUploader = org_member(perm.AI_JOB_CREATE)  # the org is checked before the upload is read
+JobUploader = Annotated[Principal, Depends(org_member(perm.AI_JOB_CREATE))]  # the org is checked before the upload is read
 JobSubmitter = Annotated[Principal, Depends(require(perm.AI_JOB_CREATE))]
 JobReader = Annotated[Principal, Depends(require(perm.AI_JOB_READ))]
 

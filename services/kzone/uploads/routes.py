@@ -20,7 +20,7 @@ from services.kzone.uploads.schemas import MediaOut
 
 router = APIRouter(prefix="/api/v1/kzone/uploads", tags=["uploads"])
 
-MediaUploader = org_member(perm.MEDIA_UPLOAD)
+MediaUploader = Annotated[Principal, Depends(org_member(perm.MEDIA_UPLOAD))]
 MediaReader = Annotated[Principal, Depends(require(perm.CONTENT_READ))]
 
 

@@ -87,6 +87,7 @@ def write_roster(path: Path, rows: int, *, bad_every: int = 50, start: int = 0) 
             sheet.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="{_NS}"><sheetData>'
                         .encode())
             for n in range(rows + 1):
+                row: list[Any]
                 if n == 0:
                     row = list(HEADER)
                 else:

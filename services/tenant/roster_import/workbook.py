@@ -13,7 +13,7 @@ import re
 import tempfile
 import zipfile
 from array import array
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,8 @@ class DiskStringTable:
             if root is None:
                 root = node
             if event == "end" and node.tag == tag:  # the same text openpyxl's read_string_table yields
-                data = Text.from_tree(node).content.replace("x005F_", "").encode()
+                # Serialisable.from_tree always returns an instance; types-openpyxl says `Self | None`.
+                data = Text.from_tree(node).content.replace("x005F_", "").encode()  # type: ignore[union-attr]
                 root.clear()  # drop the finished <si> from the tree
                 self._file.write(data)
                 self._offsets.append(self._offsets[-1] + len(data))
@@ -88,15 +89,21 @@ def open_workbook(path: Path) -> tuple[Any, DiskStringTable | None]:
     """openpyxl read-only (values, not formulas), with the shared strings on disk and worksheets
     that only look at the XML before `<sheetData>` for their size (openpyxl's own parses the whole
     sheet into a tree when the file gives no `<dimension>`, as many writers do). Close both."""
-    from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
+    from openpyxl.reader.excel import ExcelReader
     from openpyxl.worksheet._read_only import ReadOnlyWorksheet
     from openpyxl.worksheet.dimensions import SheetDimension
-    from openpyxl.xml.constants import SHEET_MAIN_NS
+    from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
     from openpyxl.xml.functions import iterparse
 
     class _Sheet(ReadOnlyWorksheet):
+        _min_column: int | None
+        _min_row: int | None
+        _max_column: int | None
+        _max_row: int | None
+
         def _get_size(self) -> None:
-            with self._get_source() as src:
+            # _get_source is private openpyxl API that types-openpyxl leaves out.
+            with self._get_source() as src:  # type: ignore[attr-defined]
                 for _, element in iterparse(src, events=("start",)):
                     if element.tag == f"{{{SHEET_MAIN_NS}}}dimension" and element.get("ref"):
                         with contextlib.suppress(ValueError, TypeError):
@@ -113,14 +120,18 @@ def open_workbook(path: Path) -> tuple[Any, DiskStringTable | None]:
             ct = self.package.find(SHARED_STRINGS)
             if ct is not None:
                 with self.archive.open(ct.PartName[1:]) as src:
-                    self.table = self.shared_strings = DiskStringTable(src)
+                    # types-openpyxl says list[str]; openpyxl only indexes it (ReadOnlyWorksheet takes
+                    # any SupportsGetItem[int, str]).
+                    self.table = self.shared_strings = DiskStringTable(src)  # type: ignore[assignment]
 
         def read_worksheets(self) -> None:
             for sheet, rel in self.parser.find_sheets():
                 if rel.target in self.valid_files and "chartsheet" not in rel.Type:
                     ws = _Sheet(self.wb, sheet.name, rel.target, self.shared_strings)
-                    ws.sheet_state = sheet.state
-                    self.wb._sheets.append(ws)
+                    # As openpyxl's own ExcelReader.read_worksheets does; types-openpyxl types
+                    # ChildSheet.state as optional and leaves the private Workbook._sheets out.
+                    ws.sheet_state = sheet.state  # type: ignore[assignment]
+                    self.wb._sheets.append(ws)  # type: ignore[attr-defined]
 
     reader = _Reader(path, read_only=True, data_only=True)
     try:
@@ -254,7 +265,7 @@ def _column_of(ref: str, cache: dict[str, int]) -> int:
     return col
 
 
-def sheet_rows(wb: Any, sheet: str, columns: set[int] | None = None) -> Iterator[tuple[int, dict[int, Any]]]:
+def sheet_rows(wb: Any, sheet: str, columns: set[int] | None = None) -> Generator[tuple[int, dict[int, Any]], None, None]:
     """(row number, {1-based column: value}) for every row element of a read-only sheet, with
     only `columns` parsed when given.
 
