@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = ("auth", "tenant", "exam", "kzone")
-SQL_MARKERS = ("text(", "select(", "execute(", "begin(", "tenant_transaction(", "commit(")
+SQL_MARKERS = ("text(", "select(", "execute(", "begin(", "tenant_transaction", "commit(", "sqlalchemy")
 ROUTE_METHODS = {"get", "post", "put", "patch", "delete"}
 MAX_ROUTE_LINES = 40
 RAISED = re.compile(r'AppError\(\s*(\d{3}),\s*"([a-z0-9_.]+)"')

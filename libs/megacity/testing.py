@@ -23,6 +23,8 @@ from megacity.db.engine import with_database
 from megacity.db.migrations import migrate_all
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from megacity.auth.tokens import SigningKey
     from megacity.runtime import ServiceRuntime
 
@@ -61,20 +63,30 @@ class TestDatabase:
     def app_url(self, service: str) -> str:
         return db_url(self.name, bootstrap.app_role(service))
 
-    async def sql(self, query: str, **params: Any) -> list[Any]:
-        """SQL (`:name` parameters) as the database superuser: the test's view of the truth past
-        RLS, across every zone. No application context sees every zone (issue #9)."""
-        from sqlalchemy import text
-
+    def superuser_engine(self) -> AsyncEngine:
+        """An engine (one pooled connection) as the database superuser, for a harness that reads
+        the truth past RLS often (`superuser_sql`); the harness disposes it."""
         from megacity.db import make_engine
 
-        engine = make_engine(self.admin_url, pool_size=1)
+        return make_engine(self.admin_url, pool_size=1)
+
+    async def sql(self, query: str, **params: Any) -> list[Any]:
+        """One-off `superuser_sql` on a throwaway engine."""
+        engine = self.superuser_engine()
         try:
-            async with engine.begin() as conn:
-                result = await conn.execute(text(query), params)
-                return list(result.all()) if result.returns_rows else []
+            return await superuser_sql(engine, query, **params)
         finally:
             await engine.dispose()
+
+
+async def superuser_sql(engine: AsyncEngine, query: str, **params: Any) -> list[Any]:
+    """SQL (`:name` parameters) through a `superuser_engine`: the test's view of the truth past
+    RLS, across every zone. No application context sees every zone (issue #9)."""
+    from sqlalchemy import text
+
+    async with engine.begin() as conn:
+        result = await conn.execute(text(query), params)
+        return list(result.all()) if result.returns_rows else []
 
 
 @pytest.fixture(scope="session")

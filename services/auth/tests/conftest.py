@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from megacity.db import TenantContext, make_engine, make_sessionmaker, tenant_transaction
-from megacity.testing import TestDatabase, run_service
+from megacity.testing import TestDatabase, run_service, superuser_sql
 
 HOSTS = {1: "api.univprepai.com", 2: "api.collegeprepai.com"}
 PASSWORD = "Correct-Horse-9"
@@ -61,6 +61,7 @@ class AuthEnv:
     tenant_sessions: Any
     namespace: str
     redis: Any
+    truth: Any  # superuser engine: the view past RLS
 
     # --- accounts -----------------------------------------------------------------------
     async def register(self, email: str, *, zone_id: int = 1, password: str = PASSWORD, phone: str | None = None,
@@ -124,7 +125,7 @@ class AuthEnv:
     # --- raw database ------------------------------------------------------------------------
     async def auth_sql(self, query: str, **params: Any) -> list[Any]:
         """SQL past RLS, every zone (as the database superuser)."""
-        return await self.db.sql(query, **params)
+        return await superuser_sql(self.truth, query, **params)
 
 
 @pytest.fixture
@@ -138,13 +139,15 @@ async def env(test_db: TestDatabase, namespace: str, redis_client, nats_client, 
               ) -> AsyncIterator[AuthEnv]:
     tenant_engine = make_engine(test_db.app_url("tenant"), pool_size=2)
     auth_engine = make_engine(test_db.app_url("auth"), pool_size=2)
+    truth = test_db.superuser_engine()
     try:
         async with run_service("tenant", test_db, namespace) as tenant:
             overrides = {**FAST_HASH, "grpc_peers": {"tenant": f"127.0.0.1:{tenant.grpc_port}"}, **auth_overrides}
             async with run_service("auth", test_db, namespace, **overrides) as auth:
                 async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{auth.http_port}", timeout=30) as client:
                     yield AuthEnv(auth, tenant, test_db, client, make_sessionmaker(auth_engine),
-                                  make_sessionmaker(tenant_engine), namespace, redis_client)
+                                  make_sessionmaker(tenant_engine), namespace, redis_client, truth)
     finally:
         await tenant_engine.dispose()
         await auth_engine.dispose()
+        await truth.dispose()

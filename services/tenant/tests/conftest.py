@@ -17,7 +17,7 @@ from mcproto.auth.v1 import auth_pb2, auth_pb2_grpc
 from megacity.auth.permissions import permissions_for
 from megacity.auth.tokens import Principal
 from megacity.db import TenantContext, make_engine, make_sessionmaker, tenant_transaction
-from megacity.testing import TestDatabase, TokenMint, run_service
+from megacity.testing import TestDatabase, TokenMint, run_service, superuser_sql
 
 HOSTS = {1: "api.univprepai.com", 2: "api.collegeprepai.com"}
 
@@ -87,6 +87,7 @@ class Tenant:
     client: httpx.AsyncClient
     sessions: Any
     grpc_target: str
+    truth: Any  # superuser engine: the view past RLS
     actors: list[Actor] = field(default_factory=list)
 
     def actor(self, zone_id: int, role: str, org_id: uuid.UUID | None = None, user_id: uuid.UUID | None = None
@@ -109,7 +110,7 @@ class Tenant:
 
     async def sql(self, query: str, **params: Any) -> list[Any]:
         """SQL past RLS, every zone (as the database superuser)."""
-        return await self.db.sql(query, **params)
+        return await superuser_sql(self.truth, query, **params)
 
 
 @pytest.fixture
@@ -119,10 +120,12 @@ async def tenant(test_db: TestDatabase, namespace: str, token_mint: TokenMint, f
     async with run_service("tenant", test_db, namespace, grpc_peers={"auth": target}) as runtime:
         token_mint.install(runtime.app)
         engine = make_engine(test_db.app_url("tenant"), pool_size=2)
+        truth = test_db.superuser_engine()
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{runtime.http_port}", timeout=30) as client:
             try:
                 yield Tenant(runtime, test_db, token_mint, servicer, client, make_sessionmaker(engine),
-                             f"127.0.0.1:{runtime.grpc_port}")
+                             f"127.0.0.1:{runtime.grpc_port}", truth)
             finally:
                 await runtime.app.state.roster_imports.wait_idle(timeout=30)
                 await engine.dispose()
+                await truth.dispose()
