@@ -3,7 +3,7 @@
 - In-process: `TokenVerifier.decode` (signature + claims, key already cached) and the full
   `verify` (decode + one Redis MGET of the jti/sid denylist) — latency percentiles of single
   calls, sequential, after a warm-up.
-- Through the local edge (nginx from `gateway/nginx.py`, rate limits off): the auth service's
+- Through the local edge (Traefik from `gateway/traefik.py`, rate limits off): the auth service's
   `GET /api/v1/users/me` with a real access token vs the same process's `/healthz` (the edge
   sends `/healthz` on an api. host to the zone's default service; here that upstream is auth
   too, so both runs hit the same uvicorn process). wrk, alternating rounds.
@@ -335,7 +335,7 @@ the write. The writer (a separate `python` with redis-py) reads the system-wide 
 SET; this process reads it when its cache first refuses the token; the difference is the figure (after 20
 unreported warm-up revocations).
 
-Through the local edge (nginx, keep-alive upstream, rate limits off), `Host: {HOST}`, against one
+Through the local edge (Traefik, keep-alive upstream, rate limits off), `Host: {HOST}`, against one
 auth process (uvicorn, PostgreSQL + Redis local): `GET /healthz` vs `GET /api/v1/users/me` with a
 real access token (signature remembered per token, denylist and cached profile read through auth's
 TrackedCache — in process unless Redis announced a change — phone decrypted once per cached
@@ -347,7 +347,7 @@ cached profile. Auth's profile cache lives {_profile_ttl()} s, so during the rou
 reloaded from PostgreSQL as in production. The users were registered and logged in through the edge before
 the rounds (auth's Argon2 cost lowered for that: /users/me hashes no password).
 wrk, 1 thread, 32 connections, {seconds} s per run after warm-ups, {rounds} alternating rounds, same
-machine ({os.cpu_count()} cores shared by wrk, nginx, auth, PostgreSQL and Redis).
+machine ({os.cpu_count()} cores shared by wrk, Traefik, auth, PostgreSQL and Redis).
 
 | round | /healthz req/s | p50 ms | p99 ms | /users/me (1 token) req/s | p50 ms | p99 ms \
 | /users/me ({users:,} tokens) req/s | p50 ms | p99 ms | JWKS req/s | non-2xx + errors |

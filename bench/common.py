@@ -126,10 +126,9 @@ class JwksServer:
 
 @contextmanager
 def local_edge(upstreams: dict[str, str]) -> Iterator[LocalEdge]:
-    """The local edge (nginx from gateway/nginx.py) on a free port in a temporary folder, rate
+    """The local edge (Traefik from gateway/traefik.py) on a free port in a temporary folder, rate
     limits off: one load generator on one address would measure the limiter."""
-    from gateway.local_edge import LocalEdge
-    from gateway.nginx import EdgeConfig
+    from gateway.local_edge import EdgeConfig, LocalEdge
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = EdgeConfig(listen_port=free_port(), upstreams=upstreams, rate_limits=False)

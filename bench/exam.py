@@ -1,6 +1,6 @@
 """Submit-response throughput through the local edge with 50 concurrent students.
 
-Everything real and in separate processes: nginx (the local edge, rate limits off: one load
+Everything real and in separate processes: Traefik (the local edge, rate limits off: one load
 generator on one address would measure the limiter), the exam service (one uvicorn process,
 default pool of 10+10 connections) and, for adaptive exams, the CAT service (gRPC, state in
 Redis); PostgreSQL (a throwaway database on MC_TEST_PG_URL), Redis. The exam service verifies
@@ -201,11 +201,11 @@ def _report(results: dict[str, tuple[wrk.WrkResult, int, int]], seconds: int) ->
     table = "\n".join(rows)
     return f"""## Exam: submit-response throughput through the edge (issue: exam and CAT services)
 
-`POST /api/v1/attempts/{{id}}/responses` through the local edge (nginx, rate limits off) with `Host: {HOST}`:
+`POST /api/v1/attempts/{{id}}/responses` through the local edge (Traefik, rate limits off) with `Host: {HOST}`:
 {STUDENTS} concurrent students (wrk, {STUDENTS} threads × 1 connection, each student answering its own attempt's
 current item as soon as the last answer is acknowledged), {seconds} s per exam kind after a 2 s warm-up. One exam
 process (uvicorn, 10+10 DB connections), one CAT process, PostgreSQL and Redis on the same
-{os.cpu_count()}-core machine as nginx and wrk. Every acknowledged response is a committed row (token verified,
+{os.cpu_count()}-core machine as Traefik and wrk. Every acknowledged response is a committed row (token verified,
 attempt row locked, response scored and inserted, attempt updated); adaptive answers then go to CAT
 (SubmitResponses + NextItem) and the next item is stored before the reply.
 

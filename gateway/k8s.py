@@ -1,113 +1,55 @@
-"""Kubernetes manifests (Deployment + Service per service) rendered from the zone registry.
+"""Kubernetes manifests rendered from the zone registry (deploy/k8s/, `python -m gateway generate`).
 
-One file per service under deploy/k8s/. Images are `megacity/<service>:<tag>` (set the tag
-with kustomize or `kubectl set image`); secrets come from a Secret `megacity-<service>` holding
-the service's `<NAME>_DATABASE_URL`, `<NAME>_MIGRATION_DATABASE_URL`, `<NAME>_REDIS_URL` and
-`<NAME>_SECRET_KEY` (never in these files). GPU services are pinned to GPU nodes.
+Files: `namespace.yaml` (Namespace with Pod Security "restricted" enforced, default-deny and the
+namespace-wide NetworkPolicies), `<service>.yaml` per service, `pgbouncer.yaml`, `edge.yaml`
+(Traefik + edge answers), `bootstrap/db-bootstrap.yaml`, `migrations/<service>.yaml`, and
+`secrets/*.example` (Secret keys, never values). Helm-less rollout of release <tag>, in order
+(server-side apply: the edge's route ConfigMap outgrows client-side apply's annotation):
+
+    kubectl apply --server-side -f deploy/k8s/namespace.yaml
+    # once: create every Secret from its template in deploy/k8s/secrets/ (deploy/k8s/README.md)
+    kubectl apply --server-side -f deploy/k8s/bootstrap/     # first install; again when a service is added
+    kubectl -n megacity wait --for=condition=complete --timeout=15m job/db-bootstrap-<tag>
+    kubectl apply --server-side -f deploy/k8s/migrations/
+    kubectl -n megacity wait --for=condition=complete --timeout=30m \\
+        job -l app.kubernetes.io/component=migration,app.kubernetes.io/version=<tag>
+    kubectl apply --server-side -f deploy/k8s/               # Deployments roll out on the new schema
+
+Pieces: `k8s_cluster` (addresses, images, the release tag), `k8s_pods` (restricted pods, probes,
+drain), `k8s_services`, `k8s_pgbouncer`, `k8s_edge`, `k8s_jobs`, `k8s_network`, `k8s_secrets`.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from megacity.zones import Registry, ServiceSpec, registry
-
-IMAGE = "megacity/{service}:latest"
-OTLP_ENDPOINT = "http://jaeger-collector:4317"
-NATS_URL = "nats://nats:4222"
-# Where the edge (Traefik) runs: the cluster's pod network. Only a peer there may set
-# X-Forwarded-For; clients never are. Set it to your cluster's pod CIDR (issue #9).
-EDGE_PEERS = '["10.0.0.0/8"]'
+from gateway import k8s_edge, k8s_jobs, k8s_network, k8s_pgbouncer, k8s_secrets, k8s_services
+from gateway.k8s_cluster import NAMESPACE
+from gateway.k8s_pods import PART_OF
+from megacity.zones import Registry, registry
 
 
-def _labels(name: str) -> dict[str, str]:
-    return {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "megacity"}
-
-
-def _container(spec: ServiceSpec) -> dict[str, Any]:
-    name, prefix = spec.name, spec.name.upper().replace("-", "_")
-    env = {
-        f"{prefix}_ENVIRONMENT": "production",
-        f"{prefix}_HTTP_HOST": "0.0.0.0",
-        f"{prefix}_GRPC_HOST": "0.0.0.0",
-        f"{prefix}_NATS_URL": NATS_URL,
-        # Services reach each other through their k8s Service (same name as the service).
-        f"{prefix}_GRPC_PEER_TEMPLATE": "{service}:{port}",
-        "OTEL_SERVICE_NAME": name,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT,
-        "OTEL_TRACES_EXPORTER": "otlp",
-    }
-    if spec.public:
-        env[f"{prefix}_FORWARDED_ALLOW_IPS"] = EDGE_PEERS
-    if spec.gpu:
-        env[f"{prefix}_DEVICE"] = "cuda"
-    resources: dict[str, Any] = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}
-    if spec.gpu:
-        resources = {"requests": {"cpu": "2", "memory": "8Gi"},
-                     "limits": {"memory": "24Gi", "nvidia.com/gpu": 1}}
-    # Public services are ready when their HTTP app is; gRPC-only ones when gRPC health says SERVING.
-    readiness: dict[str, Any] = (
-        {"httpGet": {"path": "/readyz", "port": "http"}} if spec.public else {"grpc": {"port": spec.grpc_port}})
-    return {
-        "name": name,
-        "image": IMAGE.format(service=name),
-        "command": ["python", "-m", f"services.{name}"],
-        "ports": [{"name": "http", "containerPort": spec.http_port},
-                  {"name": "grpc", "containerPort": spec.grpc_port}],
-        "env": [{"name": k, "value": v} for k, v in env.items()],
-        "envFrom": [{"secretRef": {"name": f"megacity-{name}"}}],
-        "resources": resources,
-        "startupProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 5,
-                         "failureThreshold": 120 if spec.gpu else 24},
-        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10, "failureThreshold": 3},
-        "readinessProbe": {**readiness, "periodSeconds": 5, "failureThreshold": 2},
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "allowPrivilegeEscalation": False,
-                            "capabilities": {"drop": ["ALL"]}},
-    }
-
-
-def deployment(spec: ServiceSpec) -> dict[str, Any]:
-    pod: dict[str, Any] = {
-        # Graceful drain: readiness flips first, then gRPC / NATS drain before exit.
-        "terminationGracePeriodSeconds": 60 if spec.gpu else 30,
-        "containers": [_container(spec)],
-    }
-    if spec.gpu:
-        pod["nodeSelector"] = {"nvidia.com/gpu.present": "true"}
-        pod["tolerations"] = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": spec.name, "labels": _labels(spec.name)},
-        "spec": {
-            "replicas": 1 if spec.gpu else 2,
-            "selector": {"matchLabels": {"app.kubernetes.io/name": spec.name}},
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
-            "template": {
-                "metadata": {"labels": _labels(spec.name),
-                             "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": str(spec.http_port),
-                                             "prometheus.io/path": "/metrics"}},
-                "spec": pod,
-            },
-        },
-    }
-
-
-def service(spec: ServiceSpec) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": spec.name, "labels": _labels(spec.name)},
-        "spec": {
-            "selector": {"app.kubernetes.io/name": spec.name},
-            "ports": [
-                {"name": "http", "port": spec.http_port, "targetPort": "http", "appProtocol": "http"},
-                {"name": "grpc", "port": spec.grpc_port, "targetPort": "grpc", "appProtocol": "kubernetes.io/h2c"},
-            ],
-        },
-    }
+def namespace() -> dict[str, Any]:
+    pss = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
+    pss["pod-security.kubernetes.io/enforce-version"] = "latest"
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": NAMESPACE, "labels": {"app.kubernetes.io/part-of": PART_OF, **pss}}}
 
 
 def manifests(reg: Registry | None = None) -> dict[str, list[dict[str, Any]]]:
-    """service name -> its documents (Deployment, Service)."""
+    """File name under deploy/k8s (without .yaml) -> its documents."""
     reg = reg or registry()
-    return {name: [deployment(spec), service(spec)] for name, spec in reg.services.items()}
+    files: dict[str, list[dict[str, Any]]] = {
+        "namespace": [namespace(), *k8s_network.namespace_policies(), k8s_network.migration_policy(),
+                      *k8s_network.data_store_policies(reg)],
+    }
+    for spec in reg.services.values():
+        files[spec.name] = k8s_services.manifests(reg, spec)
+    files["pgbouncer"] = k8s_pgbouncer.manifests(reg)
+    files["edge"] = k8s_edge.manifests(reg)
+    files.update(k8s_jobs.migration_manifests(reg))
+    return files
+
+
+def secret_templates(reg: Registry | None = None) -> dict[str, str]:
+    """File name under deploy/k8s/secrets -> template text (keys only)."""
+    return k8s_secrets.templates(reg or registry())

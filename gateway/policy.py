@@ -1,12 +1,12 @@
-"""What the edge adds on its own: security headers, TLS settings and problem-JSON answers.
-
-One definition for both edges, so Traefik (compose/k8s) and nginx (native) answer alike.
-"""
+"""What the edge adds on its own: security headers, browser policy (CORS, CSP), TLS settings and
+problem-JSON answers. One definition, rendered into Traefik's config for every target (native,
+compose, k8s) and served by `gateway.edge_answers`."""
 from __future__ import annotations
 
 import json
 
-# Sent on every edge response (nginx: `add_header ... always`; Traefik: headers middleware).
+# Sent on every edge response (Traefik headers middleware `security-headers`). API answers are
+# JSON: nothing in them may load anything. Pages get `page_csp` instead.
 SECURITY_HEADERS: dict[str, str] = {
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
     "X-Content-Type-Options": "nosniff",
@@ -14,6 +14,35 @@ SECURITY_HEADERS: dict[str, str] = {
     "Referrer-Policy": "strict-origin-when-cross-origin",
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
 }
+
+# Browser-facing hosts of a zone (its www., app. and admin. pages) may call its api. host with
+# credentials; nothing else may. Preflights are answered by the edge and cached for 10 minutes.
+PAGE_HOST_PREFIXES = ("www", "app", "admin")
+CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Request-Id",
+                        "traceparent", "tracestate"]
+CORS_EXPOSED_HEADERS = ["Retry-After", "X-Request-Id", "Location", "ETag"]
+CORS_MAX_AGE_SECONDS = 600
+
+
+def page_origins(domain: str, scheme: str = "https", port: int | None = None) -> list[str]:
+    """The origins of a domain's pages (`https://www.<domain>`, ...); `port` for local runs."""
+    suffix = f":{port}" if port else ""
+    return [f"{scheme}://{prefix}.{domain}{suffix}" for prefix in PAGE_HOST_PREFIXES]
+
+
+def page_csp(domain: str, scheme: str = "https", port: int | None = None) -> str:
+    """CSP of a zone's pages: code and assets from the page itself or `static.<domain>`, calls to
+    `api.<domain>` (fetch, SSE, WebSocket), never framed."""
+    suffix = f":{port}" if port else ""
+    api, static = f"{scheme}://api.{domain}{suffix}", f"{scheme}://static.{domain}{suffix}"
+    ws = ("wss" if scheme == "https" else "ws") + f"://api.{domain}{suffix}"
+    return "; ".join([
+        "default-src 'self'", f"script-src 'self' {static}", f"style-src 'self' {static}",
+        f"img-src 'self' data: blob: {static}", f"font-src 'self' {static}", f"media-src 'self' blob: {static}",
+        f"connect-src 'self' {api} {ws}", "frame-ancestors 'none'", "base-uri 'self'", "object-src 'none'",
+        "form-action 'self'",
+    ])
 
 # TLS 1.2+ with forward-secret AEAD suites only (TLS 1.3 suites are not configurable in Go).
 TLS_MIN_VERSION = "VersionTLS12"
@@ -31,12 +60,9 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
 def problem(status: int, title: str, code: str) -> str:
-    """The platform's problem JSON (RFC 9457 + stable `code`), compact and without quotes that
-    would break an nginx single-quoted string."""
-    body = json.dumps({"type": "about:blank", "title": title, "status": status, "code": code},
+    """The platform's problem JSON (RFC 9457 + stable `code`), compact."""
+    return json.dumps({"type": "about:blank", "title": title, "status": status, "code": code},
                       separators=(",", ":"))
-    assert "'" not in body and "$" not in body
-    return body
 
 
 UNKNOWN_HOST = problem(404, "Not Found", "edge.unknown_host")
@@ -44,7 +70,9 @@ NOT_FOUND = problem(404, "Not Found", "edge.not_found")
 ADMIN_FORBIDDEN = problem(403, "Forbidden", "edge.admin_forbidden")
 RATE_LIMITED = problem(429, "Too Many Requests", "edge.rate_limited")
 UPSTREAM_UNAVAILABLE = problem(503, "Service Unavailable", "edge.upstream_unavailable")
-PAYLOAD_TOO_LARGE = problem(413, "Content Too Large", "edge.payload_too_large")
 METHOD_NOT_ALLOWED = problem(405, "Method Not Allowed", "edge.method_not_allowed")
-# What the edge itself refuses (TRACE, CONNECT) answers with the methods the platform serves.
+# Methods the edge refuses itself (never forwarded); its 405 lists the ones the platform serves.
+REFUSED_METHODS = ("TRACE", "CONNECT")
 ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+# Seconds a client should wait after the edge's own 429 (the limits are per minute).
+RATE_LIMIT_RETRY_AFTER = 60

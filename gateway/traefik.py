@@ -1,175 +1,259 @@
-"""Traefik v3 configuration for the compose / k8s edge, rendered from the zone registry.
+"""Traefik v3 configuration for every edge — native (`make run`), compose and k8s — rendered
+from the zone registry. One renderer, so the three route identically; a `Target` says only where
+things are (upstream addresses, entry points, the answers service, object storage, tracing).
 
-Static config (traefik.yml): entry points `web` (:80, redirects to https), `websecure` (:443,
-TLS) and `ops` (:8082, ping + Prometheus metrics), OTLP tracing to Jaeger, JSON access log,
-and the file provider reading /etc/traefik/dynamic.
+Static config: entry points `web` (redirects to https, except natively), `websecure` (TLS: an
+ACME resolver in production, Traefik's self-signed default certificate locally) and `ops` (ping +
+Prometheus metrics), OTLP tracing, JSON access log, and the file provider.
 
-Dynamic config (dynamic/routes.yml), per host of every zone:
-- api.<domain>: one router per path prefix of `gateway.routes.path_routes` to the owning
-  service (compose hostname = service name, its http port), rate limits attached per prefix;
-- admin.<domain>: the same API routers behind the `admin-allow-list` ipAllowList middleware,
-  and the admin console (the zone frontend) for everything that is not API;
-- www./app.<domain>: the zone's frontend, `http://frontend-<zone>:3000` (not in this repo);
-- static.<domain>: MinIO, bucket `static-<zone>` (path-style, added with addPrefix).
+Dynamic config, per host of every zone:
+- api.<domain>: one router per path prefix of `gateway.routes.path_routes` to the owning service,
+  with its rate limit and the zone's CORS policy (its own www./app./admin. origins only);
+- admin.<domain>: the same API routers, matched only from the admin allow-list (`ClientIP`);
+  everyone else falls through to a lower-priority router answering 403 `edge.admin_forbidden`;
+- www./app.<domain> and the admin console: the zone's pages with their CSP (the placeholder of
+  `gateway.edge_answers` until the web service exists);
+- static.<domain>: object storage, bucket `static-<zone>` (natively: files under the state dir).
 
-Edge answers of our own come from `edge-errors`, a tiny nginx container whose config
-(`edge-errors.conf`) is rendered by `gateway.nginx.render_errors_conf` from the same
-problem bodies as the native edge: the lowest-priority catch-all router sends unknown hosts
-there (404 `edge.unknown_host`), and the `upstream-unavailable` errors middleware turns a
-gateway 502/504 (service down / timed out) into 503 `edge.upstream_unavailable`. Services' own
-4xx/5xx bodies are never replaced. Traefik's rateLimit (429) and ipAllowList (403) answer in
-plain text; the problem-JSON versions exist in the native nginx edge only.
-
-WebSockets need nothing: Traefik forwards Upgrade requests natively. `X-Request-Id` and
-`traceparent` pass through unchanged (Traefik's tracing keeps the trace id and adds its span).
+The edge's own answers are problem JSON from `gateway.edge_answers`: unknown hosts and blocked
+paths are routed there; the `errors` middleware sends it Traefik's 502/504 (service down, as 503
+`edge.upstream_unavailable`) and the rate limiter's 429 (`edge.rate_limited`). The errors
+middleware cannot tell the limiter's 429 from a service's own, so routes to a service that
+answers 429 itself (auth's login throttling, with its own Retry-After) do not get the 429
+rewrite: there the limiter's rare 429 is Traefik's plain text, and auth's problem JSON passes
+intact. TRACE and CONNECT are refused by the edge (405 with Allow). A client's X-Forwarded-* headers
+are dropped (no trusted proxies in front of the edge). Request bodies are not limited here (that
+would buffer streamed uploads): each service limits its own (413 with its own code).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from gateway import policy
 from gateway.routes import API_KINDS, BLOCKED_PATHS, PathRoute, api_services, path_routes, slug, static_bucket
-from megacity.zones import HostRoute, Registry, registry
+from megacity.zones import HostRoute, Registry, Zone, registry
 
-ENTRYPOINT = "websecure"
 OPS_PORT = 8082
-JAEGER_OTLP_GRPC = "jaeger:4317"
-ERRORS_SERVICE = "edge-errors"
-ERRORS_URL = "http://edge-errors:8080"
+ANSWERS_SERVICE = "edge-answers"
 OBJECTS_SERVICE = "objects"
-OBJECTS_URL = "http://minio:9000"
+CERT_RESOLVER = "letsencrypt"
+# Services that answer 429 themselves; their routes keep their own 429 bodies (see above).
+SELF_THROTTLING = frozenset({"auth"})
 
 # Router priorities: longer path prefixes above the host catch-all, everything above the 404.
 PRIORITY_UNKNOWN_HOST = 1
+PRIORITY_ADMIN_REFUSED = 5
 PRIORITY_HOST = 10
 PRIORITY_PATH_BASE = 100
+PRIORITY_REFUSED_METHOD = 100_000
 
 
-def frontend_url(zone_key: str) -> str:
-    """Placeholder address of a zone's frontend (owned by the frontend teams)."""
-    return f"http://frontend-{zone_key}:3000"
+@dataclass(frozen=True)
+class Target:
+    """Where the edge runs and what it talks to."""
+
+    name: str
+    # `{name}` is replaced by the service name; the port is the registry's HTTP port.
+    service_host: str
+    answers_url: str
+    # None: static.<domain> is served by edge_answers from files (native runs).
+    objects_url: str | None
+    otlp_endpoint: str | None
+    entry_points: tuple[str, ...] = ("websecure",)
+    # Explicit "host:port" per service (native runs on chosen ports).
+    upstreams: Mapping[str, str] = field(default_factory=dict)
+    admin_allow_list: tuple[str, ...] | None = None
+    rate_limits: bool = True
+    # Origins of the pages: scheme and (local) port.
+    page_scheme: str = "https"
+    page_port: int | None = None
+
+    def service_url(self, name: str, port: int) -> str:
+        return f"http://{self.upstreams.get(name) or f'{self.service_host.format(name=name)}:{port}'}"
 
 
-def static_config() -> dict[str, Any]:
-    """traefik.yml: entry points, TLS, observability and the file provider."""
-    return {
+COMPOSE = Target(name="compose", service_host="{name}", answers_url=f"http://{ANSWERS_SERVICE}:8080",
+                 objects_url="http://minio:9000", otlp_endpoint="jaeger:4317")
+K8S_NAMESPACE = "megacity"
+K8S = Target(name="k8s", service_host=f"{{name}}.{K8S_NAMESPACE}.svc.cluster.local",
+             answers_url=f"http://{ANSWERS_SERVICE}.{K8S_NAMESPACE}.svc.cluster.local:8080",
+             objects_url=f"http://minio.{K8S_NAMESPACE}.svc.cluster.local:9000",
+             otlp_endpoint=f"otel-collector.{K8S_NAMESPACE}.svc.cluster.local:4317")
+
+
+def static_config(target: Target = COMPOSE, *, acme: bool = True, dynamic_dir: str = "/etc/traefik/dynamic",
+                  addresses: Mapping[str, str] | None = None, log_dir: str | None = None) -> dict[str, Any]:
+    """traefik.yml. `acme`: certificates from Let's Encrypt (production) or Traefik's self-signed
+    default (local). `addresses` overrides entry point addresses; `log_dir` writes logs to files."""
+    addr = {"web": ":80", "websecure": ":443", "ops": f":{OPS_PORT}", **(addresses or {})}
+    redirect = target.entry_points == ("websecure",)
+    tls: dict[str, Any] = {"certResolver": CERT_RESOLVER} if acme else {}
+    # Uploads and streamed answers (LLM, SSE, WebSockets) outlive the 60 s default.
+    timeouts = {"respondingTimeouts": {"readTimeout": "300s", "idleTimeout": "180s"}}
+    # X_Forwarded_For and friends alias the headers Traefik manages: never forward them.
+    no_alias = {"aliasHeadersStrategy": "delete"}
+    web: dict[str, Any] = {"address": addr["web"], "transport": timeouts, "http": dict(no_alias)}
+    if redirect:
+        web["http"]["redirections"] = {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}
+    config: dict[str, Any] = {
         "global": {"checkNewVersion": False, "sendAnonymousUsage": False},
         "entryPoints": {
-            "web": {
-                "address": ":80",
-                "http": {"redirections": {"entryPoint": {"to": ENTRYPOINT, "scheme": "https", "permanent": True}}},
-            },
-            ENTRYPOINT: {
-                "address": ":443",
-                "http": {"tls": {}},
-                # Uploads and streamed answers (LLM, WebSockets) outlive the 60 s default.
-                "transport": {"respondingTimeouts": {"readTimeout": "300s", "idleTimeout": "180s"}},
-            },
-            "ops": {"address": f":{OPS_PORT}"},
+            "web": web,
+            "websecure": {"address": addr["websecure"], "http": {"tls": tls, **no_alias}, "transport": timeouts},
+            "ops": {"address": addr["ops"], "http": dict(no_alias)},
         },
         "ping": {"entryPoint": "ops"},
         "metrics": {"prometheus": {"entryPoint": "ops", "addEntryPointsLabels": True,
                                    "addRoutersLabels": True, "addServicesLabels": True}},
-        "tracing": {
-            "serviceName": "traefik",
-            "sampleRate": 1.0,
-            "capturedRequestHeaders": ["X-Request-Id"],
-            "otlp": {"grpc": {"endpoint": JAEGER_OTLP_GRPC, "insecure": True}},
-        },
-        "log": {"level": "INFO", "format": "json"},
+        "log": {"level": "INFO", "format": "json", **({"filePath": f"{log_dir}/traefik.log"} if log_dir else {})},
         "accessLog": {
-            "format": "json",
+            "format": "json", "bufferingSize": 100,
+            **({"filePath": f"{log_dir}/access.log"} if log_dir else {}),
             "fields": {"headers": {"defaultMode": "drop", "names": {
                 "X-Request-Id": "keep", "traceparent": "keep", "User-Agent": "keep"}}},
         },
-        "providers": {"file": {"directory": "/etc/traefik/dynamic", "watch": True}},
+        "providers": {"file": {"directory": dynamic_dir, "watch": True}},
     }
+    if target.otlp_endpoint:
+        config["tracing"] = {"serviceName": "traefik", "sampleRate": 1.0, "capturedRequestHeaders": ["X-Request-Id"],
+                             "otlp": {"grpc": {"endpoint": target.otlp_endpoint, "insecure": True}}}
+    if acme:
+        config["certificatesResolvers"] = {CERT_RESOLVER: {"acme": {
+            # The contact address comes from TRAEFIK_CERTIFICATESRESOLVERS_LETSENCRYPT_ACME_EMAIL.
+            "storage": "/data/acme.json", "tlsChallenge": {}}}}
+    return config
 
 
-def _rule(host: str, prefix: str) -> str:
-    if prefix == "/":
-        return f"Host(`{host}`)"
-    return f"Host(`{host}`) && (Path(`{prefix}`) || PathPrefix(`{prefix.rstrip('/')}/`))"
+def _rule(host: str, prefix: str, clients: list[str] | None = None) -> str:
+    rule = f"Host(`{host}`)"
+    if prefix != "/":
+        rule += f" && (Path(`{prefix}`) || PathPrefix(`{prefix.rstrip('/')}/`))"
+    if clients is not None:
+        rule += " && (" + " || ".join(f"ClientIP(`{cidr}`)" for cidr in clients) + ")"
+    return rule
 
 
 def _service_name(name: str) -> str:
     return f"svc-{name}"
 
 
-def _router(host: str, prefix: str, service: str, middlewares: list[str], priority: int) -> dict[str, Any]:
-    return {"rule": _rule(host, prefix), "entryPoints": [ENTRYPOINT], "service": service,
-            "middlewares": middlewares, "priority": priority}
-
-
-def _host_routers(reg: Registry, route: HostRoute) -> dict[str, dict[str, Any]]:
+class _HostRouters:
     """Routers for one host, named `<zone>-<host prefix>-<path slug>`."""
-    zone, host = route.zone, route.host
-    base = ["security-headers"] + (["admin-allow-list"] if route.kind == "admin" else [])
-    tail = ([f"bucket-{zone.key}"] if route.kind == "objects" else []) + ["upstream-unavailable"]
-    name = f"{zone.key}-{route.prefix}" if len(zone.domains) == 1 else f"{zone.key}-{slug(host)}"
-    routers: dict[str, dict[str, Any]] = {}
 
-    def limits(pr: PathRoute) -> list[str]:
-        return [f"ratelimit-{pr.rate_limit.name}"] if pr.rate_limit else []
+    def __init__(self, reg: Registry, target: Target, route: HostRoute) -> None:
+        self.reg, self.target, self.route = reg, target, route
+        zone = route.zone
+        self.name = f"{zone.key}-{route.prefix}" if len(zone.domains) == 1 else f"{zone.key}-{slug(route.host)}"
+        allow = target.admin_allow_list if target.admin_allow_list is not None else reg.admin_allow_list
+        self.clients = list(allow) if route.kind == "admin" else None
+        self.routers: dict[str, dict[str, Any]] = {}
 
-    for pr in path_routes(reg, route):
-        priority = PRIORITY_HOST if pr.prefix == "/" else PRIORITY_PATH_BASE + len(pr.prefix)
+    def add(self, suffix: str, prefix: str, service: str, middlewares: list[str], priority: int) -> None:
+        self.routers[f"{self.name}-{suffix}"] = {
+            "rule": _rule(self.route.host, prefix, self.clients), "entryPoints": list(self.target.entry_points),
+            "service": service, "middlewares": middlewares, "priority": priority}
+
+    def limits(self, pr: PathRoute, service: str | None) -> list[str]:
+        if not (pr.rate_limit and self.target.rate_limits):
+            return []
+        answer = [] if service in SELF_THROTTLING else ["edge-rate-limited"]
+        return answer + [f"ratelimit-{pr.rate_limit.name}"]
+
+    def build(self) -> dict[str, dict[str, Any]]:
+        route, zone = self.route, self.route.zone
+        pages = [f"pages-{zone.key}"]
+        for pr in path_routes(self.reg, route):
+            priority = PRIORITY_HOST if pr.prefix == "/" else PRIORITY_PATH_BASE + len(pr.prefix)
+            if route.kind in API_KINDS:
+                assert pr.service is not None  # path_routes gives every prefix of an API host its service
+                api = ["security-headers", f"cors-{zone.key}", "upstream-unavailable", *self.limits(pr, pr.service)]
+                if route.kind == "admin" and pr.prefix == "/":
+                    # Non-API paths on admin hosts are the admin console (the zone's pages).
+                    self.add("console", "/", ANSWERS_SERVICE, pages + self.limits(pr, None) + [f"frontend-{zone.key}"],
+                             priority)
+                    self.add("api", "/api", _service_name(pr.service), api, PRIORITY_PATH_BASE + len("/api"))
+                    continue
+                self.add(slug(pr.prefix), pr.prefix, _service_name(pr.service), api, priority)
+            elif route.kind == "objects":
+                service = OBJECTS_SERVICE if self.target.objects_url else ANSWERS_SERVICE
+                tail = ["upstream-unavailable", *self.limits(pr, None), f"bucket-{zone.key}"]
+                self.add(slug(pr.prefix), pr.prefix, service, ["security-headers", *tail], priority)
+            else:
+                self.add(slug(pr.prefix), pr.prefix, ANSWERS_SERVICE,
+                         pages + self.limits(pr, None) + [f"frontend-{zone.key}"], priority)
         if route.kind in API_KINDS:
-            assert pr.service is not None  # path_routes gives every prefix of an API host its service
-            service = _service_name(pr.service)
-            if route.kind == "admin" and pr.prefix == "/":
-                # Non-API paths on admin hosts are the admin console (part of the zone frontend);
-                # everything under /api still goes to the zone's API service.
-                routers[f"{name}-console"] = _router(
-                    host, "/", f"frontend-{zone.key}", base + limits(pr) + tail, priority)
-                routers[f"{name}-api"] = _router(
-                    host, "/api", service, base + limits(pr) + tail, PRIORITY_PATH_BASE + len("/api"))
-                continue
-        elif route.kind == "objects":
-            service = OBJECTS_SERVICE
-        else:
-            service = f"frontend-{zone.key}"
-        routers[f"{name}-{slug(pr.prefix)}"] = _router(host, pr.prefix, service, base + limits(pr) + tail, priority)
-    if route.kind in API_KINDS:
-        for blocked in BLOCKED_PATHS:
-            routers[f"{name}-blocked-{slug(blocked)}"] = _router(
-                host, blocked, ERRORS_SERVICE, ["security-headers", "not-found"],
-                PRIORITY_PATH_BASE + len(blocked))
-    return routers
+            for blocked in BLOCKED_PATHS:
+                self.add(f"blocked-{slug(blocked)}", blocked, ANSWERS_SERVICE, ["security-headers", "not-found"],
+                         PRIORITY_PATH_BASE + len(blocked))
+        if self.clients is not None:
+            self.clients = None
+            self.add("refused", "/", ANSWERS_SERVICE, ["security-headers", "admin-forbidden"], PRIORITY_ADMIN_REFUSED)
+        return self.routers
 
 
-def dynamic_config(reg: Registry | None = None) -> dict[str, Any]:
+def _zone_middlewares(target: Target, zone: Zone) -> dict[str, Any]:
+    domain = zone.domains[0]
+    origins = [o for d in zone.domains for o in policy.page_origins(d, target.page_scheme, target.page_port)]
+    bucket = (f"/{static_bucket(zone)}" if target.objects_url else f"/_edge/static/{zone.key}")
+    return {
+        f"cors-{zone.key}": {"headers": {
+            "accessControlAllowOriginList": origins,
+            "accessControlAllowCredentials": True,
+            "accessControlAllowMethods": policy.CORS_METHODS,
+            "accessControlAllowHeaders": policy.CORS_REQUEST_HEADERS,
+            "accessControlExposeHeaders": policy.CORS_EXPOSED_HEADERS,
+            "accessControlMaxAge": policy.CORS_MAX_AGE_SECONDS,
+            "addVaryHeader": True}},
+        # The security headers with the pages' CSP in place of the API's.
+        f"pages-{zone.key}": {"headers": {"customResponseHeaders": {
+            **policy.SECURITY_HEADERS,
+            "Content-Security-Policy": policy.page_csp(domain, target.page_scheme, target.page_port)}}},
+        f"frontend-{zone.key}": {"replacePath": {"path": f"/_edge/frontend/{zone.key}"}},
+        f"bucket-{zone.key}": {"addPrefix": {"prefix": bucket}},
+    }
+
+
+def dynamic_config(reg: Registry | None = None, target: Target = COMPOSE) -> dict[str, Any]:
     """dynamic/routes.yml: routers, services, middlewares and TLS options."""
     reg = reg or registry()
     routers: dict[str, Any] = {}
     for route in reg.host_routes():
-        routers.update(_host_routers(reg, route))
-    routers["unknown-host"] = {"rule": "PathPrefix(`/`)", "entryPoints": [ENTRYPOINT], "service": ERRORS_SERVICE,
-                               "middlewares": ["security-headers"], "priority": PRIORITY_UNKNOWN_HOST}
+        routers.update(_HostRouters(reg, target, route).build())
+    routers["unknown-host"] = {"rule": "PathPrefix(`/`)", "entryPoints": list(target.entry_points),
+                               "service": ANSWERS_SERVICE, "middlewares": ["security-headers", "unknown-host"],
+                               "priority": PRIORITY_UNKNOWN_HOST}
+    routers["refused-methods"] = {"rule": " || ".join(f"Method(`{m}`)" for m in policy.REFUSED_METHODS),
+                                  "entryPoints": list(target.entry_points), "service": ANSWERS_SERVICE,
+                                  "middlewares": ["security-headers", "method-not-allowed"],
+                                  "priority": PRIORITY_REFUSED_METHOD}
 
     def lb(url: str, **extra: Any) -> dict[str, Any]:
         return {"loadBalancer": {"servers": [{"url": url}], **extra}}
 
     services: dict[str, Any] = {
-        _service_name(name): lb(f"http://{name}:{reg.services[name].http_port}") for name in api_services(reg)
-    }
-    services.update({f"frontend-{z.key}": lb(frontend_url(z.key)) for z in reg.zones})
-    # MinIO answers path-style requests; it must not see the public static.<domain> host.
-    services[OBJECTS_SERVICE] = lb(OBJECTS_URL, passHostHeader=False)
-    services[ERRORS_SERVICE] = lb(ERRORS_URL)
+        _service_name(name): lb(target.service_url(name, reg.services[name].http_port)) for name in api_services(reg)}
+    if target.objects_url:
+        # S3 answers path-style requests; it must not see the public static.<domain> host.
+        services[OBJECTS_SERVICE] = lb(target.objects_url, passHostHeader=False)
+    services[ANSWERS_SERVICE] = lb(target.answers_url)
 
     middlewares: dict[str, Any] = {
         "security-headers": {"headers": {"customResponseHeaders": dict(policy.SECURITY_HEADERS)}},
-        "admin-allow-list": {"ipAllowList": {"sourceRange": list(reg.admin_allow_list)}},
         "upstream-unavailable": {"errors": {
             "status": ["502", "504"], "statusRewrites": {"502": 503, "504": 503},
-            "service": ERRORS_SERVICE, "query": "/errors/upstream-unavailable"}},
-        "not-found": {"replacePath": {"path": "/errors/not-found"}},
+            "service": ANSWERS_SERVICE, "query": "/_edge/upstream-unavailable"}},
+        "edge-rate-limited": {"errors": {"status": ["429"], "service": ANSWERS_SERVICE, "query": "/_edge/rate-limited"}},
+        "unknown-host": {"replacePath": {"path": "/_edge/unknown-host"}},
+        "not-found": {"replacePath": {"path": "/_edge/not-found"}},
+        "admin-forbidden": {"replacePath": {"path": "/_edge/admin-forbidden"}},
+        "method-not-allowed": {"replacePath": {"path": "/_edge/method-not-allowed"}},
     }
     for rl in reg.rate_limits:
         middlewares[f"ratelimit-{rl.name}"] = {"rateLimit": {"average": rl.rate, "period": "1m", "burst": rl.burst}}
     for z in reg.zones:
-        middlewares[f"bucket-{z.key}"] = {"addPrefix": {"prefix": f"/{static_bucket(z)}"}}
+        middlewares.update(_zone_middlewares(target, z))
 
     return {
         "http": {"routers": routers, "services": services, "middlewares": middlewares},

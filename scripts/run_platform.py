@@ -6,7 +6,7 @@
    every service migrated, demo orgs seeded. Idempotent.
 3. The six services (`python -m services.<name>`), logs in .state/logs/<name>.log, each waited
    for on /readyz.
-4. The nginx edge on MC_EDGE_PORT (default 8080), routing every zone's hosts to the services.
+4. The Traefik edge on MC_EDGE_PORT (default 8080), routing every zone's hosts to the services.
 5. Runs until Ctrl-C / SIGTERM, then stops everything it started.
 
 `--check` (or MC_RUN_ONCE=1): start, send smoke requests through the edge, stop; exit 0 when they
@@ -35,8 +35,7 @@ import local_deps
 import psycopg
 from psycopg import sql
 
-from gateway.local_edge import LocalEdge, NginxError
-from gateway.nginx import EdgeConfig
+from gateway.local_edge import EdgeConfig, EdgeError, LocalEdge
 from megacity.db.bootstrap import app_role, owner_role
 from megacity.db.engine import with_database
 from megacity.db.migrations import migrate_all
@@ -146,20 +145,9 @@ def service_env(svc: Service, opts: Options, deps: dict[str, local_deps.Dependen
 
 
 def stop_stale_edge(edge_dir: Path) -> None:
-    """An nginx left by a runner that was killed (-9) still holds the edge port: stop it (by its pid
-    file, and only if that process is nginx running from this state dir)."""
-    try:
-        pid = int((edge_dir / "nginx.pid").read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except (OSError, ValueError):
-        return
-    if "nginx" not in cmdline or str(edge_dir) not in cmdline:
-        return
-    print(f"edge: stopping nginx (pid {pid}) left running by an earlier run")
-    os.kill(pid, signal.SIGQUIT)
-    deadline = time.monotonic() + 5
-    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    """An edge left by a runner that was killed (-9) still holds the edge port: stop it."""
+    for pid in LocalEdge.stop_stale(edge_dir):
+        print(f"edge: stopped pid {pid} left running by an earlier run")
 
 
 def check_ports_free(services: list[Service], edge_port: int) -> None:
@@ -290,7 +278,7 @@ def run(opts: Options) -> int:
         upstreams = {s.name: f"127.0.0.1:{s.http_port}" for s in services}
         edge = LocalEdge(EdgeConfig(listen_port=opts.edge_port, upstreams=upstreams), STATE / "edge")
         edge.start()
-        print(f"edge: nginx on 127.0.0.1:{opts.edge_port} (logs {STATE / 'edge' / 'logs'})")
+        print(f"edge: Traefik on 127.0.0.1:{opts.edge_port}, https :{edge.tls_port} (logs {STATE / 'edge' / 'logs'})")
         if opts.check:
             return 0 if smoke(opts.edge_port) else 1
         print_urls(opts.edge_port)
@@ -303,7 +291,7 @@ def run(opts: Options) -> int:
     except Shutdown as sig:
         print(f"\n{sig}: stopping")
         return 0
-    except (StartupError, local_deps.DependencyError, NginxError) as exc:
+    except (StartupError, local_deps.DependencyError, EdgeError) as exc:
         print(f"\nERROR: {exc}", file=sys.stderr)
         return 1
     finally:

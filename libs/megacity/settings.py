@@ -5,7 +5,7 @@ development so a forgotten `changeme` never reaches production.
 """
 from __future__ import annotations
 
-from typing import Literal, TypeVar, overload
+from typing import ClassVar, Literal, TypeVar, overload
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +19,8 @@ class ServiceSettings(BaseSettings):
     """Settings every service has. Subclass per service with `env_prefix="<NAME>_"`."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    # Services without tables (cat, inference) get no database URL in compose and k8s.
+    keeps_tables: ClassVar[bool] = True
 
     service_name: str
     environment: Literal["development", "test", "compose", "staging", "production"] = "development"
@@ -70,7 +72,7 @@ class ServiceSettings(BaseSettings):
             for url in (self.database_url, self.migration_database_url):
                 if ":changeme@" in url or ":password@" in url:
                     raise ValueError("database URL carries a placeholder password")
-            if not self.database_url:
+            if self.keeps_tables and not self.database_url:
                 raise ValueError("database_url is required outside development")
         return self
 

@@ -2,16 +2,30 @@
 
 Everything that needs to know zones, domains or routes asks this module, so the
 registry file stays the single source of truth.
+
+`registry()` reads `libs/megacity/zones.yaml`, or the file named by `MEGACITY_ZONES_FILE`
+(a deployment's own registry, or a candidate one being tried out), once per process.
+`load_registry(path)` validates any other file without touching that cache, and
+`registry_from(path)` makes `registry()` answer from another file inside a block (tests,
+tools that render or migrate for a candidate registry).
 """
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 REGISTRY_PATH = Path(__file__).with_name("zones.yaml")
+ZONES_FILE_ENV = "MEGACITY_ZONES_FILE"
+# A zone key names routers, k8s objects and its `static-<key>` bucket (S3: ≤ 63 chars, lowercase).
+_ZONE_KEY = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+_DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 
 
 class ServiceSpec(BaseModel):
@@ -26,8 +40,28 @@ class Zone(BaseModel):
     key: str
     id: int = Field(gt=0)
     name: str
-    domains: list[str]
+    domains: list[str] = Field(min_length=1)
     api_service: str
+
+    @field_validator("key")
+    @classmethod
+    def _key_is_a_name(cls, key: str) -> str:
+        if not _ZONE_KEY.match(key):
+            raise ValueError(f"zone key {key!r}: lowercase letters, digits and '-', at most 40 characters")
+        return key
+
+    @field_validator("domains")
+    @classmethod
+    def _domains_are_host_names(cls, domains: list[str]) -> list[str]:
+        bad = [d for d in domains if not _DOMAIN.match(d)]
+        if bad:
+            raise ValueError(f"not lowercase domain names: {bad}")
+        return domains
+
+    @property
+    def static_bucket(self) -> str:
+        """The object-storage bucket behind static.<domain> (one per zone)."""
+        return f"static-{self.key}"
 
 
 class RateLimit(BaseModel):
@@ -67,6 +101,9 @@ class Registry(BaseModel):
         ids = [z.id for z in self.zones]
         if len(set(keys)) != len(keys) or len(set(ids)) != len(ids):
             raise ValueError("zone keys and ids must be unique")
+        domains = [d for z in self.zones for d in z.domains]
+        if len(set(domains)) != len(domains):
+            raise ValueError("a domain belongs to one zone only")
         for z in self.zones:
             if z.api_service not in self.services:
                 raise ValueError(f"zone {z.key}: unknown api_service {z.api_service}")
@@ -112,6 +149,34 @@ class Registry(BaseModel):
         return self.api_paths[best] if best else zone.api_service
 
 
+def registry_path() -> Path:
+    """The registry file this process uses: `MEGACITY_ZONES_FILE`, else the bundled zones.yaml."""
+    return Path(os.environ.get(ZONES_FILE_ENV) or REGISTRY_PATH)
+
+
+def load_registry(path: str | Path) -> Registry:
+    """Read and validate one registry file (not cached: `registry()` is the process's own)."""
+    return Registry.model_validate(yaml.safe_load(Path(path).read_text()))
+
+
 @lru_cache(maxsize=1)
 def registry() -> Registry:
-    return Registry.model_validate(yaml.safe_load(REGISTRY_PATH.read_text()))
+    """The process's registry, read once (see `registry_path`)."""
+    return load_registry(registry_path())
+
+
+@contextmanager
+def registry_from(path: str | Path) -> Iterator[Registry]:
+    """`registry()` answers from `path` inside the block (through `MEGACITY_ZONES_FILE`, so a
+    child process started inside sees it too), and from the previous file afterwards."""
+    before = os.environ.get(ZONES_FILE_ENV)
+    os.environ[ZONES_FILE_ENV] = str(Path(path).resolve())
+    registry.cache_clear()
+    try:
+        yield registry()
+    finally:
+        if before is None:
+            os.environ.pop(ZONES_FILE_ENV, None)
+        else:
+            os.environ[ZONES_FILE_ENV] = before
+        registry.cache_clear()

@@ -18,7 +18,7 @@ Which models run, on what hardware, and how much work each may take at once:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import field_validator
 
@@ -29,6 +29,7 @@ MODEL_NAMES = ("stt", "pose", "llm", "embed")
 
 
 class InferenceSettings(ServiceSettings):
+    keeps_tables: ClassVar[bool] = False  # no database URL needed (compose and k8s give none)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     models: str = ",".join(MODEL_NAMES)
     state_dir: str = str(REPO_ROOT / ".state" / "inference")

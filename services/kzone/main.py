@@ -14,6 +14,7 @@ from services.kzone.objects import routes as objects
 from services.kzone.service_state import KzoneState
 from services.kzone.settings import KzoneSettings, Settings
 from services.kzone.storage import make_storage
+from services.kzone.storage.buckets import ensure_zone_buckets
 from services.kzone.uploads import routes as uploads
 
 
@@ -33,6 +34,7 @@ def build(settings: KzoneSettings | None = None) -> ServiceRuntime:
 
     async def storage_ready(_: Resources) -> None:
         await state.storage.ensure_ready()
+        await ensure_zone_buckets(state.storage)  # static-<zone> of every registry zone
 
     async def finish_progress_updates(_: Resources) -> None:
         await after_commit.drain()  # before Redis closes: progress of just-committed results

@@ -1,4 +1,4 @@
-"""Requests through the real local edge (nginx rendered from the registry) land on the right
+"""Requests through the real local edge (Traefik rendered from the registry) land on the right
 service with the right zone; admin hosts are allow-listed; unknown hosts get a JSON 404."""
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import contextlib
 import httpx
 import pytest
 
-from gateway.local_edge import LocalEdge
-from gateway.nginx import EdgeConfig
+from gateway.local_edge import EdgeConfig, LocalEdge
 from megacity.testing import run_service
 from megacity.zones import registry
 

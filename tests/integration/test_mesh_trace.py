@@ -8,8 +8,7 @@ import socket
 import httpx
 from opentelemetry.trace import SpanKind
 
-from gateway.local_edge import LocalEdge
-from gateway.nginx import EdgeConfig
+from gateway.local_edge import EdgeConfig, LocalEdge
 from megacity.testing import run_service
 
 

@@ -1,4 +1,4 @@
-"""`scripts/run_platform.py --check` end to end: dependencies, database, six services, nginx edge,
+"""`scripts/run_platform.py --check` end to end: dependencies, database, six services, Traefik edge,
 smoke requests through the edge, clean shutdown.
 
 Each run gets its own database, ports (MC_PORT_OFFSET), edge port, events namespace, Redis key

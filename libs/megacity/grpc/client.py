@@ -14,6 +14,9 @@ from megacity.errors import from_grpc_error
 T = TypeVar("T")
 
 _SERVICE_CONFIG = json.dumps({
+    # k8s reaches peers through headless Services (one DNS record per pod): spread calls over them,
+    # or every client pins to one pod and new replicas get no traffic.
+    "loadBalancingConfig": [{"round_robin": {}}],
     "methodConfig": [{
         "name": [{}],
         "retryPolicy": {

@@ -1,4 +1,4 @@
-"""End to end through the real local edge (nginx from the registry) with the real tenant, CAT
+"""End to end through the real local edge (Traefik from the registry) with the real tenant, CAT
 and exam services: org, members and the parent link are made through tenant's API, a student
 of org A takes an adaptive exam, and the result is visible to exactly the right people — the
 student, a teacher of the org, a parent with an approved link — and to no parent without one
@@ -13,8 +13,7 @@ from typing import Any
 import grpc
 import httpx
 
-from gateway.local_edge import LocalEdge
-from gateway.nginx import EdgeConfig
+from gateway.local_edge import EdgeConfig, LocalEdge
 from mcproto.auth.v1 import auth_pb2, auth_pb2_grpc
 from megacity.testing import run_service
 from services.exam.tests.conftest import CatServer, logistic_item

@@ -15,6 +15,8 @@ from typing import Protocol
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(/[A-Za-z0-9][A-Za-z0-9._\-]*)*$")
 MAX_KEY_LENGTH = 512
+# S3 bucket naming (3-63 lowercase letters, digits, '-' and '.'); the filesystem backend keeps it.
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 
 
 class ObjectNotFound(LookupError):
@@ -30,6 +32,13 @@ def check_key(key: str) -> str:
     if len(key) > MAX_KEY_LENGTH or not _KEY.match(key) or any(p in (".", "..") for p in key.split("/")):
         raise ValueError(f"bad object key {key!r}")
     return key
+
+
+def check_bucket(name: str) -> str:
+    """Bucket names follow S3's rules on every backend, so a name that works here works there."""
+    if not _BUCKET.match(name) or ".." in name:
+        raise ValueError(f"bad bucket name {name!r}")
+    return name
 
 
 class ObjectWriter(Protocol):
@@ -50,6 +59,12 @@ class ObjectStorage(Protocol):
     scheme: str  # "fs" | "s3"
 
     async def ensure_ready(self) -> None: ...
+
+    async def ensure_bucket(self, name: str, *, public_read: bool) -> bool:
+        """Create bucket `name` when it is missing (True: it was created here); a bucket created
+        `public_read` lets anyone GET its objects. An existing bucket is left as it is (its
+        policy belongs to whoever made it)."""
+        ...
 
     def ref(self, key: str) -> str:
         """The reference another service (inference) resolves: `fs://key` or `s3://bucket/key`."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import anyio
 
 from services.kzone.storage import signing
-from services.kzone.storage.base import BufferedWriter, ObjectNotFound, ObjectTooLarge, check_key
+from services.kzone.storage.base import BufferedWriter, ObjectNotFound, ObjectTooLarge, check_bucket, check_key
 
 FLUSH_BYTES = 1024 * 1024
 
@@ -55,6 +55,18 @@ class FilesystemStorage:
 
     async def ensure_ready(self) -> None:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+
+    def bucket_path(self, name: str) -> Path:
+        """A bucket is a top-level directory of the root (K-Zone's own objects live under `kzone/`)."""
+        return self.root / check_bucket(name)
+
+    async def ensure_bucket(self, name: str, *, public_read: bool) -> bool:
+        """`public_read` needs nothing here: whoever serves the directory (the edge) decides."""
+        path = self.bucket_path(name)
+        if path.is_dir():
+            return False
+        path.mkdir(parents=True, exist_ok=True)
+        return True
 
     def path(self, key: str) -> Path:
         path = (self.root / check_key(key)).resolve()

@@ -6,12 +6,13 @@ upload leaves no object. boto3 is synchronous: every call runs in a worker threa
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anyio
 
 from services.kzone.filenames import content_disposition
-from services.kzone.storage.base import BufferedWriter, ObjectNotFound, ObjectTooLarge, check_key
+from services.kzone.storage.base import BufferedWriter, ObjectNotFound, ObjectTooLarge, check_bucket, check_key
 
 PART_BYTES = 8 * 1024 * 1024  # S3 parts must be >= 5 MiB except the last
 
@@ -27,9 +28,19 @@ def _client(endpoint_url: str | None, region: str, access_key: str, secret_key: 
                       retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=60))
 
 
+def _error_code(exc: Exception) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
 def _is_missing(exc: Exception) -> bool:
-    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-    return code in ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
+    return _error_code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
+
+
+def public_read_policy(bucket: str) -> str:
+    """Anonymous GET of every object (what `mc anonymous set download` sets): static.<domain>."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": ["*"]}, "Action": ["s3:GetObject"],
+        "Resource": [f"arn:aws:s3:::{bucket}/*"]}]})
 
 
 class S3Writer(BufferedWriter):
@@ -82,15 +93,27 @@ class S3Storage:
                            if public_endpoint_url else self.client)
 
     async def ensure_ready(self) -> None:
-        def _ensure() -> None:
+        await self.ensure_bucket(self.bucket, public_read=False)
+
+    async def ensure_bucket(self, name: str, *, public_read: bool) -> bool:
+        def _ensure() -> bool:
             try:
-                self.client.head_bucket(Bucket=self.bucket)
+                self.client.head_bucket(Bucket=check_bucket(name))
+                return False
             except Exception as exc:  # noqa: BLE001 - botocore ClientError
                 if not _is_missing(exc):
                     raise
-                self.client.create_bucket(Bucket=self.bucket)
+            try:
+                self.client.create_bucket(Bucket=name)
+            except Exception as exc:  # noqa: BLE001 - another replica made it first: theirs to finish
+                if _error_code(exc) in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                    return False
+                raise
+            if public_read:
+                self.client.put_bucket_policy(Bucket=name, Policy=public_read_policy(name))
+            return True
 
-        await anyio.to_thread.run_sync(_ensure)
+        return await anyio.to_thread.run_sync(_ensure)
 
     def ref(self, key: str) -> str:
         return f"s3://{self.bucket}/{check_key(key)}"
