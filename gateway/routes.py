@@ -72,8 +72,8 @@ def api_services(reg: Registry) -> list[str]:
 
 
 def static_bucket(zone: Zone) -> str:
-    """Object-storage bucket behind static.<domain> (one per zone)."""
-    return f"static-{zone.key}"
+    """Object-storage bucket behind static.<domain> (one per zone; named in the registry model)."""
+    return zone.static_bucket
 
 
 def slug(path: str) -> str:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the platform needs on a fresh Debian machine: wrk (edge benchmark) and espeak-ng (speech for the inference tests) from Debian, then the Python
+# Installs what the platform needs on a fresh Debian machine: wrk (edge benchmark), espeak-ng (speech
+# for the inference tests) and Prometheus/Alertmanager/node-exporter (alert tests) from Debian, then the Python
 # virtual environment from requirements-dev.txt, requirements-local.txt and requirements-ml.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,10 @@ VENV=${VENV:-.venv}
 need=()
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)  # spoken test sentences (inference tests, bench)
+# Alert rules, routing and delivery are tested with the real tools (tests/deploy/test_alerts.py).
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-exporter)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "installing Debian packages: ${need[*]}"

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from megacity.errors import AppError, dependency_unavailable
-from megacity.request_text import RequestTextGuard
+from megacity.request_text import TOO_LARGE, RequestTextGuard
 from megacity.telemetry.logs import get_logger
 from megacity.telemetry.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from megacity.zones import HostRoute, Zone, registry
@@ -238,11 +238,13 @@ class UnhandledErrorMiddleware:
 
 
 INVALID = (422, "request.invalid", "Request failed validation")
+BUFFERED_BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
 
 
 def _keep_shared_problems_in_openapi(app: FastAPI) -> None:
     """Any request can fail validation (`422 request.invalid`, documented app-wide), but FastAPI
-    lets a route's own 422 replace the app's: merge it back into every operation that has one."""
+    lets a route's own 422 replace the app's: merge it back into every operation that has one.
+    Every JSON or form body can be too large (`413 request.too_large`, RequestTextGuard)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -253,6 +255,10 @@ def _keep_shared_problems_in_openapi(app: FastAPI) -> None:
                     responses = op.get("responses", {})
                     if "422" in responses:
                         responses["422"] = problems({422: responses["422"]}, INVALID)[422]
+                    body_types = op.get("requestBody", {}).get("content", {})
+                    if any(t in body_types for t in BUFFERED_BODY_TYPES):
+                        responses["413"] = problems({413: responses["413"]} if "413" in responses else {},
+                                                    TOO_LARGE)[413]
             app.openapi_schema = spec
         return app.openapi_schema
 

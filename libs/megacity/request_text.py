@@ -79,6 +79,17 @@ def _content_kind(scope: Scope) -> str | None:
     return None
 
 
+# JSON and form bodies are read whole (here and by FastAPI): past this size they are refused with
+# 413 `request.too_large` before anything is buffered beyond it. Uploads are multipart, streamed
+# by their own handlers under their own limits; the edge sets no body limit (it would buffer them).
+MAX_BUFFERED_BODY_BYTES = 16 * 1024 * 1024
+TOO_LARGE = (413, "request.too_large", f"JSON and form bodies are limited to {MAX_BUFFERED_BODY_BYTES // 2**20} MB")
+
+
+class BodyTooLarge(Exception):
+    """A JSON or form body over MAX_BUFFERED_BODY_BYTES."""
+
+
 class RequestTextGuard:
     """Pure ASGI: only JSON and form bodies are buffered (FastAPI reads those whole anyway)."""
 
@@ -92,7 +103,11 @@ class RequestTextGuard:
         bad = self._check_url(scope)
         kind = _content_kind(scope) if bad is None and scope["method"] in _BODY_METHODS else None
         if kind is not None:
-            messages, body = await _read_body(receive)
+            try:
+                messages, body = await _read_body(scope, receive)
+            except BodyTooLarge:
+                await _send_problem(scope, send, AppError(*TOO_LARGE))
+                return
             bad = _check_body(kind, body)
             receive = _replay(messages, receive)
         if bad is not None:
@@ -124,15 +139,28 @@ def _check_body(kind: str, body: bytes) -> list[Any] | None:
     return first_unstorable(doc, ["body"])
 
 
-async def _read_body(receive: Receive) -> tuple[list[Message], bytes]:
+def _declared_length(scope: Scope) -> int:
+    for k, v in scope.get("headers", []):
+        if k == b"content-length":
+            return int(v) if v.isdigit() else 0
+    return 0
+
+
+async def _read_body(scope: Scope, receive: Receive) -> tuple[list[Message], bytes]:
+    if _declared_length(scope) > MAX_BUFFERED_BODY_BYTES:
+        raise BodyTooLarge
     messages: list[Message] = []
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         messages.append(message)
         if message["type"] != "http.request":
             break
         chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > MAX_BUFFERED_BODY_BYTES:
+            raise BodyTooLarge
         if not message.get("more_body", False):
             break
     return messages, b"".join(chunks)

@@ -37,8 +37,9 @@ from megacity.redis_cache import TrackedCache
 from megacity.redis_client import make_redis
 from megacity.redis_keys import RedisKeys, zone_prefixes
 from megacity.settings import ServiceSettings
+from megacity.telemetry import backend_metrics
 from megacity.telemetry.logs import get_logger, setup_logging
-from megacity.telemetry.metrics import DB_POOL, SERVICE_READY
+from megacity.telemetry.metrics import SERVICE_READY
 from megacity.telemetry.tracing import setup_tracing
 
 log = get_logger("megacity.runtime")
@@ -274,12 +275,17 @@ class ServiceRuntime:
         await self.resources.close()
         log.info("service stopped")
 
-    def pool_metrics(self) -> None:
-        engine = self.resources.engine
-        if engine is not None:
-            pool = engine.pool
-            DB_POOL.labels(self.name, "checked_out").set(pool.checkedout())  # type: ignore[attr-defined]
-            DB_POOL.labels(self.name, "size").set(pool.size())  # type: ignore[attr-defined]
+    async def sample_backends(self) -> None:
+        """Gauges the alert rules read: pool use against capacity, Redis memory and evictions,
+        consumer lag and dead-letter depth (megacity.telemetry.backend_metrics)."""
+        from megacity.events import IdempotentConsumer
+        from megacity.events.streams import dlq_stream, events_stream
+
+        r, ns = self.resources, self.settings.events_namespace
+        await backend_metrics.sample(
+            self.name, pool=r.engine.pool if r.engine is not None else None, redis=r.redis, js=r.js,
+            consumers=[(events_stream(ns), w.durable) for w in self._workers if isinstance(w, IdempotentConsumer)],
+            dlq_stream=dlq_stream(ns) if r.js is not None else None)
 
     async def serve(self) -> None:
         """Run until SIGTERM/SIGINT, then drain and stop."""
@@ -295,7 +301,7 @@ class ServiceRuntime:
         gc.collect()
         gc.freeze()
         while not self._stopping.is_set():
-            self.pool_metrics()
+            await self.sample_backends()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=5)
         await self.stop()

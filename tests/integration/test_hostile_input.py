@@ -70,6 +70,30 @@ async def test_unparseable_bodies_are_documented_422(auth_client) -> None:
         assert_invalid(resp, ["body"])
 
 
+async def test_oversized_json_and_form_bodies_are_413_and_documented(auth_client) -> None:
+    """The edge sets no body limit (it would buffer uploads): the skeleton refuses JSON and form
+    bodies past MAX_BUFFERED_BODY_BYTES, whether declared or streamed without a length."""
+    from megacity.request_text import MAX_BUFFERED_BODY_BYTES
+
+    rt, client = auth_client
+    big = b'{"email": "' + b"a" * MAX_BUFFERED_BODY_BYTES + b'"}'
+    declared = await client.post("/api/v1/auth/login", content=big, headers={"Content-Type": "application/json"})
+
+    async def chunks():
+        for i in range(0, len(big), 1 << 20):
+            yield big[i:i + (1 << 20)]
+
+    streamed = await client.post("/api/v1/auth/register", content=chunks(), headers={"Content-Type": "application/json"})
+    for resp in (declared, streamed):
+        assert resp.status_code == 413 and resp.json()["code"] == "request.too_large", resp.text
+    # A body just under the limit is read as usual (and fails validation, not size).
+    assert (await client.post("/api/v1/auth/login", content=big[:MAX_BUFFERED_BODY_BYTES - 10],
+                              headers={"Content-Type": "application/json"})).status_code == 422
+    spec = (await client.get("/openapi.json")).json()
+    login = spec["paths"]["/api/v1/auth/login"]["post"]["responses"]
+    assert "request.too_large" in json.dumps(login["413"])
+
+
 async def test_405_names_the_allowed_methods(auth_client) -> None:
     _, client = auth_client
     resp = await client.request("TRACE", "/api/v1/auth/login")
