@@ -2,9 +2,10 @@
 
 Files: `namespace.yaml` (Namespace with Pod Security "restricted" enforced, default-deny and the
 namespace-wide NetworkPolicies), `<service>.yaml` per service, `pgbouncer.yaml`, `edge.yaml`
-(Traefik + edge answers), `bootstrap/db-bootstrap.yaml`, `migrations/<service>.yaml`, and
-`secrets/*.example` (Secret keys, never values). Helm-less rollout of release <tag>, in order
-(server-side apply: the edge's route ConfigMap outgrows client-side apply's annotation):
+(Traefik + edge answers), `alerting.yaml` (Alertmanager, node-exporter), `bootstrap/db-bootstrap.yaml`,
+`migrations/<service>.yaml`, and `secrets/*.example` (Secret keys, never values). Helm-less rollout
+of release <tag>, in order (server-side apply: the edge's route ConfigMap outgrows client-side
+apply's annotation):
 
     kubectl apply --server-side -f deploy/k8s/namespace.yaml
     # once: create every Secret from its template in deploy/k8s/secrets/ (deploy/k8s/README.md)
@@ -16,13 +17,14 @@ namespace-wide NetworkPolicies), `<service>.yaml` per service, `pgbouncer.yaml`,
     kubectl apply --server-side -f deploy/k8s/               # Deployments roll out on the new schema
 
 Pieces: `k8s_cluster` (addresses, images, the release tag), `k8s_pods` (restricted pods, probes,
-drain), `k8s_services`, `k8s_pgbouncer`, `k8s_edge`, `k8s_jobs`, `k8s_network`, `k8s_secrets`.
+drain), `k8s_services`, `k8s_pgbouncer`, `k8s_edge`, `k8s_jobs`, `k8s_network`, `k8s_secrets`,
+`k8s_alerting` (Alertmanager, node-exporter).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from gateway import k8s_edge, k8s_jobs, k8s_network, k8s_pgbouncer, k8s_secrets, k8s_services
+from gateway import k8s_alerting, k8s_edge, k8s_jobs, k8s_network, k8s_pgbouncer, k8s_secrets, k8s_services
 from gateway.k8s_cluster import NAMESPACE
 from gateway.k8s_pods import PART_OF
 from megacity.zones import Registry, registry
@@ -46,10 +48,11 @@ def manifests(reg: Registry | None = None) -> dict[str, list[dict[str, Any]]]:
         files[spec.name] = k8s_services.manifests(reg, spec)
     files["pgbouncer"] = k8s_pgbouncer.manifests(reg)
     files["edge"] = k8s_edge.manifests(reg)
+    files["alerting"] = k8s_alerting.manifests()
     files.update(k8s_jobs.migration_manifests(reg))
     return files
 
 
 def secret_templates(reg: Registry | None = None) -> dict[str, str]:
     """File name under deploy/k8s/secrets -> template text (keys only)."""
-    return k8s_secrets.templates(reg or registry())
+    return {**k8s_secrets.templates(reg or registry()), **k8s_alerting.secret_templates()}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway import k8s_alerting
 from megacity.db.migrations import has_migrations
 from megacity.zones import Registry
 
@@ -81,6 +82,7 @@ def catalogue(reg: Registry) -> dict[str, list[str]]:
     secrets[REDIS] = ["REDIS_PASSWORD"]
     secrets[DB_BOOTSTRAP] = ["POSTGRES_PASSWORD"]
     secrets[PGBOUNCER] = [PGBOUNCER_USERLIST]
+    secrets.update(k8s_alerting.secret_catalogue())
     return secrets
 
 
