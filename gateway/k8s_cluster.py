@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from gateway import traefik
+from megacity.zones import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMESPACE = traefik.K8S_NAMESPACE
@@ -78,7 +79,7 @@ DNS = Peer("kube-dns", "kube-dns.kube-system.svc.cluster.local", 53, namespace="
 DATABASE = "megacity"
 # The public name presigned object URLs carry (S3 signatures cover the host, so it must reach
 # the object store unchanged).
-OBJECTS_PUBLIC_URL = "https://objects.dreamseedai.com"
+OBJECTS_PUBLIC_URL = f"https://{registry().edge.objects_host}"
 # Pod network: only the edge's pods reach the services' HTTP ports (NetworkPolicy), so the
 # services may believe X-Forwarded-For from any pod address. Set to the cluster's pod CIDR.
 POD_CIDR = "10.0.0.0/8"

@@ -13,7 +13,8 @@ Dynamic config, per host of every zone:
   everyone else falls through to a lower-priority router answering 403 `edge.admin_forbidden`;
 - www./app.<domain> and the admin console: the zone's pages with their CSP (the placeholder of
   `gateway.edge_answers` until the web service exists);
-- static.<domain>: object storage, bucket `static-<zone>` (natively: files under the state dir).
+- static.<domain>: object storage, bucket `static-<zone>` (natively: files under the state dir);
+- the registry's `edge.objects_host`: object storage with the Host kept (presigned URLs).
 
 The edge's own answers are problem JSON from `gateway.edge_answers`: unknown hosts and blocked
 paths are routed there; the `errors` middleware sends it Traefik's 502/504 (service down, as 503
@@ -38,6 +39,7 @@ from megacity.zones import HostRoute, Registry, Zone, registry
 OPS_PORT = 8082
 ANSWERS_SERVICE = "edge-answers"
 OBJECTS_SERVICE = "objects"
+PRESIGNED_SERVICE = "objects-presigned"
 CERT_RESOLVER = "letsencrypt"
 # Services that answer 429 themselves; their routes keep their own 429 bodies (see above).
 SELF_THROTTLING = frozenset({"auth"})
@@ -84,7 +86,8 @@ K8S = Target(name="k8s", service_host=f"{{name}}.{K8S_NAMESPACE}.svc.cluster.loc
 
 
 def static_config(target: Target = COMPOSE, *, acme: bool = True, dynamic_dir: str = "/etc/traefik/dynamic",
-                  addresses: Mapping[str, str] | None = None, log_dir: str | None = None) -> dict[str, Any]:
+                  addresses: Mapping[str, str] | None = None, log_dir: str | None = None,
+                  reg: Registry | None = None) -> dict[str, Any]:
     """traefik.yml. `acme`: certificates from Let's Encrypt (production) or Traefik's self-signed
     default (local). `addresses` overrides entry point addresses; `log_dir` writes logs to files."""
     addr = {"web": ":80", "websecure": ":443", "ops": f":{OPS_PORT}", **(addresses or {})}
@@ -120,9 +123,9 @@ def static_config(target: Target = COMPOSE, *, acme: bool = True, dynamic_dir: s
         config["tracing"] = {"serviceName": "traefik", "sampleRate": 1.0, "capturedRequestHeaders": ["X-Request-Id"],
                              "otlp": {"grpc": {"endpoint": target.otlp_endpoint, "insecure": True}}}
     if acme:
+        # In the file: Traefik reads its static config from one source only (file, flags or env).
         config["certificatesResolvers"] = {CERT_RESOLVER: {"acme": {
-            # The contact address comes from TRAEFIK_CERTIFICATESRESOLVERS_LETSENCRYPT_ACME_EMAIL.
-            "storage": "/data/acme.json", "tlsChallenge": {}}}}
+            "email": (reg or registry()).edge.acme_email, "storage": "/data/acme.json", "tlsChallenge": {}}}}
     return config
 
 
@@ -237,6 +240,12 @@ def dynamic_config(reg: Registry | None = None, target: Target = COMPOSE) -> dic
     if target.objects_url:
         # S3 answers path-style requests; it must not see the public static.<domain> host.
         services[OBJECTS_SERVICE] = lb(target.objects_url, passHostHeader=False)
+        # Presigned URLs name the public objects host and their signature covers it: pass it on.
+        services[PRESIGNED_SERVICE] = lb(target.objects_url)
+        routers["objects-presigned"] = {
+            "rule": f"Host(`{reg.edge.objects_host}`)", "entryPoints": list(target.entry_points),
+            "service": PRESIGNED_SERVICE, "middlewares": ["security-headers", "upstream-unavailable"],
+            "priority": PRIORITY_HOST}
     services[ANSWERS_SERVICE] = lb(target.answers_url)
 
     middlewares: dict[str, Any] = {

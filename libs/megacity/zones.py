@@ -86,6 +86,14 @@ class HostRoute(BaseModel):
     zone: Zone
 
 
+class EdgeSettings(BaseModel):
+    """Deployment-wide edge names: the public object-storage host (presigned URLs name it, so the
+    edge passes its Host through to S3) and the ACME account's contact address."""
+
+    objects_host: str = "objects.dreamseedai.com"
+    acme_email: str = "sre@dreamseedai.com"
+
+
 class Registry(BaseModel):
     host_prefixes: dict[str, str]
     services: dict[str, ServiceSpec]
@@ -93,6 +101,7 @@ class Registry(BaseModel):
     rate_limits: list[RateLimit]
     admin_allow_list: list[str]
     zones: list[Zone]
+    edge: EdgeSettings = EdgeSettings()
 
     def model_post_init(self, __context: object) -> None:
         for name, spec in self.services.items():

@@ -35,7 +35,7 @@ def test_traefik_routes_every_host_and_references_exist() -> None:
     dynamic = yaml.safe_load((ROOT / "gateway/traefik/dynamic/routes.yml").read_text())["http"]
     routers, services, middlewares = dynamic["routers"], dynamic["services"], dynamic["middlewares"]
     hosts = {h for r in routers.values() for h in re.findall(r"Host\(`([^`]+)`\)", r["rule"])}
-    assert hosts == {r.host for r in reg.host_routes()}
+    assert hosts == {r.host for r in reg.host_routes()} | {reg.edge.objects_host}
     for name, router in routers.items():
         assert router["service"] in services, name
         assert set(router["middlewares"]) <= set(middlewares), name
@@ -43,7 +43,12 @@ def test_traefik_routes_every_host_and_references_exist() -> None:
     assert routers["unknown-host"]["priority"] == min(r["priority"] for r in routers.values())
     assert routers["refused-methods"]["priority"] == max(r["priority"] for r in routers.values())
     # No router may point at a service that is not in this repository (the old frontend-<zone>).
-    assert set(services) == {f"svc-{n}" for n in ("auth", "tenant", "exam", "kzone")} | {"objects", "edge-answers"}
+    assert set(services) == ({f"svc-{n}" for n in ("auth", "tenant", "exam", "kzone")}
+                             | {"objects", "objects-presigned", "edge-answers"})
+    # Presigned URLs: the public objects host reaches S3 with its Host header intact.
+    presigned = routers["objects-presigned"]
+    assert presigned["rule"] == f"Host(`{reg.edge.objects_host}`)"
+    assert services[presigned["service"]]["loadBalancer"].get("passHostHeader", True) is True
     assert middlewares["security-headers"]["headers"]["customResponseHeaders"] == policy.SECURITY_HEADERS
     for rl in reg.rate_limits:
         assert middlewares[f"ratelimit-{rl.name}"]["rateLimit"] == {"average": rl.rate, "period": "1m", "burst": rl.burst}
@@ -90,6 +95,8 @@ def test_traefik_static_configs() -> None:
         tls = static["entryPoints"]["websecure"]["http"]["tls"]
         assert (tls.get("certResolver") == traefik.CERT_RESOLVER) == acme
         assert ("certificatesResolvers" in static) == acme
+        if acme:  # Traefik ignores TRAEFIK_* variables when a config file is used: the address is in it
+            assert static["certificatesResolvers"][traefik.CERT_RESOLVER]["acme"]["email"] == registry().edge.acme_email
 
 
 def test_the_real_traefik_accepts_the_generated_config(tmp_path: Path) -> None:
