@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR):$(CURDIR)/libs
 
-.PHONY: setup run test protos protos-check gateway gateway-check lint bench compose-config compose-up compose-test compose-down clean-state
+.PHONY: gpu-image gpu-check setup run test protos protos-check gateway gateway-check lint bench compose-config compose-up compose-test compose-down clean-state
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-local.txt requirements-ml.txt scripts/setup.sh
 	bash scripts/setup.sh
@@ -53,6 +53,14 @@ compose-test: setup ## compose-up, the integration suite against the containers 
 
 compose-down: ## stop the stack (volumes too) and the dockerd that compose-up started
 	$(PY) scripts/compose_stack.py down
+
+TAG ?= $(shell PYTHONPATH=$(PYTHONPATH) $(PY) -c 'from gateway.k8s_cluster import release_tag; print(release_tag())' 2>/dev/null)
+gpu-image: ## inference GPU image megacity/inference:$(TAG)-cuda, weights downloaded at build time (HF_TOKEN for Gemma)
+	DOCKER_BUILDKIT=1 docker build -f deploy/docker/inference-gpu.Dockerfile --secret id=hf_token,env=HF_TOKEN \
+	  -t megacity/inference:$(TAG)-cuda .
+
+gpu-check: ## the first GPU run, on a GPU node: versions, memory, TTFT/tokens/s, whisper RTF/WER; figures into bench/REPORT.md
+	bash bench/gpu_check.sh
 
 clean-state: ## forget local platform state (embedded databases, logs)
 	rm -rf .state

@@ -188,8 +188,6 @@ def _gpu_rows(audio: np.ndarray, duration: float, prompt: str) -> list[str]:
         llm = gpu.backends["llm"]
 
         async def streams(n: int, tokens: int) -> tuple[int, float]:
-            await llm.warm_up_async()
-
             async def one() -> int:
                 count = 0
                 async for piece in llm.stream(GenerateParams(prompt, tokens), CancelToken(), None):
@@ -200,8 +198,13 @@ def _gpu_rows(audio: np.ndarray, duration: float, prompt: str) -> list[str]:
             counts = await asyncio.gather(*(one() for _ in range(n)))
             return sum(counts), time.perf_counter() - started
 
-        for n in (1, 5):
-            total, seconds = asyncio.run(streams(n, 256))
+        async def all_streams() -> list[tuple[int, int, float]]:
+            # One event loop for the engine's whole life: its output handler is bound to the loop
+            # that first used it, and a second asyncio.run would meet a dead engine.
+            await llm.warm_up_async()
+            return [(n, *await streams(n, 256)) for n in (1, 5)]
+
+        for n, total, seconds in asyncio.run(all_streams()):
             rows.append(f"| LLM on {device_name}, {n} concurrent stream(s) | {llm.description} | "
                         f"{total / seconds:.1f} tokens/s in total |")
     except Exception as exc:  # noqa: BLE001

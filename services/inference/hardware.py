@@ -36,6 +36,58 @@ def cuda_device_count() -> int:
         return 0
 
 
+def offline_environment() -> None:
+    """No hub downloads anywhere in this process or the processes it starts (vLLM's engine):
+    every model is a local folder (a package, or the GPU image's /opt/models)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@functools.lru_cache(maxsize=1)
+def torch_cuda_available() -> bool:
+    """Whether torch (a CUDA build with a visible GPU) can run on CUDA: the embeddings' and
+    transformers' device. CTranslate2 seeing a GPU says nothing about the torch build."""
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def torch_device(device: str, requested: str) -> str:
+    """The device a torch backend runs on when the service's device is `device`: `cuda` only
+    with a CUDA torch build; `INFERENCE_DEVICE=cuda` with a CPU torch build fails start-up,
+    `auto` falls back to the CPU for that backend."""
+    if device != "cuda":
+        return "cpu"
+    if torch_cuda_available():
+        return "cuda"
+    if requested == "cuda":
+        raise RuntimeError("INFERENCE_DEVICE=cuda but torch has no CUDA (a CPU build, or no GPU it can use)")
+    log.warning("CTranslate2 sees a GPU but torch cannot use it: torch backends run on the CPU")
+    return "cpu"
+
+
+def preload_cuda12_blas() -> list[str]:
+    """CTranslate2 4.8 dlopens libcublas.so.12 / libcublasLt.so.12 by soname, which the CUDA 13
+    stack (torch, vLLM) does not provide and the loader does not look for in site-packages:
+    load them from the nvidia-cublas-cu12 wheel (requirements-gpu.txt) first. Returns what was
+    loaded (nothing where the wheel is absent, e.g. a system CUDA 12)."""
+    import ctypes
+    import importlib.util
+
+    spec = importlib.util.find_spec("nvidia")
+    loaded: list[str] = []
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        for name in ("libcublasLt.so.12", "libcublas.so.12"):
+            path = os.path.join(root, "cublas", "lib", name)
+            if os.path.exists(path):
+                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+                loaded.append(path)
+    return loaded
+
+
 def resolve_device(requested: str) -> str:
     """`auto` -> `cuda` when a GPU is visible, else `cpu`. Asking for `cuda` without one fails
     start-up (a GPU node that lost its GPU must not quietly serve at CPU speed)."""

@@ -9,7 +9,8 @@
   so a job finished twice (crash after publishing, before acking) is stored once by JetStream's
   duplicate window; kzone's consumer also dedupes on that id. The job is acked only after the
   result is published.
-- Failures: a 4xx AppError (the job's own input) gives a "failed" result at once; anything
+- Failures: a 4xx AppError (the job's own input; not 429, which is pressure: the GPU out of
+  memory) gives a "failed" result at once; anything
   else is nak'ed with the next backoff delay, and after `job_max_deliver` deliveries the job
   gets a "failed" result and a copy goes to the dead-letter subject (`<ns>.dlq.ai.job.<kind>`).
   Deliveries are counted here (server max_deliver is unlimited), as megacity.events does.
@@ -223,7 +224,8 @@ class JobWorker:
         try:
             result = await self.handlers.run(job, progress, deadline)
         except AppError as err:
-            if 400 <= err.status < 500 and err.status != 499:
+            # 429 (the GPU out of memory, a full gate) is pressure, not bad input: retried later.
+            if 400 <= err.status < 500 and err.status not in (429, 499):
                 span.set_status(Status(StatusCode.ERROR, err.code))
                 await self._finish(msg, job, "failed", None, {"code": err.code, "detail": err.detail}, delivered,
                                    time.perf_counter() - started)

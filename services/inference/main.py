@@ -8,6 +8,10 @@ handed to everything that needs it; `inference_state(app)` reads it back, typed.
 """
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+
 from fastapi import FastAPI
 
 from megacity.http_app import create_app
@@ -35,8 +39,17 @@ def inference_state(app: FastAPI) -> InferenceState:
     return state
 
 
-def build(settings: InferenceSettings | None = None, models: ModelSet | None = None) -> ServiceRuntime:
-    """`models`: an already loaded ModelSet to reuse (tests load each model once per session)."""
+EXIT_FATAL = 70  # the process's exit status after a fatal model failure (k8s restarts it)
+
+
+def build(settings: InferenceSettings | None = None, models: ModelSet | None = None, *,
+          exit_on_fatal: bool = False) -> ServiceRuntime:
+    """`models`: an already loaded ModelSet to reuse (tests load each model once per session).
+
+    A fatal model failure (vLLM's engine died: EngineDeadError from a call or from the periodic
+    `check_health`) flips gRPC health and /readyz to NOT_SERVING at once; with `exit_on_fatal`
+    (`python -m services.inference`) the process then drains like on SIGTERM and exits with
+    status 70, to be restarted with a fresh engine."""
     settings = settings or load_settings()
     state = InferenceState(settings, models)
     store = ObjectStore(settings)
@@ -51,7 +64,7 @@ def build(settings: InferenceSettings | None = None, models: ModelSet | None = N
     async def release(res: Resources) -> None:
         state.stop()
 
-    return ServiceRuntime(
+    runtime = ServiceRuntime(
         settings, app=app,
         grpc_registrars=[grpc_api.registrar(state)],
         grpc_service_names=[grpc_api.SERVICE_NAME],
@@ -59,3 +72,19 @@ def build(settings: InferenceSettings | None = None, models: ModelSet | None = N
         workers=[lambda res: JobWorker(res, state, store)],
         on_stop=[release],
     )
+
+    async def stop_serving() -> None:
+        app.state.ready = False
+        if runtime.grpc is not None:
+            await runtime.grpc.set_serving(False)
+        if exit_on_fatal:
+            os.kill(os.getpid(), signal.SIGTERM)  # ServiceRuntime.serve drains and returns
+
+    def on_fatal(reason: str) -> None:
+        task = asyncio.get_running_loop().create_task(stop_serving(), name="inference-fatal")
+        fatal_tasks.add(task)
+        task.add_done_callback(fatal_tasks.discard)
+
+    fatal_tasks: set[asyncio.Task[None]] = set()
+    state.on_fatal = on_fatal
+    return runtime

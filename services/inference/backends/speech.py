@@ -8,7 +8,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from megacity.errors import AppError
-from services.inference import metrics, model_files
+from services.inference import hardware, metrics, model_files
 from services.inference.gate import CancelToken
 from services.inference.settings import InferenceSettings
 
@@ -48,17 +48,21 @@ class SpeechBackend:
         self.device = device
         self.threads = threads
         self.compute_type = settings.stt_compute_type or ("float16" if device == "cuda" else "int8")
-        self.model_ref = settings.stt_model or ("large-v3" if device == "cuda" else "")
+        self.model_ref = settings.stt_model or (settings.stt_gpu_model if device == "cuda" else "")
         self.backend = "faster-whisper"
         self.name = ""
         self._model: Any = None
 
     def load(self) -> None:
+        if self.device == "cuda":
+            hardware.preload_cuda12_blas()
         from faster_whisper import WhisperModel
 
         if self.model_ref:
             path = self.model_ref
-            self.name = f"whisper-{Path(path).name}" if Path(path).exists() else f"whisper-{path}"
+            check_model_dir(Path(path))
+            name = Path(path).name
+            self.name = name if name.startswith("whisper") else f"whisper-{name}"
         else:
             path = str(model_files.whisper_base(self.settings.state_dir))
             self.name = "whisper-base"
@@ -78,6 +82,16 @@ class SpeechBackend:
         self.transcribe(audio, "en", CancelToken())
 
     def transcribe(self, audio: str | BinaryIO | np.ndarray, language: str | None, token: CancelToken) -> Transcript:
+        try:
+            return self._transcribe(audio, language, token)
+        except RuntimeError as exc:
+            if is_out_of_memory(exc):
+                metrics.REJECTED.labels(self.model, "out_of_memory").inc()
+                raise AppError(429, "inference.gpu_out_of_memory",
+                               "the GPU has no memory for this call right now; retry with backoff") from None
+            raise
+
+    def _transcribe(self, audio: str | BinaryIO | np.ndarray, language: str | None, token: CancelToken) -> Transcript:
         token.check()
         try:
             segments, info = self._model.transcribe(
@@ -100,6 +114,24 @@ class SpeechBackend:
         metrics.AUDIO_SECONDS.labels(self.backend).inc(info.duration)
         return Transcript(text="".join(texts).strip(), words=words, duration_seconds=float(info.duration),
                           language=info.language, language_probability=float(info.language_probability))
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """CTranslate2 ("CUDA failed with error out of memory") and torch (OutOfMemoryError, a
+    RuntimeError) both say so in the message."""
+    return "out of memory" in str(exc).lower()
+
+
+def check_model_dir(path: Path) -> None:
+    """A CTranslate2 whisper folder, complete: faster-whisper would otherwise go to the hub (it
+    must not: HF_HUB_OFFLINE) or, for large-v3 without preprocessor_config.json, silently
+    compute 80 mel bins instead of 128 and transcribe garbage."""
+    if not (path / "model.bin").is_file():
+        raise RuntimeError(f"no CTranslate2 whisper model at {path} (INFERENCE_STT_MODEL / INFERENCE_STT_GPU_MODEL): "
+                           "the GPU image lays it out at build time; nothing is downloaded at run time")
+    if "large-v3" in path.name and not (path / "preprocessor_config.json").is_file():
+        raise RuntimeError(f"{path} has no preprocessor_config.json: large-v3 needs its 128 mel bins "
+                           "(lay it out with faster_whisper.download_model(..., output_dir=...))")
 
 
 def _is_decode_error(exc: Exception) -> bool:

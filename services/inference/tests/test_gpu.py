@@ -1,6 +1,7 @@
 """GPU backends (faster-whisper large-v3 in float16, vLLM): run only where CUDA is visible
-(`pytest -m gpu`); skipped cleanly elsewhere. The models must already be on the node (the GPU
-image carries them): nothing is downloaded at run time."""
+(`pytest -m gpu`); skipped elsewhere. Where CUDA is visible, a missing vLLM or a missing model
+folder FAILS: a GPU node that cannot serve the GPU path must not pass. The models must already be
+on the node (the GPU image carries them under /opt/models): nothing is downloaded at run time."""
 from __future__ import annotations
 
 import importlib.util
@@ -34,7 +35,11 @@ async def test_large_v3_transcribes_on_the_gpu(gpu_models, namespace, speech_wav
     assert scoring.word_error_rate(SENTENCE, reply.text) <= 0.2
 
 
-@pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vLLM is not installed on this node")
+def test_vllm_is_installed_where_cuda_is():
+    assert importlib.util.find_spec("vllm") is not None, \
+        "CUDA is visible but vLLM is not installed: pip install -r requirements-gpu.txt (or use the GPU image)"
+
+
 async def test_vllm_streams_tokens(gpu_models, namespace):
     async with inference_service(gpu_models, namespace, device="cuda", models="llm") as svc, stub_for(svc) as stub:
         chunks = [c async for c in stub.Generate(pb.GenerateRequest(prompt="The capital of France is",
