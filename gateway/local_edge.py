@@ -93,6 +93,11 @@ class LocalEdge:
         return f"http://{self.host}:{self.port}"
 
     @property
+    def traefik_pid(self) -> int | None:
+        """Traefik's process id while it runs (benchmarks read its CPU time)."""
+        return self._procs[1].pid if len(self._procs) > 1 else None
+
+    @property
     def tls_url(self) -> str:
         return f"https://{self.host}:{self.tls_port}"
 
