@@ -65,7 +65,8 @@ async def test_kzone_start_makes_every_zone_bucket_on_the_filesystem(test_db: Te
 
 async def test_zone_buckets_on_s3_are_public_read_and_made_once(s3_endpoint: str, namespace: str) -> None:
     # moto keeps its buckets per process: other tests' kzone starts made theirs; start clean.
-    httpx.post(f"{s3_endpoint}/moto-api/reset").raise_for_status()
+    async with httpx.AsyncClient() as client:
+        (await client.post(f"{s3_endpoint}/moto-api/reset")).raise_for_status()
     storage = S3Storage(bucket=f"kz-{namespace}", endpoint_url=s3_endpoint, access_key="test", secret_key="test")
     s3 = storage.client
     s3.create_bucket(Bucket="static-univ")  # made by hand (say, a private one): not ours to change
