@@ -156,9 +156,12 @@ class _HostRouters:
         self.clients = list(allow) if route.kind == "admin" else None
         self.routers: dict[str, dict[str, Any]] = {}
 
-    def add(self, suffix: str, prefix: str, service: str, middlewares: list[str], priority: int) -> None:
+    def add(self, suffix: str, prefix: str, service: str, middlewares: list[str], priority: int,
+            *, allow_listed: bool = True) -> None:
+        """`allow_listed`: on admin hosts, match only the allow-list's addresses."""
+        clients = self.clients if allow_listed else None
         self.routers[f"{self.name}-{suffix}"] = {
-            "rule": _rule(self.route.host, prefix, self.clients), "entryPoints": list(self.target.entry_points),
+            "rule": _rule(self.route.host, prefix, clients), "entryPoints": list(self.target.entry_points),
             "service": service, "middlewares": middlewares, "priority": priority}
 
     def limits(self, pr: PathRoute, service: str | None) -> list[str]:
@@ -194,8 +197,8 @@ class _HostRouters:
                 self.add(f"blocked-{slug(blocked)}", blocked, ANSWERS_SERVICE, ["security-headers", "not-found"],
                          PRIORITY_PATH_BASE + len(blocked))
         if self.clients is not None:
-            self.clients = None
-            self.add("refused", "/", ANSWERS_SERVICE, ["security-headers", "admin-forbidden"], PRIORITY_ADMIN_REFUSED)
+            self.add("refused", "/", ANSWERS_SERVICE, ["security-headers", "admin-forbidden"], PRIORITY_ADMIN_REFUSED,
+                     allow_listed=False)
         return self.routers
 
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -77,6 +80,16 @@ class TestDatabase:
             return await superuser_sql(engine, query, **params)
         finally:
             await engine.dispose()
+
+
+def spoken_wav(sentence: str, path: Path, words_per_minute: int = 130) -> bytes:
+    """`sentence` spoken by espeak-ng (Debian package, installed by scripts/setup.sh) into `path`,
+    a WAV the speech model transcribes; a missing espeak-ng is a failure, not a skip."""
+    espeak = shutil.which("espeak-ng")
+    assert espeak, "espeak-ng is missing: run scripts/setup.sh (Debian package espeak-ng)"
+    subprocess.run([espeak, "-v", "en-us", "-s", str(words_per_minute), "-w", str(path), sentence],
+                   check=True, timeout=120)
+    return path.read_bytes()
 
 
 async def superuser_sql(engine: AsyncEngine, query: str, **params: Any) -> list[Any]:

@@ -6,14 +6,13 @@ exam, tenant and kzone at the OTLP receiver. Run by `make compose-test`."""
 from __future__ import annotations
 
 import hashlib
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from megacity.testing import spoken_wav
 from tests.compose.conftest import ZONE_HOST, Stack, World, wait_until
 
 SENTENCE = "Please open your books and read the first chapter about the history of music."
@@ -79,17 +78,9 @@ def test_adaptive_exam_over_cat_and_its_event(stack: Stack, world: World) -> Non
     assert wait_until("exam.attempt.completed in Prometheus", published_count, timeout=90, interval=3) >= 1
 
 
-def spoken(tmp_path: Path) -> bytes:
-    espeak = shutil.which("espeak-ng")
-    assert espeak, "espeak-ng is missing: run scripts/setup.sh (Debian package espeak-ng)"
-    speech = tmp_path / "sentence.wav"
-    subprocess.run([espeak, "-v", "en-us", "-s", "130", "-w", str(speech), SENTENCE], check=True, timeout=60)
-    return speech.read_bytes()
-
-
 def test_uploaded_media_gets_a_presigned_url_that_works(stack: Stack, world: World, tmp_path: Path) -> None:
     """kzone stores in S3 (minio:9000 inside) and presigns with the public address, which answers."""
-    audio = spoken(tmp_path)
+    audio = spoken_wav(SENTENCE, tmp_path / "sentence.wav")
     media = stack.ok("POST", "/api/v1/kzone/uploads", world.teacher.token, 201,
                      files={"file": ("lesson.wav", audio, "audio/wav")})
     assert media["sha256"] == hashlib.sha256(audio).hexdigest()
@@ -102,7 +93,7 @@ def test_uploaded_media_gets_a_presigned_url_that_works(stack: Stack, world: Wor
 
 
 def test_voice_job_through_kzone_and_inference(stack: Stack, world: World, tmp_path: Path) -> None:
-    speech = spoken(tmp_path)
+    speech = spoken_wav(SENTENCE, tmp_path / "sentence.wav")
     accepted = stack.ok("POST", "/api/v1/kzone/voice/analyze", world.student.token, 202,
                         data={"reference_text": SENTENCE, "language": "en", "feedback": "false"},
                         files={"audio": ("sentence.wav", speech, "audio/wav")})

@@ -2,8 +2,6 @@
 Redis, real media (espeak-ng speech, scikit-image's astronaut photograph, an OpenCV video)."""
 from __future__ import annotations
 
-import shutil
-import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +12,7 @@ import numpy as np
 import pytest
 
 from mcproto.inference.v1 import inference_pb2_grpc
-from megacity.testing import NATS_URL, REDIS_URL
+from megacity.testing import NATS_URL, REDIS_URL, spoken_wav
 from services.inference.main import build
 from services.inference.models import ModelSet
 from services.inference.settings import MODEL_NAMES, Settings
@@ -64,12 +62,8 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def speech_wav(media_dir: Path) -> bytes:
-    """SENTENCE spoken by espeak-ng (installed by scripts/setup.sh), as 16 kHz mono WAV."""
-    espeak = shutil.which("espeak-ng")
-    assert espeak, "espeak-ng is missing: run scripts/setup.sh (Debian package espeak-ng)"
-    path = media_dir / "sentence.wav"
-    subprocess.run([espeak, "-v", "en-us", "-s", "130", "-w", str(path), SENTENCE], check=True, timeout=60)
-    return path.read_bytes()
+    """SENTENCE spoken by espeak-ng, as WAV."""
+    return spoken_wav(SENTENCE, media_dir / "sentence.wav")
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ own Redis key prefix and NATS namespace, objects under a temp dir, and tokens fr
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from moto.server import ThreadedMotoServer
 
 from megacity.testing import TestDatabase, TokenMint, run_service
 
@@ -62,3 +63,15 @@ async def kzone(test_db: TestDatabase, namespace: str, token_mint: TokenMint, tm
         token_mint.install(rt.app)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rt.http_port}", timeout=20) as client:
             yield KzoneHarness(rt, test_db, token_mint, namespace, root, client)
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 API over HTTP (moto's server) on a free port, one per test module."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

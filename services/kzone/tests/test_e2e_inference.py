@@ -5,15 +5,13 @@ landmarks stored as a keypoints object."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
-from megacity.testing import run_service
+from megacity.testing import run_service, spoken_wav
 from services.kzone.tests.conftest import KZONE_HOST
 from services.kzone.tests.media_samples import multipart
 from services.kzone.tests.worker import wait_for
@@ -30,11 +28,8 @@ async def test_voice_and_pose_through_the_inference_service(test_db, namespace, 
     import cv2  # requirements-ml.txt, installed by scripts/setup.sh: missing is a failure, not a skip
     from skimage import data
 
-    espeak = shutil.which("espeak-ng")
-    assert espeak, "espeak-ng is missing: run scripts/setup.sh (Debian package espeak-ng)"
     speech = tmp_path / "sentence.wav"
-    subprocess.run([espeak, "-v", "en-us", "-s", "130", "-w", str(speech), SENTENCE],  # noqa: ASYNC221
-                   check=True, timeout=60)
+    spoken_wav(SENTENCE, speech)
     ok, photo = cv2.imencode(".jpg", cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
     assert ok
     root = tmp_path / "objects"

@@ -4,31 +4,16 @@ GET URLs valid 7 days, and a kzone upload stored in the bucket."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import psycopg
-import pytest
 
 from megacity.testing import run_service
 from services.kzone.filenames import content_disposition
 from services.kzone.storage.s3 import PART_BYTES, S3Storage
 from services.kzone.tests.conftest import KZONE_HOST
 from services.kzone.tests.media_samples import multipart, wav
-
-moto_server = pytest.importorskip("moto.server")
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 def _storage(endpoint: str, bucket: str) -> S3Storage:

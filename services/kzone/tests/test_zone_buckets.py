@@ -5,13 +5,11 @@ keeps its policy."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
-from moto.server import ThreadedMotoServer
 
 from megacity.testing import TestDatabase, run_service
 from megacity.zones import REGISTRY_PATH, Registry, registry
@@ -28,17 +26,6 @@ def with_lang() -> Registry:
     data["zones"].append({"key": "lang", "id": 10, "name": "Language Prep", "domains": ["langprepai.com"],
                           "api_service": "tenant"})
     return Registry.model_validate(data)
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 def test_bucket_names_come_from_the_registry() -> None:
