@@ -3,6 +3,7 @@ Redis prefix and NATS namespace; tokens from the test mint; CAT and tenant as re
 when a test needs them."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -107,12 +108,18 @@ class CatServer:
         self.port = 0
         self._cm: Any = None
         self.runtime: Any = None
+        # Runtimes whose `cat` channel a restart waits for: a channel that saw CAT go away sits in
+        # reconnect backoff (up to 2 s) and fails calls fast until it reconnects, so "CAT is back"
+        # means back for its clients too, or the next call races the backoff timer.
+        self.clients: list[Any] = []
 
     async def start(self) -> None:
         overrides = {"grpc_port": self.port} if self.port else {}
         self._cm = run_service("cat", None, self.namespace, **overrides)
         self.runtime = await self._cm.__aenter__()
         self.port = self.runtime.grpc_port
+        for client in self.clients:
+            await asyncio.wait_for(client.resources.channel("cat").channel_ready(), timeout=10)
 
     async def stop(self) -> None:
         if self._cm is not None:
@@ -140,5 +147,7 @@ async def adaptive_app(test_db: TestDatabase, namespace: str, token_mint: TokenM
     async with run_service("exam", test_db, namespace, expiry_sweep_seconds=3600, grpc_deadline_seconds=3.0,
                            grpc_peers={"cat": cat_server.target}) as rt:
         token_mint.install(rt.app)
+        cat_server.clients.append(rt)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rt.http_port}", timeout=30) as client:
             yield ExamApp(rt, client, token_mint, test_db)
+        cat_server.clients.remove(rt)
