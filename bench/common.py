@@ -146,6 +146,8 @@ def start_service(name: str, http_port: int, settings: dict[str, str] | None = N
     prefix = name.upper()
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'libs'}", "OTEL_TRACES_EXPORTER": "none",
            f"{prefix}_HTTP_PORT": str(http_port), f"{prefix}_LOG_LEVEL": log_level,
+           # Benches measure the service, not the per-account limit (300/min) every caller would hit.
+           f"{prefix}_RATE_LIMIT_ENABLED": "false",
            **{f"{prefix}_{k}": v for k, v in (settings or {}).items()}}
     proc = subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -22,7 +22,7 @@ from megacity.zones import Registry
 GRPC_CALLS: dict[str, tuple[str, ...]] = {
     "auth": ("tenant",),
     "tenant": ("auth",),
-    "exam": ("cat", "tenant"),
+    "exam": ("cat", "tenant", "auth"),
     "kzone": ("inference",),
 }
 EDGE = "traefik"

@@ -21,7 +21,9 @@ PAGE_HOST_PREFIXES = ("www", "app", "admin")
 CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Request-Id",
                         "traceparent", "tracestate"]
-CORS_EXPOSED_HEADERS = ["Retry-After", "X-Request-Id", "Location", "ETag"]
+# RateLimit-*: the services' per-account limits (draft-ietf-httpapi-ratelimit-headers-07).
+CORS_EXPOSED_HEADERS = ["Retry-After", "X-Request-Id", "Location", "ETag", "RateLimit-Limit", "RateLimit-Remaining",
+                        "RateLimit-Reset", "RateLimit-Policy"]
 CORS_MAX_AGE_SECONDS = 600
 
 

@@ -18,13 +18,17 @@ Dynamic config, per host of every zone:
 
 The edge's own answers are problem JSON from `gateway.edge_answers`: unknown hosts and blocked
 paths are routed there; the `errors` middleware sends it Traefik's 502/504 (service down, as 503
-`edge.upstream_unavailable`) and the rate limiter's 429 (`edge.rate_limited`). The errors
-middleware cannot tell the limiter's 429 from a service's own, so routes to a service that
-answers 429 itself (auth's login throttling, with its own Retry-After) do not get the 429
-rewrite: there the limiter's rare 429 is Traefik's plain text, and auth's problem JSON passes
-intact. TRACE and CONNECT are refused by the edge (405 with Allow). A client's X-Forwarded-* headers
-are dropped (no trusted proxies in front of the edge). Request bodies are not limited here (that
-would buffer streamed uploads): each service limits its own (413 with its own code).
+`edge.upstream_unavailable`) and the rate limiter's 429 (`edge.rate_limited`) on page and
+static hosts. The edge's limits are per client address and only coarse flood ceilings sized for
+a school behind one NAT address (zones.yaml); the fine limits are the services' own, per account
+and org (`429 rate_limit.exceeded` with Retry-After and RateLimit-* fields, megacity.rate_limit)
+and auth's per-account login guard. The errors middleware cannot tell the limiter's 429 from a
+service's own, so API routes (every service answers 429 itself) do not get the 429 rewrite:
+there the edge limiter's rare 429 is Traefik's plain text with its Retry-After, and the
+service's problem JSON and headers pass intact. TRACE and CONNECT are refused by the edge (405
+with Allow). A client's X-Forwarded-* headers are dropped (no trusted proxies in front of the
+edge). Request bodies are not limited here (that would buffer streamed uploads): each service
+limits its own (413 with its own code).
 """
 from __future__ import annotations
 
@@ -41,8 +45,6 @@ ANSWERS_SERVICE = "edge-answers"
 OBJECTS_SERVICE = "objects"
 PRESIGNED_SERVICE = "objects-presigned"
 CERT_RESOLVER = "letsencrypt"
-# Services that answer 429 themselves; their routes keep their own 429 bodies (see above).
-SELF_THROTTLING = frozenset({"auth"})
 
 # Router priorities: longer path prefixes above the host catch-all, everything above the 404.
 PRIORITY_UNKNOWN_HOST = 1
@@ -167,7 +169,8 @@ class _HostRouters:
     def limits(self, pr: PathRoute, service: str | None) -> list[str]:
         if not (pr.rate_limit and self.target.rate_limits):
             return []
-        answer = [] if service in SELF_THROTTLING else ["edge-rate-limited"]
+        # A service answers its own 429s (megacity.rate_limit, auth's guard): keep them intact.
+        answer = [] if service is not None else ["edge-rate-limited"]
         return answer + [f"ratelimit-{pr.rate_limit.name}"]
 
     def build(self) -> dict[str, dict[str, Any]]:

@@ -6,13 +6,17 @@
    every service migrated, demo orgs seeded. Idempotent.
 3. The six services (`python -m services.<name>`), logs in .state/logs/<name>.log, each waited
    for on /readyz.
+   Then the demo accounts (scripts/demo_seed.py: admins per zone, a classroom in univ, a known
+   development password and TOTP secret), created through auth's and tenant's own code paths
+   and printed. Idempotent; the services run with ENVIRONMENT=development, the only place it runs.
 4. The Traefik edge on MC_EDGE_PORT (default 8080), routing every zone's hosts to the services.
 5. Runs until Ctrl-C / SIGTERM, then stops everything it started.
 
-`--check` (or MC_RUN_ONCE=1): start, send smoke requests through the edge, stop; exit 0 when they
-pass. MC_PORT_OFFSET shifts every service port so a second platform (tests) can run beside a
-running one; MC_EVENTS_NAMESPACE / MC_REDIS_KEY_PREFIX isolate its events and Redis keys, and
-MC_STATE_DIR moves .state/.
+`--check` (or MC_RUN_ONCE=1): start, send smoke requests through the edge, log every univ demo
+account in (TOTP where the role needs it), stop; exit 0 when they pass. MC_PORT_OFFSET shifts
+every service port so a second platform (tests) can run beside a running one;
+MC_EVENTS_NAMESPACE / MC_REDIS_KEY_PREFIX isolate its events and Redis keys, and MC_STATE_DIR
+moves .state/.
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "libs")]  # also when run without the Makefile's PYTHONPATH
 
+import demo_seed
 import httpx
 import local_deps
 import psycopg
@@ -44,6 +49,7 @@ from megacity.zones import registry
 STATE = Path(os.environ.get("MC_STATE_DIR", ROOT / ".state")).resolve()
 LOGS = STATE / "logs"
 SMOKE_HOST = "api.univprepai.com"
+ENVIRONMENT = "development"  # of every service make run starts, and the demo seed's condition
 
 
 class Shutdown(Exception):
@@ -129,11 +135,14 @@ def service_env(svc: Service, opts: Options, deps: dict[str, local_deps.Dependen
         f"{p}MIGRATION_DATABASE_URL": with_database(admin, opts.database, owner_role(svc.name)),
         f"{p}REDIS_URL": deps["redis"].url,
         f"{p}NATS_URL": deps["nats"].url,
-        f"{p}ENVIRONMENT": "development",
+        f"{p}ENVIRONMENT": ENVIRONMENT,
         f"{p}HTTP_PORT": str(svc.http_port),
         f"{p}GRPC_PORT": str(svc.grpc_port),
         f"{p}GRPC_PEERS": json.dumps({name: f"127.0.0.1:{spec.grpc_port + opts.port_offset}"
                                       for name, spec in registry().services.items()}),
+        # Verifiers fetch auth's keys where this run put auth (MC_PORT_OFFSET moves it).
+        f"{p}JWKS_URL": f"http://127.0.0.1:{registry().services['auth'].http_port + opts.port_offset}"
+                        "/.well-known/jwks.json",
         "OTEL_SERVICE_NAME": svc.name,
     })
     for var, setting in (("MC_EVENTS_NAMESPACE", "EVENTS_NAMESPACE"), ("MC_REDIS_KEY_PREFIX", "REDIS_KEY_PREFIX")):
@@ -207,6 +216,56 @@ def stop_services(services: list[Service], grace: float = 15.0) -> None:
             svc.process.wait()
 
 
+# --- demo accounts ------------------------------------------------------------------------
+
+def demo_endpoints(services: list[Service]) -> demo_seed.Endpoints:
+    by_name = {s.name: s for s in services}
+    return demo_seed.Endpoints(auth_http=f"http://127.0.0.1:{by_name['auth'].http_port}",
+                               tenant_http=f"http://127.0.0.1:{by_name['tenant'].http_port}",
+                               tenant_grpc=f"127.0.0.1:{by_name['tenant'].grpc_port}")
+
+
+def seed_demo_accounts(services: list[Service], admin_url: str, database: str) -> None:
+    """Create (if missing) and print the demo accounts, through the running auth and tenant."""
+    from services.auth.settings import Settings as AuthSettings
+
+    auth_url = with_database(admin_url, database, app_role("auth"))
+    auth = AuthSettings(environment=ENVIRONMENT, database_url=auth_url)  # the keys and cost the auth process uses
+    try:
+        result = asyncio.run(demo_seed.seed(
+            auth_url, demo_endpoints(services), environment=auth.environment, pii_keys=auth.pii_key_list,
+            argon2={"time_cost": auth.argon2_time_cost, "memory_kib": auth.argon2_memory_kib,
+                    "parallelism": auth.argon2_parallelism}))
+    except demo_seed.DemoSeedError as exc:
+        raise StartupError(f"demo accounts: {exc}") from exc
+    demo_seed.print_accounts(result)
+
+
+def smoke_demo_logins(services: list[Service]) -> bool:
+    """Every univ demo account logs in (TOTP for the admins) and /users/me shows its role."""
+    endpoints = demo_endpoints(services)
+
+    async def check() -> bool:
+        ok = True
+        async with httpx.AsyncClient(timeout=30, trust_env=False) as client:
+            for account in demo_seed.demo_accounts():
+                if account.zone_key != demo_seed.SEED_ZONE:
+                    continue
+                try:
+                    tokens = await demo_seed.login(client, endpoints.auth_http, account)
+                    me = await client.get(f"{endpoints.auth_http}/api/v1/users/me", headers={
+                        "Host": SMOKE_HOST, "Authorization": f"Bearer {tokens['access_token']}"})
+                    good = me.status_code == 200 and me.json().get("role") == account.role
+                    seen = f"{me.status_code} role={me.json().get('role')}"
+                except demo_seed.DemoSeedError as exc:
+                    good, seen = False, str(exc)
+                ok &= good
+                print(f"smoke demo login {account.email} ({account.role}) -> {seen}  [{'ok' if good else 'FAIL'}]")
+        return ok
+
+    return asyncio.run(check())
+
+
 # --- output -------------------------------------------------------------------------------
 
 def print_urls(edge_port: int) -> None:
@@ -275,12 +334,17 @@ def run(opts: Options) -> int:
             start_service(svc, service_env(svc, opts, deps))
             services.append(svc)
         wait_ready(services, opts.ready_timeout)
+        print("demo accounts:")
+        seed_demo_accounts(services, deps["postgres"].url, opts.database)
         upstreams = {s.name: f"127.0.0.1:{s.http_port}" for s in services}
         edge = LocalEdge(EdgeConfig(listen_port=opts.edge_port, upstreams=upstreams), STATE / "edge")
         edge.start()
         print(f"edge: Traefik on 127.0.0.1:{opts.edge_port}, https :{edge.tls_port} (logs {STATE / 'edge' / 'logs'})")
         if opts.check:
-            return 0 if smoke(opts.edge_port) else 1
+            edge_ok = smoke(opts.edge_port)
+            demo_ok = smoke_demo_logins(services)
+            print(f"smoke demo logins: {'passed' if demo_ok else 'FAILED'}", flush=True)
+            return 0 if edge_ok and demo_ok else 1
         print_urls(opts.edge_port)
         while True:  # until a signal; a service that dies takes the platform down with it
             for svc in services:

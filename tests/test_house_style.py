@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 import pytest
+from fastapi import APIRouter
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = ("auth", "tenant", "exam", "kzone")
@@ -84,7 +85,8 @@ def test_every_raised_code_is_documented(service: str) -> None:
             continue
         package = routes.parent
         module = ".".join(routes.relative_to(ROOT).with_suffix("").parts)
-        paths = {getattr(r, "path_format", None) for r in importlib.import_module(module).router.routes} - {None}
+        routers = [v for v in vars(importlib.import_module(module)).values() if isinstance(v, APIRouter)]
+        paths = {getattr(r, "path_format", None) for router in routers for r in router.routes} - {None}
         documented = {(int(status), code) for path, ops in spec["paths"].items() if path in paths
                       for op in ops.values() for status, resp in op.get("responses", {}).items() if status.isdigit()
                       for code in _codes(resp)}

@@ -1,6 +1,7 @@
 """The FastAPI skeleton every service shares: zone from the Host header (through the
 registry), problem-JSON errors with stable codes, Prometheus metrics by route and zone,
-OpenTelemetry server spans, and /healthz, /readyz and /metrics.
+OpenTelemetry server spans, rate limits per account and org for requests with an access token
+(megacity.rate_limit), and /healthz, /readyz and /metrics.
 """
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from megacity.errors import AppError, dependency_unavailable
+from megacity.query_params import guard_query_parameters
+from megacity.rate_limit import DRAFT as RATE_LIMIT_DRAFT
+from megacity.rate_limit import EXCEEDED as RATE_LIMIT_EXCEEDED
+from megacity.rate_limit import AccountRateLimitMiddleware
 from megacity.request_text import TOO_LARGE, RequestTextGuard
 from megacity.telemetry.logs import get_logger
 from megacity.telemetry.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -238,19 +243,34 @@ class UnhandledErrorMiddleware:
 
 
 INVALID = (422, "request.invalid", "Request failed validation")
+RATE_LIMITED = problem_response(429, RATE_LIMIT_EXCEEDED,
+                                "Too many requests for this account or org (a request with an access token)",
+                                "too many requests for this account (300 per 60 s); retry in 12 s")
+_INT = {"schema": {"type": "integer"}}
+# Fields of every answer to an authenticated request (megacity.rate_limit, RATE_LIMIT_DRAFT).
+RATE_LIMIT_HEADERS: dict[str, Any] = {
+    "RateLimit-Limit": {"description": "the quota closest to exhaustion: requests per window", **_INT},
+    "RateLimit-Remaining": {"description": "requests left in it", **_INT},
+    "RateLimit-Reset": {"description": "seconds until it admits more", **_INT},
+    "RateLimit-Policy": {"description": f'every quota, {RATE_LIMIT_DRAFT}: `300;w=60;comment="account"`',
+                         "schema": {"type": "string"}},
+}
 BUFFERED_BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
 
 
 def _keep_shared_problems_in_openapi(app: FastAPI) -> None:
     """Any request can fail validation (`422 request.invalid`, documented app-wide), but FastAPI
     lets a route's own 422 replace the app's: merge it back into every operation that has one.
-    Every JSON or form body can be too large (`413 request.too_large`, RequestTextGuard)."""
+    Every JSON or form body can be too large (`413 request.too_large`, RequestTextGuard). Every
+    request carrying a valid access token counts against its account and org, whatever the
+    operation (`429 rate_limit.exceeded` with Retry-After, AccountRateLimitMiddleware): every
+    operation but the health probes documents it."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = generate()
-            for operations in spec.get("paths", {}).values():
+            for path, operations in spec.get("paths", {}).items():
                 for op in operations.values():
                     responses = op.get("responses", {})
                     if "422" in responses:
@@ -259,6 +279,12 @@ def _keep_shared_problems_in_openapi(app: FastAPI) -> None:
                     if any(t in body_types for t in BUFFERED_BODY_TYPES):
                         responses["413"] = problems({413: responses["413"]} if "413" in responses else {},
                                                     TOO_LARGE)[413]
+                    if path not in _UNTRACKED:
+                        # The operation's own 429s (and its own words for this code) win.
+                        responses["429"] = problems(RATE_LIMITED,
+                                                    {429: responses["429"]} if "429" in responses else {})[429]
+                        responses["429"]["headers"] = {
+                            "Retry-After": {"description": "seconds to wait", **_INT}, **RATE_LIMIT_HEADERS}
             app.openapi_schema = spec
         return app.openapi_schema
 
@@ -278,6 +304,7 @@ def create_app(service: str, *, title: str, description: str, version: str = "1.
                   responses=problem_response(*INVALID),
                   telemetry={"tracing": False, "metrics": False, "logs": False})
     _keep_shared_problems_in_openapi(app)
+    guard_query_parameters(app)  # unknown query keys: 400 request.unknown_parameter
     app.state.ready = False
     app.state.service = service
     install_error_handlers(app)
@@ -302,6 +329,7 @@ def create_app(service: str, *, title: str, description: str, version: str = "1.
     # Outermost first: metrics see every answer, the guard's 422s and the catcher's 500s included.
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(RequestTextGuard)
+    app.add_middleware(AccountRateLimitMiddleware, service=service)
     app.add_middleware(ZoneMetricsMiddleware, service=service)
     return app
 

@@ -1,7 +1,11 @@
-"""The seven roles (seed 001 §3.2.2) and the groups the platform reasons about, defined once.
+"""The seven roles (seed 001 §3.2.2), the groups the platform reasons about, and what each role
+may do (`ROLE_PERMISSIONS`), defined once.
 
-Permissions per role live in `megacity.auth.permissions`; row visibility per role in the RLS
-policies (`megacity.db.rls`). Everything else imports these names instead of spelling roles.
+The permission map is product data: it says what the product lets each role do, and every
+grant below is checked by tests/libs/test_roles.py (a grant and a role that must not have it).
+`megacity.auth.permissions` evaluates it; row visibility per role is the RLS policies'
+(`megacity.db.rls`), and per-class scoping of teachers is tenant's teacher↔class assignment.
+Everything else imports these names instead of spelling roles.
 """
 from __future__ import annotations
 
@@ -13,3 +17,29 @@ ADMIN_ROLES = ("org_admin", *ZONE_ROLES)
 STAFF_ROLES = ("teacher", *ADMIN_ROLES)
 # Roles that must pass a second factor (TOTP) before they get a token.
 MFA_REQUIRED_ROLES = frozenset({"super_admin", "zone_admin", "org_admin"})
+
+# K-Zone's own actions (services/kzone/permissions.py says which endpoint needs which).
+_KZONE_CONTENT_ALL = ("kzone:content_read", "kzone:content_create", "kzone:content_update", "kzone:content_delete")
+
+# A permission is `resource:action`; `resource:*` grants every action on the resource, `*` all.
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "super_admin": ("*",),
+    # Zone admins run the zone: its orgs (create, read, rename: `org:update`; plan and status are
+    # `zone:update`), its users, exams and reports. Classes are each org's own business.
+    "zone_admin": ("zone:*", "org:read", "org:create", "org:update", "user:*", "exam:*", "item:*", "attempt:read",
+                   "report:*", *_KZONE_CONTENT_ALL),
+    # Org admins run their org: its classes, members, exams, item banks and items, and read every
+    # attempt and report in it.
+    "org_admin": ("org:read", "org:update", "user:read", "user:create", "user:update", "exam:*", "item:*",
+                  "class:*", "attempt:read", "report:read", *_KZONE_CONTENT_ALL),
+    # Teachers write exams and items and read their classes (tenant narrows every class and roster
+    # read to the classes a teacher is assigned to), their students, attempts and reports.
+    "teacher": ("exam:create", "exam:read", "exam:update", "item:create", "item:read", "item:update",
+                "class:read", "student:read", "attempt:read", "report:read",
+                "kzone:content_read", "kzone:content_create", "kzone:content_update", "kzone:job_read"),
+    "student": ("exam:read", "attempt:create", "attempt:read", "profile:read", "profile:update",
+                "kzone:content_read", "kzone:job_create", "kzone:job_read"),
+    "parent": ("student:read", "attempt:read", "report:read", "kzone:job_read"),
+    "guest": ("exam:read", "kzone:content_read"),
+}
+assert tuple(ROLE_PERMISSIONS) == ROLES, "every role, and only those, has permissions"

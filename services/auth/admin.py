@@ -6,6 +6,11 @@
 
 `create-super-admin` makes the first admin of a zone (who then grants zone_admin over the API);
 an existing account with that email is promoted instead. Both commands write the audit log.
+Variables: AUTH_DATABASE_URL (the auth app role's URL), AUTH_PII_KEYS (outside development),
+AUTH_ENVIRONMENT, AUTH_ADMIN_PASSWORD (else the password is read from stdin), AUTH_ARGON2_*.
+
+`ensure_account` is the development demo seed's way in (`scripts/demo_seed.py`): the same
+account rows and audit entries, with a known TOTP secret already turned on.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from megacity.db import TenantContext, tenant_transaction
 from megacity.roles import PLATFORM_ROLES
 from megacity.zones import registry
 from services.auth import accounts, audit_log
+from services.auth.mfa import queries as mfa_queries
 from services.auth.passwords import Hasher, check_policy
 from services.auth.pii import PiiCipher
 from services.auth.users import queries as users_queries
@@ -51,6 +57,30 @@ async def create_admin(sessions: async_sessionmaker[AsyncSession], hasher: Hashe
         await audit_log.record(s, zone_id=zone.id, action=f"admin.{role}.{'created' if created else 'granted'}",
                            user_id=user_id, details={"by": "cli", "email": email})
     return user_id, created
+
+
+async def ensure_account(sessions: async_sessionmaker[AsyncSession], *, zone_key: str, email: str,
+                         password_hash: str, display_name: str, platform_role: str | None = None,
+                         totp_secret_encrypted: str | None = None) -> tuple[uuid.UUID, bool]:
+    """The account with this email, created if missing (with the platform role and, when given,
+    TOTP already on); an existing one is left exactly as it is. Returns (user id, created)."""
+    if platform_role is not None and platform_role not in PLATFORM_ROLES:
+        raise ValueError(f"platform_role must be one of {PLATFORM_ROLES}")
+    zone = registry().zone(zone_key)
+    email = accounts.normalize_email(email)
+    async with tenant_transaction(sessions, TenantContext(zone_id=zone.id, role="super_admin")) as s:
+        existing = await accounts.by_email(s, zone.id, email)
+        if existing is not None:
+            return existing.id, False
+        user = await accounts.create(s, zone_id=zone.id, email=email, password_hash=password_hash,
+                                     display_name=display_name, phone_encrypted=None, platform_role=platform_role)
+        if totp_secret_encrypted is not None:
+            await mfa_queries.set_mfa_secret(s, user.id, totp_secret_encrypted)
+            await accounts.enable_mfa(s, user.id)
+        await audit_log.record(s, zone_id=zone.id, action="admin.account.created", user_id=user.id,
+                               details={"by": "demo_seed", "email": email, "platform_role": platform_role,
+                                        "mfa": totp_secret_encrypted is not None})
+    return user.id, True
 
 
 async def rotate_pii(sessions: async_sessionmaker[AsyncSession], cipher: PiiCipher) -> int:

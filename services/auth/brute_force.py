@@ -1,13 +1,17 @@
 """Brute-force protection for credential checks, in Redis (keys from megacity.redis_keys).
 
 Failed attempts are counted per account (hash of the zone's lower-cased email) and per client
-address, in a sliding window. Reaching `max_failures` within `window` seconds blocks that
-account or address for `block` seconds: every attempt meanwhile gets 429 with Retry-After,
-before any password is checked, whether or not the account exists. Blocks always expire — there
-is no permanent lockout — and a successful login clears the account's count.
+address, in a sliding window. Reaching `max_failures` (account) or `address_max_failures`
+(address) within `window` seconds blocks that account or address for `block` seconds: every
+attempt meanwhile gets 429 with Retry-After, before any password is checked, whether or not the
+account exists. Blocks always expire — there is no permanent lockout — and a successful login
+clears the account's count.
 
-Failures, not attempts, are counted per address: a school behind one NAT address logs in many
-students a minute; the edge already limits raw login requests per address (zones.yaml).
+A school sits behind one NAT address: a class of 40 logs in at once and a few students mistype.
+So the address's thresholds are a school's, not a person's: `address_max_failures` failures (a
+password spray across many accounts, not one attacker on one account — that one meets the
+account's 5 and is blocked alone, the class keeps logging in), and `address_attempts` login
+attempts a minute (a ceiling on raw attempts, `429 rate_limit.exceeded`, megacity.rate_limit).
 """
 from __future__ import annotations
 
@@ -19,9 +23,13 @@ import uuid
 from typing import Any
 
 from megacity.errors import AppError
+from megacity.rate_limit import Quota, SlidingWindowLimiter
 from megacity.redis_keys import RedisKeys
 
 _SAFE = re.compile(r"^[A-Za-z0-9_\-.]+$")
+# School-sized address limits (AUTH_LOGIN_ADDRESS_MAX_FAILURES, AUTH_LOGIN_PER_ADDRESS_PER_MINUTE).
+ADDRESS_MAX_FAILURES = 50
+ADDRESS_ATTEMPTS_PER_MINUTE = 200
 
 
 def account_part(email: str) -> str:
@@ -41,9 +49,12 @@ def too_many(retry_after: float, what: str) -> AppError:
 
 class BruteForceGuard:
     def __init__(self, redis: Any, keys: RedisKeys, *, max_failures: int = 5, window: int = 60,
-                 block: int = 900) -> None:
+                 block: int = 900, address_max_failures: int = ADDRESS_MAX_FAILURES,
+                 address_attempts: int = ADDRESS_ATTEMPTS_PER_MINUTE) -> None:
         self.redis, self.keys = redis, keys
         self.max_failures, self.window, self.block = max_failures, window, block
+        self.address_max_failures, self.address_attempts = address_max_failures, address_attempts
+        self._attempts = SlidingWindowLimiter(redis, service="auth")
 
     def _subjects(self, zone_id: int, email: str | None, address: str | None) -> list[tuple[str, str]]:
         subjects = []
@@ -65,6 +76,16 @@ class BruteForceGuard:
             ttl, what = max(blocked)
             raise too_many(ttl / 1000, what)
 
+    async def admit(self, zone_id: int, *, email: str, address: str) -> None:
+        """A login attempt: 429 while the account or address is blocked (`check`), or beyond the
+        address's attempts a minute (`429 rate_limit.exceeded`, counted only when admitted)."""
+        await self.check(zone_id, email=email, address=address)
+        quota = Quota("address", self.keys.zone(zone_id, "auth", "rl", "login", address_part(address)),
+                      self.address_attempts)
+        decision = await self._attempts.hit([quota])
+        if decision is not None and not decision.allowed:
+            raise decision.error()
+
     async def record_failure(self, zone_id: int, *, email: str | None, address: str | None) -> None:
         """Count one failure; start a block for whatever reached the limit."""
         now = time.time()
@@ -78,7 +99,8 @@ class BruteForceGuard:
                 pipe.expire(key, self.window)
             results = await pipe.execute()
         counts = results[2::4]
-        reached = [base for count, (_, base) in zip(counts, subjects) if count >= self.max_failures]
+        limits = {"account": self.max_failures, "address": self.address_max_failures}
+        reached = [base for count, (what, base) in zip(counts, subjects) if count >= limits[what]]
         if reached:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for base in reached:

@@ -1,4 +1,5 @@
-"""AuthService gRPC: token introspection and the user directory for other services."""
+"""AuthService gRPC: token introspection, the user directory, and roster provisioning
+(accounts and their activation codes, `provisioning.py`) for other services."""
 from __future__ import annotations
 
 import uuid
@@ -12,17 +13,19 @@ from megacity.errors import AppError
 from megacity.grpc.server import Registrar
 from megacity.runtime import Resources
 from megacity.zones import registry
-from services.auth import accounts
+from services.auth import accounts, provisioning
 from services.auth.db_scope import scoped_transaction
+from services.auth.state import AuthState
 
 SERVICE_NAME = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
 MAX_LOOKUP = 1000
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
-    def __init__(self, res: Resources, verifier: TokenVerifier) -> None:
+    def __init__(self, res: Resources, verifier: TokenVerifier, state: AuthState | None = None) -> None:
         self.res = res
         self.verifier = verifier
+        self.state = state
 
     async def IntrospectToken(self, request: auth_pb2.IntrospectTokenRequest,
                               context: grpc.aio.ServicerContext) -> auth_pb2.IntrospectTokenResponse:
@@ -57,9 +60,65 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
                                                       display_name=r.display_name) for r in rows])
 
 
-def registrar_for(verifier: TokenVerifier) -> Callable[[Resources], Registrar]:
-    """The same verifier as the HTTP side (auth's own key table, no HTTP call to itself)."""
+    # --- roster provisioning (tenant) ---------------------------------------------------------
+
+    def _auth_state(self) -> AuthState:
+        if self.state is None:
+            raise AppError(501, "grpc.not_implemented", "provisioning needs the auth service state")
+        return self.state
+
+    async def ProvisionAccounts(self, request: auth_pb2.ProvisionAccountsRequest,
+                                context: grpc.aio.ServicerContext) -> auth_pb2.ProvisionAccountsResponse:
+        _zone(request.zone_id)
+        org_id = _uuid(request.org_id, "org_id")
+        people = [provisioning.Person(p.external_key, p.display_name, p.email or None, p.reissue,
+                                    _uuid(p.user_id, "user_id") if p.user_id else None) for p in request.people]
+        done = await provisioning.provision_accounts(self.res, self._auth_state(), request.zone_id, org_id, people,
+                                                   _optional_uuid(request.requested_by))
+        return auth_pb2.ProvisionAccountsResponse(accounts=[auth_pb2.ProvisionedAccount(
+            external_key=a.external_key, user_id=str(a.user_id), login_id=a.login_id, outcome=_OUTCOMES[a.outcome],
+            code_issued=a.code_issued) for a in done])
+
+    async def TakeActivationCodes(self, request: auth_pb2.TakeActivationCodesRequest,
+                                  context: grpc.aio.ServicerContext) -> auth_pb2.ActivationCodeList:
+        _zone(request.zone_id)
+        org_id = _uuid(request.org_id, "org_id")
+        user_ids = [_uuid(u, "user_ids") for u in request.user_ids]
+        codes = await provisioning.take_activation_codes(self.res, self._auth_state(), request.zone_id, org_id,
+                                                       user_ids, _optional_uuid(request.requested_by))
+        return auth_pb2.ActivationCodeList(codes=[auth_pb2.ActivationCode(
+            user_id=str(c.user_id), login_id=c.login_id, code=c.code, expires_at=int(c.expires_at.timestamp()))
+            for c in codes])
+
+
+_OUTCOMES = {provisioning.CREATED: auth_pb2.PROVISION_OUTCOME_CREATED,
+             provisioning.EXISTING: auth_pb2.PROVISION_OUTCOME_EXISTING,
+             provisioning.LINKED: auth_pb2.PROVISION_OUTCOME_LINKED}
+
+
+def _zone(zone_id: int) -> None:
+    try:
+        registry().zone_by_id(zone_id)
+    except KeyError:
+        raise AppError(404, "zone.not_found", f"zone {zone_id} does not exist") from None
+
+
+def _uuid(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise AppError(400, "request.invalid_uuid", f"{field} must be a UUID") from None
+
+
+def _optional_uuid(value: str) -> uuid.UUID | None:
+    return _uuid(value, "requested_by") if value else None
+
+
+def registrar_for(verifier: TokenVerifier, state: AuthState | None = None) -> Callable[[Resources], Registrar]:
+    """The same verifier as the HTTP side (auth's own key table, no HTTP call to itself); `state`
+    (cipher, hasher) for provisioning."""
     def registrar(res: Resources) -> Registrar:
-        return lambda server: auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(res, verifier), server)
+        return lambda server: auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(res, verifier, state),
+                                                                              server)
 
     return registrar

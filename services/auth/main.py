@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from megacity import job_progress
+from megacity.auth.audience import account_request_zone
 from megacity.auth.verifier import JwksCache, TokenVerifier
-from megacity.http_app import create_app
+from megacity.http_app import create_app, request_zone
 from megacity.runtime import ServiceRuntime
 from services.auth import grpc_api, hooks, member_events, profile_cache
+from services.auth.activation import routes as activation_routes
 from services.auth.audit import routes as audit_routes
 from services.auth.credentials import routes as credentials_routes
 from services.auth.jwks import routes as jwks_routes
@@ -38,10 +40,13 @@ def build(settings: AuthSettings | None = None) -> ServiceRuntime:
     verifier = TokenVerifier(JwksCache(state.keyring.jwks_fresh))
     app.state.token_verifier = verifier
     app.state.on_permission_denied = hooks.on_permission_denied
+    # One account per audience (K-Zone: my-ktube.com + my-ktube.ai): sign-in on any of its hosts
+    # uses the audience's account zone (megacity.auth.audience).
+    app.dependency_overrides[request_zone] = account_request_zone
     # Routes match in order: the hottest authenticated read (/users/me) goes first.
-    for routes in (users_routes, credentials_routes, mfa_routes, audit_routes, jwks_routes):
+    for routes in (users_routes, credentials_routes, activation_routes, mfa_routes, audit_routes, jwks_routes):
         app.include_router(routes.router)
     app.include_router(job_progress.router)
-    return ServiceRuntime(settings, app=app, grpc_registrars=[grpc_api.registrar_for(verifier)],
+    return ServiceRuntime(settings, app=app, grpc_registrars=[grpc_api.registrar_for(verifier, state)],
                           grpc_service_names=[grpc_api.SERVICE_NAME], consumers=[member_events.CONSUMER],
                           outbox=True, on_start=[state.start], cached_key_parts=[profile_cache.KEY_PARTS])

@@ -7,18 +7,31 @@ hashes of refresh tokens are stored; the token itself is 256 random bits. The ro
 the credentials feature's (`credentials/service.py`); this module holds what several features
 share: creating a session (login, MFA), revoking one or all (logout, password and role changes,
 membership events).
+
+Reuse grace: a client retry (the answer was lost) or a second tab presents the token it already
+rotated. For `AUTH_REFRESH_REUSE_GRACE_SECONDS` after a rotation that is not theft: `ReuseGrace`
+keeps the pair the rotation issued (Redis, TTL = the window, keyed by the presented token's hash,
+the value Fernet-encrypted) and the same presentation gets the identical pair back. Two
+presentations at once are serialised by the token's row lock (`credentials/queries.py`): the
+pair is stored before the first commits, so the second, once the lock is released, finds it.
+After the window the key is gone and reuse revokes the family as before (Auth0's "reuse
+interval", Okta's "grace period").
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from megacity.redis_keys import RedisKeys
 from services.auth.client_info import ClientInfo
+from services.auth.pii import PiiCipher
 
 PREFIX = "rt_"
 
@@ -77,3 +90,46 @@ async def revoke_all(session: AsyncSession, zone_id: int, user_id: uuid.UUID, re
         " WHERE zone_id = :z AND user_id = :u AND revoked_at IS NULL RETURNING id"),
         {"z": zone_id, "u": user_id, "r": reason})
     return [str(r.id) for r in rows]
+
+
+# -- reuse grace ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IssuedPair:
+    """What one rotation handed out, kept for the grace window (access + refresh, same session)."""
+
+    access_token: str
+    refresh_token: str
+    session: SessionInfo
+
+
+class ReuseGrace:
+    """The pairs rotations issued, by presented token, for `seconds` (0: no grace, reuse always
+    revokes). Values are encrypted: a Redis dump must not hand out live tokens."""
+
+    def __init__(self, redis: Any, keys: RedisKeys, cipher: PiiCipher, seconds: int) -> None:
+        self.redis, self.keys, self.cipher, self.seconds = redis, keys, cipher, seconds
+
+    def key(self, zone_id: int, presented: str) -> str:
+        return self.keys.zone(zone_id, "auth", "refresh_grace", token_hash(presented).hex())
+
+    async def remember(self, zone_id: int, presented: str, pair: IssuedPair) -> None:
+        """Call inside the rotating transaction, before it commits (see the module docstring)."""
+        if self.seconds <= 0:
+            return
+        info = pair.session
+        value = json.dumps({"a": pair.access_token, "r": pair.refresh_token, "sid": str(info.id), "z": info.zone_id,
+                            "o": str(info.org_id) if info.org_id else None, "u": str(info.user_id),
+                            "role": info.role, "mfa": info.mfa_verified})
+        await self.redis.set(self.key(zone_id, presented), self.cipher.encrypt(value), ex=self.seconds)
+
+    async def recall(self, zone_id: int, presented: str) -> IssuedPair | None:
+        """The pair issued for `presented` if its rotation is inside the window, else None."""
+        if self.seconds <= 0:
+            return None
+        raw = await self.redis.get(self.key(zone_id, presented))
+        if raw is None:
+            return None
+        v = json.loads(self.cipher.decrypt(raw.decode() if isinstance(raw, bytes) else raw))
+        info = SessionInfo(uuid.UUID(v["sid"]), int(v["z"]), uuid.UUID(v["o"]) if v["o"] else None,
+                           uuid.UUID(v["u"]), v["role"], bool(v["mfa"]))
+        return IssuedPair(v["a"], v["r"], info)

@@ -6,11 +6,12 @@ Beyond the shared ones:
   also encrypts the signing keys' private halves and TOTP secrets. Required outside
   development/test, where a fixed development key is used when it is unset.
 - Argon2id cost (RFC 9106's second recommended profile by default).
-- Brute-force limits, refresh-token lifetime and cookie, trusted proxies for client addresses.
+- Brute-force limits, refresh-token lifetime, cookie and reuse grace window, trusted proxies for
+  client addresses.
 """
 from __future__ import annotations
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from megacity.settings import ServiceSettings, settings_class
 
@@ -28,11 +29,14 @@ class AuthSettings(ServiceSettings):
     login_max_failures: int = 5
     login_window_seconds: int = 60
     login_block_seconds: int = 900
-    # Registration costs an Argon2 hash: limit it per client address.
-    register_per_minute: int = 10
+    # Registration costs an Argon2 hash: limit it per client address (a school's, behind one NAT).
+    register_per_minute: int = 60
     refresh_ttl_days: int = 30
     refresh_cookie_name: str = "mc_refresh"
     refresh_cookie_path: str = "/api/v1/auth"
+    # Reuse grace: a rotated refresh token presented again within this many seconds (a retry, a
+    # second tab) gets the same new pair instead of revoking the family; 0 turns it off.
+    refresh_reuse_grace_seconds: int = Field(default=10, ge=0, le=120)
     # How long a rotated-out signing key stays in the JWKS (>= access-token lifetime).
     passive_key_retention_seconds: int = 24 * 3600
     # How often a replica re-reads the signing keys (picks up a rotation done elsewhere).
@@ -42,6 +46,9 @@ class AuthSettings(ServiceSettings):
     key_publish_lead_seconds: float = 900.0
     mfa_challenge_ttl_seconds: int = 300
     mfa_issuer: str = "MegaCity"
+    # A school behind one NAT address: failures (spray) and login attempts per address a minute.
+    login_address_max_failures: int = 50
+    login_per_address_per_minute: int = 200
 
     @model_validator(mode="after")
     def _pii_keys(self) -> AuthSettings:

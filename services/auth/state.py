@@ -42,7 +42,9 @@ class AuthState:
         await self.keyring.start(res.db())
         s = self.settings
         self._guard = BruteForceGuard(res.redis, res.keys, max_failures=s.login_max_failures,
-                                      window=s.login_window_seconds, block=s.login_block_seconds)
+                                      window=s.login_window_seconds, block=s.login_block_seconds,
+                                      address_max_failures=s.login_address_max_failures,
+                                      address_attempts=s.login_per_address_per_minute)
         self._register_quota = AddressQuota(res.redis, res.keys, "register", s.register_per_minute)
 
     @property

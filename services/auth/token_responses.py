@@ -26,7 +26,9 @@ class TokenResponse(BaseModel):
     access_token: str = Field(description="EdDSA JWT, 15 minutes; send as `Authorization: Bearer …`")
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int = Field(description="seconds until the access token expires")
-    refresh_token: str = Field(description="opaque, single use, 30 days; also set as an httpOnly cookie")
+    refresh_token: str = Field(description="opaque, single use, 30 days; also set as an httpOnly cookie. Presented "
+                               "again within AUTH_REFRESH_REUSE_GRACE_SECONDS (a retry, a second tab) it returns "
+                               "this same pair; later, it revokes the session")
     refresh_expires_in: int
     session_id: uuid.UUID
     role: str

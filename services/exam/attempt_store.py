@@ -1,6 +1,7 @@
 """Attempts as stored: the typed attempt row, reading it by id (one monthly partition, see
-`ids`), its responses, the deadline rule, and the items shown in it (no key, no parameters).
-Shared by the attempts feature, scoring and the expiry sweep."""
+`ids`), its responses, the deadline rule, the items shown in it (no key, no parameters), and
+which statuses count. Shared by the attempts feature, scoring, reports, analytics and the
+expiry sweep."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,6 +18,11 @@ from services.exam.ids import started_at_of
 ATTEMPT_COLUMNS = ("id, exam_id, student_id, class_id, kind, status, started_at, deadline_at, ended_at, bank_id,"
                    " bank_version, seed, cat_settings, item_ids, pending_item_ids, n_responses, raw_score, max_score,"
                    " theta, se, scaled_score, estimator, stop_reason")
+# The statuses whose score counts: the student's latest score, averages, percentile norm groups,
+# dashboards and item statistics use these attempts only. `incomplete` (an adaptive attempt that
+# ended before its minimum number of items) is reported with its θ and SE but never counted.
+COUNTED_STATUSES = ("completed", "expired")
+COUNTED_SQL = "a.status IN ('completed', 'expired')"  # for queries that alias exam.attempts as `a`
 # Late answers within this many seconds of the deadline still count (network latency).
 GRACE_SECONDS = 2.0
 
@@ -30,7 +36,7 @@ class AttemptRow:
     student_id: uuid.UUID
     class_id: uuid.UUID | None
     kind: str  # fixed | adaptive
-    status: str  # in_progress | completed | expired
+    status: str  # in_progress | completed | expired | incomplete (see COUNTED_STATUSES)
     started_at: dt.datetime
     deadline_at: dt.datetime | None
     ended_at: dt.datetime | None

@@ -7,6 +7,7 @@ from megacity import job_progress
 from megacity.http_app import create_app
 from megacity.runtime import ServiceRuntime
 from services.exam.analytics.routes import router as analytics
+from services.exam.attempt_lists.routes import router as attempt_lists
 from services.exam.attempts.routes import router as attempts
 from services.exam.diagnostics.routes import router as diagnostics
 from services.exam.exams.routes import router as exams
@@ -30,6 +31,7 @@ def build(settings: ExamSettings | None = None) -> ServiceRuntime:
     app.include_router(items)
     app.include_router(exams)
     app.include_router(attempts)
+    app.include_router(attempt_lists)
     app.include_router(reports)
     app.include_router(analytics)
     app.include_router(job_progress.router)

@@ -16,7 +16,7 @@ from mcproto.inference.v1 import inference_pb2, inference_pb2_grpc
 from megacity.errors import AppError
 from megacity.runtime import Resources
 from services.inference import media, metrics
-from services.inference.backends.llm import Finish, GenerateParams
+from services.inference.backends.llm import Finish, GenerateParams, cleaned
 from services.inference.gate import CancelToken, deadline_exceeded, time_left
 from services.inference.models import InferenceState
 
@@ -101,8 +101,14 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         gate = self.state.gate("llm")
         started = time.perf_counter()
         async with gate.slot(time_left(deadline)):
+            # Admitted: say so now (headers before the first sentence), so a caller such as kzone's
+            # tutor knows the call was accepted before it starts its own response.
+            await context.send_initial_metadata(())
             try:
-                async for piece in backend.stream(params, token, gate):
+                pieces = backend.stream(params, token, gate)
+                if self.settings.llm_clean_output:
+                    pieces = cleaned(pieces, params.prompt, token)
+                async for piece in pieces:
                     if isinstance(piece, Finish):
                         if piece.reason == "deadline":
                             raise deadline_exceeded("llm")
@@ -124,7 +130,9 @@ def generate_params(settings, prompt: str, max_tokens: int, temperature: float, 
         raise AppError(400, "request.invalid", "max_tokens and temperature must be >= 0, top_p in [0, 1]")
     return GenerateParams(prompt=prompt, max_tokens=min(max_tokens or settings.llm_default_max_tokens,
                                                          settings.llm_max_tokens),
-                          temperature=temperature, top_p=top_p or 1.0)
+                          temperature=temperature, top_p=top_p or 1.0,
+                          repetition_penalty=settings.llm_repetition_penalty,
+                          no_repeat_ngram_size=settings.llm_no_repeat_ngram_size)
 
 
 def registrar(state: InferenceState):

@@ -40,7 +40,7 @@ from typing import Any
 
 from megacity.errors import AppError
 from services.inference import media, scoring
-from services.inference.backends.llm import Finish, GenerateParams
+from services.inference.backends.llm import Finish, GenerateParams, cleaned
 from services.inference.gate import CancelToken, time_left
 from services.inference.models import InferenceState
 from services.inference.objects import ObjectRef, ObjectStore, parse_ref
@@ -49,6 +49,33 @@ KIND_MODEL = {"voice": "stt", "pose": "pose", "tutor": "llm"}
 _JOB_ID = re.compile(r"^[A-Za-z0-9_\-.]{1,128}$")
 
 Progress = Callable[[str, float], Awaitable[None]]
+
+
+def voice_feedback_prompt(reference_text: str, heard: str, score: float, practise: list[str]) -> str:
+    """The user turn for a voice job's feedback (the chat template wraps it): the task first and
+    the data after it, labelled, so the model answers rather than continues the data."""
+    return (f"Write one or two short sentences of encouraging pronunciation feedback to a language learner. "
+            f"Mention the words to practise, if any. Do not ask questions.\n\n"
+            f"Sentence to read: \"{reference_text}\"\nWhat was heard: \"{heard}\"\n"
+            f"Score: {score:.0f}/100\nWords to practise: {', '.join(practise) or 'none'}")
+
+
+def plain_voice_feedback(score: float, practise: list[str]) -> str:
+    """Feedback when nothing the model wrote survived answer_text's cleaning (a rare, empty
+    answer): the facts, plainly, rather than an echo of the prompt."""
+    words = f" Practise these words: {', '.join(practise)}." if practise else ""
+    return f"{'Well done' if score >= 80 else 'Good try'}: your reading scored {score:.0f} out of 100.{words}"
+
+
+def tutor_feedback_prompt(question: str, reference_answer: str, answer: str) -> str:
+    """The user turn for a tutor job's feedback on a learner's answer."""
+    prompt = ("You are a patient tutor. In two or three short sentences, tell the learner what is right "
+              "and what to improve in their answer. Do not ask questions.\n\n")
+    if question:
+        prompt += f"Question: {question}\n"
+    if reference_answer:
+        prompt += f"Model answer: {reference_answer}\n"
+    return prompt + f"Learner's answer: {answer}"
 
 
 def bad_job(detail: str) -> AppError:
@@ -148,7 +175,12 @@ class JobHandlers:
         text: list[str] = []
         finish = Finish("stop", 0)
         async with gate.slot(time_left(deadline), bounded=False):
-            async for piece in backend.stream(GenerateParams(prompt, max_tokens), token, gate):
+            params = GenerateParams(prompt, max_tokens, repetition_penalty=self.settings.llm_repetition_penalty,
+                                    no_repeat_ngram_size=self.settings.llm_no_repeat_ngram_size)
+            pieces = backend.stream(params, token, gate)
+            if self.settings.llm_clean_output:
+                pieces = cleaned(pieces, prompt, token)
+            async for piece in pieces:
                 if isinstance(piece, Finish):
                     finish = piece
                 else:
@@ -178,11 +210,9 @@ class JobHandlers:
             await progress("feedback", 75.0)
             score = result["pronunciation"]["score"]
             missed = scoring.words_to_practise(result["pronunciation"])
-            prompt = (f"A language learner read this sentence aloud: \"{reference_text}\"\n"
-                      f"The speech recogniser heard: \"{transcript.text}\"\n"
-                      f"Pronunciation score: {score:.0f}/100. Words to practise: {', '.join(missed) or 'none'}.\n"
-                      "One or two sentences of encouraging feedback for the learner:")
-            result["feedback"], _ = await self._generate(prompt, self.settings.job_feedback_max_tokens, deadline)
+            prompt = voice_feedback_prompt(reference_text, transcript.text, score, missed)
+            feedback, _ = await self._generate(prompt, self.settings.job_feedback_max_tokens, deadline)
+            result["feedback"] = feedback or plain_voice_feedback(score, missed)
         result["models"] = self._models("stt", "llm") if "feedback" in result else self._models("stt")
         return result
 
@@ -243,7 +273,7 @@ class JobHandlers:
             raise bad_job("the learner's answer is empty")
         question = _text_param(job.params, "question")
         reference_answer = _text_param(job.params, "reference_answer")
-        max_tokens = _int_param(job.params, "max_tokens", self.settings.llm_default_max_tokens, 1,
+        max_tokens = _int_param(job.params, "max_tokens", self.settings.job_tutor_max_tokens, 1,
                                 self.settings.llm_max_tokens)
         result: dict[str, Any] = {}
         if reference_answer and "embed" in self.state.gates:
@@ -253,12 +283,7 @@ class JobHandlers:
                                             bounded=False)
             result["answer_similarity"] = round(max(0.0, sum(a * b for a, b in zip(*vectors))) * 100.0, 1)
         await progress("generating", 40.0)
-        prompt = "You are a patient tutor giving short, specific, encouraging feedback.\n"
-        if question:
-            prompt += f"Question: {question}\n"
-        if reference_answer:
-            prompt += f"Model answer: {reference_answer}\n"
-        prompt += f"Learner's answer: {answer}\nFeedback:"
+        prompt = tutor_feedback_prompt(question, reference_answer, answer)
         feedback, finish = await self._generate(prompt, max_tokens, deadline)
         result.update({"feedback": feedback, "finish_reason": finish.reason,
                        "completion_tokens": finish.completion_tokens,

@@ -3,8 +3,11 @@ alignment carrying the recogniser's timings), and the similarity of two pose seq
 learner's dance against the reference).
 
 Pronunciation (the one implementation; kzone stores what the voice job returns):
-1. Both texts are normalised (Unicode NFKC, lower case, punctuation dropped; Hangul, kana, CJK,
-   Cyrillic… keep their letters; "don't" stays one word) and split into words.
+1. Both texts are normalised (`text_norm.normalise`: NFKC, lower case, numbers spelled out —
+   "21" = "twenty-one", "3rd" = "third" — punctuation dropped, hyphens split; Hangul, kana, CJK,
+   Cyrillic… keep their letters; "don't" stays one word) and split into words; two adjacent
+   words on one side that spell one word of the other ("river bank" / "riverbank") are joined
+   (`text_norm.join_compounds`), so writing conventions are not reading errors.
 2. The heard words are aligned to the reference words by edit distance over words, a
    substitution by a similar spelling costing less than an unrelated one (0.6 … 1.4, always
    cheaper than a miss plus an insertion). Per reference word: `correct`, `substituted` (heard
@@ -12,15 +15,19 @@ Pronunciation (the one implementation; kzone stores what the voice job returns):
 3. Word score (0–100): correct → 100 × the recogniser's confidence in the word; substituted by a
    similar spelling (character similarity ≥ 0.5) → 50 × similarity × confidence; otherwise 0.
    The pronunciation score is the mean over the reference words (extra words show in the WER).
-Also: accuracy (share of reference words heard exactly), completeness (share heard at all) and
-the word error rate of the alignment. A wrong reference text therefore scores far lower than
-the right one. `word_error_rate` is the plain (unit-cost) WER of two texts.
+Also, all from that one alignment, over the N reference words:
+- accuracy = correct / N (said as written);
+- completeness = (correct + similar substitutions) / N (attempted: the word or a near miss was
+  heard in its place; an unrelated word in its place counts as not said), so
+  0 <= accuracy <= completeness <= 1, and they are equal when every error is a miss or an
+  unrelated word;
+- wer = (substituted + missed + inserted) / N.
+`word_error_rate` is the plain (unit-cost) WER of two texts after the same normalisation
+(`normalised=False`: whitespace-split words as written, the naive figure for comparison).
 """
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -30,19 +37,14 @@ from typing import Any
 import numpy as np
 
 from services.inference.backends.pose import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
+from services.inference.text_norm import join_compounds, normalise
 
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+__all__ = ["align", "heard_words", "normalise", "pronunciation", "pose_similarity", "word_error_rate"]
 # Alignment entries returned at most (the counts and the score always cover every word): a
 # 10-minute reading is ~1,500 words, and the result row must stay small.
 MAX_ALIGNMENT = 2000
 
 Op = tuple[str, int | None, int | None]  # (correct | substituted | missed | inserted, ref index, heard index)
-
-
-def normalise(text: str) -> list[str]:
-    """Lower-case words without punctuation ("Sover," -> "sover", "don't" stays one word,
-    "안녕하세요, 여러분!" -> ["안녕하세요", "여러분"])."""
-    return _WORD.findall(unicodedata.normalize("NFKC", text or "").lower().replace("\u2019", "'"))
 
 
 @lru_cache(maxsize=65536)
@@ -95,9 +97,13 @@ def align(ref: Sequence[str], hyp: Sequence[str], *, weighted: bool = True) -> l
     return ops
 
 
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """(substitutions + deletions + insertions) / reference words, by plain Levenshtein."""
-    ref, hyp = normalise(reference), normalise(hypothesis)
+def word_error_rate(reference: str, hypothesis: str, *, normalised: bool = True) -> float:
+    """(substitutions + deletions + insertions) / reference words, by plain Levenshtein, on
+    normalised words with compounds joined (`normalised=False`: words as written)."""
+    if normalised:
+        ref, hyp, _ = join_compounds(normalise(reference), normalise(hypothesis))
+    else:
+        ref, hyp = reference.split(), hypothesis.split()
     if not ref:
         return 0.0 if not hyp else 1.0
     errors = sum(op != "correct" for op, _, _ in align(ref, hyp, weighted=False))
@@ -144,12 +150,15 @@ def pronunciation(reference_text: str, words: Sequence[dict[str, Any]] | None, t
     counts{correct, substituted, missed, inserted}, alignment[{op, reference, heard, start, end,
     confidence, score (reference words only)}]} — at most MAX_ALIGNMENT entries, with
     `alignment_truncated: true` when there were more."""
-    ref = normalise(reference_text)
-    heard = heard_words(words, text)
+    first = heard_words(words, text)
+    ref, heard_tokens, groups = join_compounds(normalise(reference_text), [h.word for h in first])
+    heard = [HeardWord(token, first[g[0]].start, first[g[-1]].end, min(first[k].confidence for k in g))
+             for token, g in zip(heard_tokens, groups)]
     counts = {"correct": 0, "substituted": 0, "missed": 0, "inserted": 0}
     alignment: list[dict[str, Any]] = []
     credit = 0.0
-    for op, ri, hi in align(ref, [h.word for h in heard]):
+    attempted = 0
+    for op, ri, hi in align(ref, heard_tokens):
         counts[op] += 1
         h = heard[hi] if hi is not None else None
         entry: dict[str, Any] = {"op": op, "reference": ref[ri] if ri is not None else None,
@@ -159,8 +168,10 @@ def pronunciation(reference_text: str, words: Sequence[dict[str, Any]] | None, t
             s = 0.0
             if op == "correct" and h:
                 s = 100.0 * h.confidence
+                attempted += 1
             elif op == "substituted" and h and similarity(ref[ri], h.word) >= 0.5:
                 s = 50.0 * similarity(ref[ri], h.word) * h.confidence
+                attempted += 1
             entry["score"] = round(s, 1)
             credit += s
         alignment.append(entry)
@@ -168,7 +179,7 @@ def pronunciation(reference_text: str, words: Sequence[dict[str, Any]] | None, t
     doc: dict[str, Any] = {
         "score": round(credit / n, 1) if n else 0.0,
         "accuracy": round(counts["correct"] / n, 3) if n else 0.0,
-        "completeness": round((counts["correct"] + counts["substituted"]) / n, 3) if n else 0.0,
+        "completeness": round(attempted / n, 3) if n else 0.0,
         "wer": round((counts["substituted"] + counts["missed"] + counts["inserted"]) / n, 3) if n
         else (0.0 if not heard else 1.0),
         "reference_words": n,

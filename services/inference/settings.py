@@ -18,6 +18,9 @@ Which models run, on what hardware, and how much work each may take at once:
 - vLLM: `INFERENCE_LLM_GPU_MAX_CONCURRENCY` streams admitted at once (the gate), of which vLLM's
   continuous batching schedules `INFERENCE_LLM_MAX_NUM_SEQS` per step; its memory comes from a
   written budget per card size (services/inference/gpu_memory.py).
+- LLM answers (answer_text.py): `INFERENCE_LLM_CHAT_TEMPLATE`, `_REPETITION_PENALTY`,
+  `_NO_REPEAT_NGRAM_SIZE`, `_CLEAN_OUTPUT`; budgets `INFERENCE_JOB_FEEDBACK_MAX_TOKENS` (voice
+  feedback) and `INFERENCE_JOB_TUTOR_MAX_TOKENS` (tutor jobs).
 - `INFERENCE_OBJECT_ROOT`: the filesystem object store shared with kzone (`fs://key` refs);
   `INFERENCE_S3_*` for `s3://bucket/key` refs (boto3, optional).
 """
@@ -84,6 +87,13 @@ class InferenceSettings(ServiceSettings):
     llm_health_interval_seconds: float = 10.0
     llm_default_max_tokens: int = 128
     llm_max_tokens: int = 1024
+    # Against the small CPU model's loops (transformers only; vLLM gets the repetition penalty):
+    # a penalty on tokens already in the prompt or the answer, and no word-piece 4-gram twice.
+    llm_repetition_penalty: float = 1.15
+    llm_no_repeat_ngram_size: int = 4
+    # answer_text.StreamCleaner on every answer: echoed instructions, invented turns and loops
+    # are cut (and generation stopped) before the text leaves the service.
+    llm_clean_output: bool = True
 
     embed_max_concurrency: int = 4
     embed_max_queue: int = 16
@@ -103,7 +113,10 @@ class InferenceSettings(ServiceSettings):
     job_timeout_seconds: float = 900.0
     # Voice jobs ask the LLM (when this replica serves it) for feedback unless params say no.
     job_voice_feedback: bool = True
-    job_feedback_max_tokens: int = 96
+    # Short on purpose: one or two sentences are ~40 tokens; a longer budget only let the CPU
+    # model loop (15-27 s to the old 200-token cap, see bench/REPORT.md "Tutor quality").
+    job_feedback_max_tokens: int = 64
+    job_tutor_max_tokens: int = 96
 
     # Object storage shared with kzone.
     object_root: str = str(REPO_ROOT / ".state" / "objects")

@@ -15,6 +15,7 @@ from services.kzone.service_state import KzoneState
 from services.kzone.settings import KzoneSettings, Settings
 from services.kzone.storage import make_storage
 from services.kzone.storage.buckets import ensure_zone_buckets
+from services.kzone.tutor import routes as tutor
 from services.kzone.uploads import routes as uploads
 
 
@@ -29,7 +30,7 @@ def build(settings: KzoneSettings | None = None) -> ServiceRuntime:
     app.state.kzone = state
     # The progress router first: it takes the polling traffic, and routes are matched in order.
     for router in (job_progress.router, ai_jobs.router, catalogue.router, uploads.router, objects.router,
-                   mesh_probes.router):
+                   mesh_probes.router, tutor.router):
         app.include_router(router)
 
     async def storage_ready(_: Resources) -> None:

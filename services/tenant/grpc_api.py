@@ -12,6 +12,7 @@ from mcproto.tenant.v1 import tenant_pb2, tenant_pb2_grpc
 from megacity.errors import AppError
 from megacity.runtime import Resources
 from megacity.zones import Zone
+from services.tenant.classes.service import class_students_for_peer, teacher_classes_for_peer
 from services.tenant.diagnostics.service import record_mesh_probe
 from services.tenant.members.service import memberships_of_user
 from services.tenant.orgs.service import get_org_for_peer
@@ -77,6 +78,24 @@ class TenantServicer(tenant_pb2_grpc.TenantServiceServicer):
             self.res, request.zone_id, _uuid(request.org_id, "org_id"),
             _uuid(request.parent_user_id, "parent_user_id"), _uuid(request.student_id, "student_id"))
         return tenant_pb2.ParentLinkStatus(approved=check.approved, link_id=check.link_id, status=check.status)
+
+    async def ListTeacherClasses(self, request: tenant_pb2.ListTeacherClassesRequest,
+                                 context: grpc.aio.ServicerContext) -> tenant_pb2.TeacherClassList:
+        """The classes a teacher is assigned to (exam scopes a teacher's lists with it)."""
+        _zone(request.zone_id)
+        ids = await teacher_classes_for_peer(self.res, request.zone_id, _uuid(request.org_id, "org_id"),
+                                             _uuid(request.teacher_user_id, "teacher_user_id"))
+        return tenant_pb2.TeacherClassList(class_ids=[str(i) for i in ids])
+
+    async def ListClassStudents(self, request: tenant_pb2.ListClassStudentsRequest,
+                                context: grpc.aio.ServicerContext) -> tenant_pb2.ClassStudentList:
+        """The live roster of one class (exam: who has not started an exam)."""
+        _zone(request.zone_id)
+        rows = await class_students_for_peer(self.res, request.zone_id, _uuid(request.org_id, "org_id"),
+                                             _uuid(request.class_id, "class_id"))
+        return tenant_pb2.ClassStudentList(students=[
+            tenant_pb2.ClassStudent(student_id=str(r.id), user_id=str(r.user_id) if r.user_id else "", name=r.name)
+            for r in rows])
 
 
 def registrar(res: Resources) -> Callable[[grpc.aio.Server], None]:

@@ -11,7 +11,10 @@ from megacity.settings import ServiceSettings
 from services.tenant import grpc_api
 from services.tenant.classes.routes import router as classes_router
 from services.tenant.members.routes import router as members_router
+from services.tenant.notifications import email as notification_emails
+from services.tenant.notifications.routes import router as notifications_router
 from services.tenant.orgs.routes import router as orgs_router
+from services.tenant.parent_links.routes import codes_router as parent_codes_router
 from services.tenant.parent_links.routes import router as parent_links_router
 from services.tenant.roster_import.jobs import ImportRunner
 from services.tenant.roster_import.routes import router as roster_imports_router
@@ -27,15 +30,17 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
                      description="Zones, orgs, memberships, classes, rosters, parent–student links and bulk roster "
                                  "import of every MegaCity zone. Errors are problem JSON with a stable `code`.")
     for router in (zones_router, orgs_router, members_router, classes_router, students_router, staff_router,
-                   parent_links_router, roster_imports_router, job_progress.router):
+                   parent_links_router, parent_codes_router, notifications_router, roster_imports_router, job_progress.router):
         app.include_router(router)
 
     async def start_import_runner(res: Resources) -> None:
         app.state.roster_imports = ImportRunner(res)
         app.state.roster_imports.start_upkeep()
+        app.state.notification_emails = await notification_emails.start(res)  # None: SMTP off
 
     async def stop_import_runner(res: Resources) -> None:
         await app.state.roster_imports.close()
+        await notification_emails.stop(app.state.notification_emails)
 
     return ServiceRuntime(settings, app=app, grpc_registrars=[grpc_api.registrar],
                           grpc_service_names=[grpc_api.SERVICE_NAME], outbox=True, on_start=[start_import_runner],

@@ -45,7 +45,9 @@ REQUEST_TIMEOUT = 20.0
 #  - GET /api/v1/jobs/{job_id}/events is Server-Sent Events: for a job that exists the response
 #    never ends, which a request/response client cannot read. Its JSON sibling
 #    GET /api/v1/jobs/{job_id}/progress (same lookup, same errors) is exercised.
-EXCLUDED_PATHS = ("/api/v1/jobs/{job_id}/events",)
+#  - POST /api/v1/kzone/tutor/ask needs the inference service, which is not in this mesh (503
+#    by design there); its SSE answers are tested in services/kzone/tests/test_tutor.py.
+EXCLUDED_PATHS = ("/api/v1/jobs/{job_id}/events", "/api/v1/kzone/tutor/ask")
 # Run last: a successful logout revokes that role's token, after which the role only sees 401s.
 RUN_LAST = ("/api/v1/auth/logout",)
 

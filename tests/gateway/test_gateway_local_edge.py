@@ -159,28 +159,62 @@ def test_frontend_and_static_hosts(edge: LocalEdge) -> None:
     assert_problem(get(edge, "static.univprepai.com", "/missing.png"), 404, "edge.not_found")
 
 
-def test_rate_limit_answers_problem_429_after_burst(edge: LocalEdge) -> None:
-    api = next(rl for rl in registry().rate_limits if rl.name == "api")
-    statuses = []
-    for _ in range(api.burst + 20):  # the bucket refills while the loop runs
-        resp = get(edge, "api.mpcstudy.com", "/api/v1/exams/1")
-        statuses.append(resp.status_code)
-        if resp.status_code == 429:
-            assert_problem(resp, 429, "edge.rate_limited")
-            assert resp.headers["Retry-After"] == str(policy.RATE_LIMIT_RETRY_AFTER)
-            assert resp.headers["X-Frame-Options"] == "DENY"
+@pytest.fixture(scope="module")
+def tight_edge(upstreams: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEdge]:
+    """The edge rendered from the registry with every limit cut to 5/min, burst 3: the real
+    ceilings are sized for a school behind one address (thousands a minute)."""
+    reg = registry()
+    tight = reg.model_copy(update={"rate_limits": [rl.model_copy(update={"rate": 5, "burst": 3})
+                                                   for rl in reg.rate_limits]})
+    e = LocalEdge(EdgeConfig(listen_port=free_port(), upstreams=upstreams), tmp_path_factory.mktemp("tight"),
+                  reg=tight).start()
+    yield e
+    e.stop()
+
+
+def _hammer(edge: LocalEdge, host: str, path: str, n: int = 12) -> list[httpx.Response]:
+    answers = []
+    for _ in range(n):
+        answers.append(get(edge, host, path))
+        if answers[-1].status_code == 429:
             break
-    assert statuses[0] == 200 and statuses[-1] == 429, statuses
+    return answers
 
 
-def test_login_rate_limit_and_auths_own_429_pass_through(edge: LocalEdge) -> None:
-    """auth answers 429 itself (lockout, with its own body and Retry-After): the edge must not
-    replace it, so the limiter's 429 on auth routes is Traefik's own (documented trade-off)."""
-    own = get(edge, "api.collegeprepai.com", "/api/v1/auth/throttled")
-    assert own.status_code == 429 and own.json()["upstream"] == "auth"
-    login = next(rl for rl in registry().rate_limits if rl.name == "login")
-    statuses = [get(edge, "api.dreamseedai.com", "/api/v1/auth/login").status_code for _ in range(login.burst + 5)]
-    assert statuses[0] == 200 and statuses[-1] == 429, statuses
+def test_edge_ceilings_are_sized_for_a_school_behind_one_address() -> None:
+    """A class of 40 logs in at once and every page load and API call of a school fits."""
+    limits = {rl.name: rl for rl in registry().rate_limits}
+    assert limits["login"].burst >= 40 and limits["login"].rate >= 300
+    assert limits["api"].burst >= 40 * 10 and limits["api"].rate >= 6000
+    assert limits["app"].burst >= 40 * 10
+
+
+def test_page_rate_limit_answers_problem_429_after_burst(tight_edge: LocalEdge) -> None:
+    answers = _hammer(tight_edge, "app.mpcstudy.com", "/some/page")
+    assert answers[0].status_code == 200 and answers[-1].status_code == 429, [a.status_code for a in answers]
+    assert_problem(answers[-1], 429, "edge.rate_limited")
+    assert answers[-1].headers["Retry-After"] == str(policy.RATE_LIMIT_RETRY_AFTER)
+    assert answers[-1].headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/exams/1", "/api/v1/auth/login"])
+def test_api_ceiling_is_plain_429_with_retry_after(tight_edge: LocalEdge, path: str) -> None:
+    """On API routes the edge's flood ceiling is Traefik's own 429 (with Retry-After): the
+    problem-JSON rewrite would also swallow the services' own 429s."""
+    answers = _hammer(tight_edge, "api.dreamseedai.com", path)
+    assert answers[0].status_code == 200 and answers[-1].status_code == 429, [a.status_code for a in answers]
+    assert int(answers[-1].headers["Retry-After"]) >= 1
+    assert answers[-1].headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("service_path", ["/api/v1/auth/throttled", "/api/v1/exams/throttled",
+                                          "/api/v1/orgs/throttled"])
+def test_services_own_429_passes_through(edge: LocalEdge, service_path: str) -> None:
+    """Every service answers 429 itself (rate_limit.exceeded per account and org, auth's login
+    guard): body and headers reach the client as the service sent them."""
+    own = get(edge, "api.collegeprepai.com", service_path)
+    assert own.status_code == 429 and own.json()["upstream"] == registry().service_for_path(
+        registry().zone("college"), service_path)
 
 
 def test_cors_allows_only_the_zones_own_pages(edge: LocalEdge) -> None:

@@ -1,5 +1,6 @@
-"""`scripts/run_platform.py --check` end to end: dependencies, database, six services, Traefik edge,
-smoke requests through the edge, clean shutdown.
+"""`scripts/run_platform.py --check` end to end: dependencies, database, six services, demo
+accounts, Traefik edge, smoke requests through the edge, demo logins (TOTP for admins), clean
+shutdown.
 
 Each run gets its own database, ports (MC_PORT_OFFSET), edge port, events namespace, Redis key
 prefix and state dir, so it can run beside a `make run` platform and other tests.
@@ -21,6 +22,7 @@ from psycopg import sql
 
 from megacity.testing import NATS_URL, PG_URL, REDIS_URL
 from megacity.zones import registry
+from scripts import demo_seed
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = ROOT / "scripts" / "run_platform.py"
@@ -92,6 +94,12 @@ def _assert_smoke_passed(proc: subprocess.CompletedProcess[str]) -> None:
     assert "smoke GET  /api/v1/zone -> 200" in out and '"key":"univ"' in out
     assert "smoke POST /api/v1/diagnostics/probe -> 201" in out and '"recorded_by":"tenant"' in out
     assert "smoke: passed" in out
+    for account in demo_seed.demo_accounts():  # printed, and univ's each logged in with its role
+        assert f" {account.email} " in out
+        if account.zone_key == demo_seed.SEED_ZONE:
+            assert f"smoke demo login {account.email} ({account.role}) -> 200 role={account.role}  [ok]" in out
+    assert demo_seed.DEMO_PASSWORD in out and demo_seed.DEMO_TOTP_SECRET in out
+    assert "smoke demo logins: passed" in out
     assert out.rstrip().endswith("stopped")
 
 
@@ -106,6 +114,8 @@ def run_env(tmp_path: Path) -> dict[str, str]:
         "MC_PORT_OFFSET": str(_free_offset()), "MC_EVENTS_NAMESPACE": f"rp{tag}",
         "MC_REDIS_KEY_PREFIX": f"rp{tag}", "MC_STATE_DIR": str(tmp_path / "state"),
     })
+    # inference loads its CPU models at start: minutes on a machine other test runs keep busy
+    env.setdefault("MC_READY_TIMEOUT", "240")
     yield env
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(env["MC_DATABASE_NAME"])))
@@ -117,11 +127,20 @@ def test_check_brings_platform_up_and_down(run_env: dict[str, str]) -> None:
     first = _run_check(run_env)
     _assert_smoke_passed(first)
     assert "postgres   external" in first.stdout and "demo orgs created: 9" in first.stdout
+    accounts = demo_seed.demo_accounts()
+    members = [a for a in accounts if a.org_id is not None]
+    # 8 account zones (K-Zone AI signs in with K-Zone's) x (zone admin, org admin) + univ's five
+    assert (len(accounts), len(members)) == (21, 12)
+    assert f"demo accounts created: {len(accounts)}, memberships created: {len(members)}" in first.stdout
     assert (Path(run_env["MC_STATE_DIR"]) / "logs" / "tenant.log").stat().st_size > 0
 
     second = _run_check(run_env)  # idempotent: same database, nothing new to seed
     _assert_smoke_passed(second)
     assert "demo orgs created: 0" in second.stdout and "created database" not in second.stdout
+    assert "demo accounts created: 0, memberships created: 0" in second.stdout
+    listed = [line for line in first.stdout.splitlines() if "@demo." in line and "smoke" not in line]
+    assert len(listed) == len(accounts)
+    assert listed == [line for line in second.stdout.splitlines() if "@demo." in line and "smoke" not in line]
 
 
 def test_embedded_dependencies_when_none_reachable(run_env: dict[str, str]) -> None:

@@ -4,9 +4,10 @@
     async def create(p: Principal = Depends(require("exam:create"))): ...
 
 The token is verified locally; a token of zone A used on a zone-B host is refused (403
-`auth.zone_mismatch`); a missing permission is 403 `auth.permission_denied`, logged with
-who and what, and handed to `app.state.on_permission_denied` when a service sets one (auth
-writes it to its audit log).
+`auth.zone_mismatch`) unless A and B are one account audience (K-Zone's my-ktube.com and
+my-ktube.ai, `megacity.auth.audience`), where the token keeps its own zone; a missing
+permission is 403 `auth.permission_denied`, logged with who and what, and handed to
+`app.state.on_permission_denied` when a service sets one (auth writes it to its audit log).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from megacity.auth.audience import accepts
 from megacity.auth.tokens import Principal
 from megacity.auth.verifier import JwksCache, TokenVerifier, http_jwks_fetcher
 from megacity.errors import AppError
@@ -70,8 +72,8 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 def check_zone(principal: Principal, zone: Zone) -> None:
-    """A token of zone A on a zone-B host: 403 `auth.zone_mismatch`."""
-    if principal.zone_id != zone.id:
+    """A token of zone A on a zone-B host: 403 `auth.zone_mismatch`, unless both are one audience."""
+    if not accepts(zone, principal.zone_id):
         raise AppError(403, "auth.zone_mismatch", f"this token belongs to another zone than {zone.key}")
 
 

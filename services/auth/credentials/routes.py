@@ -18,6 +18,7 @@ from services.auth.token_responses import MfaChallengeResponse, TokenResponse, c
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 TOO_MANY = (429, "auth.too_many_attempts", "Too many failed attempts: temporarily blocked (see Retry-After)")
+ADDRESS_CEILING = (429, "rate_limit.exceeded", "Too many login attempts from this address (see Retry-After)")
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut,
@@ -43,11 +44,13 @@ async def register(body: RegisterIn, zone: ZoneDep, client: ClientDep, res: Reso
              description="Returns tokens (and sets the refresh cookie), or — for super_admin, zone_admin, org_admin "
                          "and users with TOTP on — an MFA challenge to answer at `/auth/mfa/totp/verify`. An unknown "
                          "email and a wrong password get the same answer in the same time. 5 failures a minute per "
-                         "account or client address block it for 15 minutes (429 with Retry-After).",
+                         "account, or 50 per client address (a school behind one NAT address), block it for 15 "
+                         "minutes (429 `auth.too_many_attempts` with Retry-After); beyond 200 attempts a minute "
+                         "from one address, 429 `rate_limit.exceeded` (address scope).",
              responses=problems((401, "auth.invalid_credentials", "Email or password is incorrect"),
                                 (403, "auth.not_a_member", "org_id names an org the user does not belong to"),
                                 (409, "auth.org_required", "The user belongs to several orgs: send org_id",
-                                 ), TOO_MANY,
+                                 ), TOO_MANY, ADDRESS_CEILING,
                                 (503, "dependency.tenant_unavailable", "Memberships could not be read"),
                                 UNKNOWN_HOST))
 async def login(body: LoginIn, response: Response, zone: ZoneDep, client: ClientDep, res: ResourcesDep,
@@ -62,8 +65,10 @@ async def login(body: LoginIn, response: Response, zone: ZoneDep, client: Client
 
 @router.post("/refresh", response_model=TokenResponse, summary="New tokens for a refresh token (rotates it)",
              description="Reads the `mc_refresh` cookie or `refresh_token` in the body. Every use returns a new "
-                         "refresh token; the old one is dead. Presenting a used one again revokes the whole session "
-                         "(its family) — the sign of a stolen token.",
+                         "refresh token; the old one is dead. Presenting a used one again within "
+                         "`AUTH_REFRESH_REUSE_GRACE_SECONDS` (default 10 s: a client retry, a second tab) returns the "
+                         "same new pair; after that window it revokes the whole session (its family) — the sign of "
+                         "a stolen token.",
              responses=problems((401, "auth.refresh_invalid", "Unknown refresh token"),
                                 (401, "auth.refresh_reused", "Already-used token: the session is now revoked"),
                                 (401, "auth.refresh_expired", "Refresh token expired"),

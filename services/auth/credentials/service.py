@@ -68,7 +68,7 @@ async def login(res: Resources, st: AuthState, zone: Zone, client: ClientInfo, *
     cost), count failures against the brute-force guard, resolve role and org (tenant's
     memberships, asked after the read transaction closed), then issue tokens or an MFA challenge."""
     email = email.strip().lower()
-    await st.guard.check(zone.id, email=email, address=client.address)
+    await st.guard.admit(zone.id, email=email, address=client.address)
     async with scoped_transaction(res.db(), zone.id, "service") as s:
         user = await accounts.by_email(s, zone.id, email)
     valid = await st.hasher.verify(user.password_hash if user else None, password)
@@ -104,6 +104,7 @@ class RefreshOutcome(enum.Enum):
     EXPIRED = "expired"
     REVOKED = "revoked"
     REUSED = "reused"
+    REPLAYED = "replayed"  # reused inside the grace window: the pair that rotation issued, again
     USER_INACTIVE = "user_inactive"
 
 
@@ -112,12 +113,15 @@ class RefreshResult:
     outcome: RefreshOutcome
     session: SessionInfo | None = None
     refresh_token: str | None = None
+    replayed: sessions.IssuedPair | None = None
 
 
-async def rotate(session: AsyncSession, zone_id: int, token: str, ttl_days: int) -> RefreshResult:
+async def rotate(session: AsyncSession, zone_id: int, token: str, ttl_days: int,
+                 grace: sessions.ReuseGrace | None = None) -> RefreshResult:
     """Use a refresh token once, inside the caller's transaction. The second of two concurrent
-    uses waits on the row locks and sees the token rotated: reuse, the sign of a stolen copy,
-    which revokes the whole session here (the caller must commit, then refuse)."""
+    uses waits on the row locks and sees the token rotated: inside the grace window that is a
+    retry or a second tab and gets the pair the first use issued; after it, reuse — the sign of a
+    stolen copy — revokes the whole session here (the caller must commit, then refuse)."""
     row = await queries.lock_refresh_token(session, zone_id, token)
     if row is None:
         return RefreshResult(RefreshOutcome.UNKNOWN)
@@ -125,6 +129,9 @@ async def rotate(session: AsyncSession, zone_id: int, token: str, ttl_days: int)
     if row.session_revoked_at is not None:
         return RefreshResult(RefreshOutcome.REVOKED, info)
     if row.rotated_at is not None:
+        replayed = await grace.recall(zone_id, token) if grace is not None else None
+        if replayed is not None and replayed.session.id == info.id:
+            return RefreshResult(RefreshOutcome.REPLAYED, info, replayed.refresh_token, replayed)
         await sessions.revoke(session, info.id, "refresh_token_reused")
         return RefreshResult(RefreshOutcome.REUSED, info)
     if row.expired or row.session_expired:
@@ -147,14 +154,25 @@ _REFRESH_ERRORS = {
 
 
 async def refresh(res: Resources, st: AuthState, zone: Zone, client: ClientInfo, token: str | None) -> IssuedTokens:
-    """New tokens for a refresh token, which rotates. A reused token or a disabled account
-    revokes the session (committed, denied in Redis, announced) before the 401."""
+    """New tokens for a refresh token, which rotates. The same token again inside the reuse grace
+    window gets the identical pair; a reuse after it, or a disabled account, revokes the session
+    (committed, denied in Redis, announced) before the 401."""
     if not token:
         raise AppError(401, "auth.refresh_missing", "no refresh token (cookie or body)")
     key = await st.keyring.active()
+    grace = sessions.ReuseGrace(res.redis, res.keys, st.cipher, st.settings.refresh_reuse_grace_seconds)
     async with scoped_transaction(res.db(), zone.id, "service") as s:
-        result = await rotate(s, zone.id, token, st.settings.refresh_ttl_days)
+        result = await rotate(s, zone.id, token, st.settings.refresh_ttl_days, grace)
         info = result.session
+        issued: IssuedTokens | None = None
+        if result.replayed is not None:
+            issued = IssuedTokens(result.replayed.access_token, result.replayed.refresh_token, result.replayed.session)
+            await audit_log.record(s, zone_id=zone.id, action="auth.refresh.replayed", user_id=issued.session.user_id,
+                                   org_id=issued.session.org_id, client=client, details={"sid": str(issued.session.id)})
+        elif result.outcome is RefreshOutcome.ROTATED and info is not None and result.refresh_token is not None:
+            issued = IssuedTokens(access_token_for(key, info), result.refresh_token, info)
+            # Before the commit: a concurrent use of the same token, waiting on its row lock, finds it.
+            await grace.remember(zone.id, token, sessions.IssuedPair(issued.access_token, issued.refresh_token, info))
         if result.outcome in (RefreshOutcome.REUSED, RefreshOutcome.USER_INACTIVE) and info is not None:
             reason = "refresh_token_reused" if result.outcome is RefreshOutcome.REUSED else "user_inactive"
             await audit_log.record(s, zone_id=zone.id, action="auth.refresh.reused" if reason.startswith("refresh")
@@ -163,10 +181,10 @@ async def refresh(res: Resources, st: AuthState, zone: Zone, client: ClientInfo,
             await add_event(s, "auth", "auth.revoked", {"user_id": str(info.user_id), "sids": [str(info.id)],
                                                         "reason": reason}, zone_id=zone.id, org_id=info.org_id)
             await deny_sessions(res.redis, res.keys, zone.id, [str(info.id)], res.cache)
-    if result.outcome is not RefreshOutcome.ROTATED or info is None or result.refresh_token is None:
+    if issued is None:
         code, detail = _REFRESH_ERRORS[result.outcome]
         raise AppError(401, code, detail)
-    return IssuedTokens(access_token_for(key, info), result.refresh_token, info)
+    return issued
 
 
 # -- logout --------------------------------------------------------------------------------------

@@ -2,8 +2,17 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
+
+import pytest
 
 from services.auth.tests.conftest import bearer, host
+
+
+@pytest.fixture
+def auth_overrides() -> dict[str, Any]:
+    """The strict rule, grace off (0): any reuse revokes. The window: test_refresh_grace.py."""
+    return {"refresh_reuse_grace_seconds": 0}
 
 
 def _cookie(resp) -> tuple[str, str]:

@@ -28,6 +28,7 @@ def principal(user_id: uuid.UUID, role: str, sid: str | None = None) -> Principa
                      jti=uuid.uuid4().hex, iat=now, exp=now + 900, sid=sid)
 
 
+@pytest.mark.parametrize("auth_overrides", [{"refresh_reuse_grace_seconds": 0}])  # the strict rule, no grace
 async def test_register_login_and_refresh_reuse_without_http(env) -> None:
     res, st, zone = env.auth.resources, env.auth.app.state.auth, registry().zone("univ")
     user = await credentials.register(res, st, zone, CLIENT, credentials.Registration(

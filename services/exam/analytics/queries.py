@@ -9,11 +9,15 @@ from typing import Literal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.exam.attempt_store import COUNTED_SQL
+
 _FILTER = (" a.zone_id = :z AND a.org_id = :o AND (CAST(:exam AS uuid) IS NULL OR a.exam_id = :exam)"
            " AND (CAST(:class_id AS uuid) IS NULL OR a.class_id = :class_id)"
            " AND (CAST(:since AS timestamptz) IS NULL OR a.started_at >= :since)"
-           " AND (CAST(:until AS timestamptz) IS NULL OR a.started_at < :until)")
-_SCORED = "a.status IN ('completed', 'expired')"
+           " AND (CAST(:until AS timestamptz) IS NULL OR a.started_at < :until)"
+           " AND (NOT CAST(:scoped AS boolean) OR a.class_id = ANY(CAST(:class_ids AS uuid[])))")
+# Only counted attempts enter θ means and item statistics: never an in-progress or `incomplete` one.
+_SCORED = COUNTED_SQL
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,7 @@ class DashboardFilter:
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     item_limit: int = 100
+    class_ids: tuple[uuid.UUID, ...] | None = None  # a teacher's scope: only these classes (None: no scope)
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class TotalsRow:
     in_progress: int
     completed: int
     expired: int
+    incomplete: int
     students: int
     mean_theta: float | None
     sd_theta: float | None
@@ -53,6 +59,7 @@ class ExamRow:
     kind: str
     attempts: int
     scored: int
+    incomplete: int
     mean_theta: float | None
 
 
@@ -68,14 +75,16 @@ class ItemRow:
 
 def _params(zone_id: int, org_id: uuid.UUID, f: DashboardFilter) -> dict[str, object]:
     return {"z": zone_id, "o": org_id, "exam": f.exam_id, "class_id": f.class_id, "since": f.since,
-            "until": f.until, "limit": f.item_limit}
+            "until": f.until, "limit": f.item_limit, "scoped": f.class_ids is not None,
+            "class_ids": list(f.class_ids or [])}
 
 
 async def totals(s: AsyncSession, zone_id: int, org_id: uuid.UUID, f: DashboardFilter) -> TotalsRow:
     row = (await s.execute(text(
         "SELECT count(*) AS attempts, count(*) FILTER (WHERE a.status = 'in_progress') AS in_progress,"
         " count(*) FILTER (WHERE a.status = 'completed') AS completed,"
-        " count(*) FILTER (WHERE a.status = 'expired') AS expired, count(DISTINCT a.student_id) AS students,"
+        " count(*) FILTER (WHERE a.status = 'expired') AS expired,"
+        " count(*) FILTER (WHERE a.status = 'incomplete') AS incomplete, count(DISTINCT a.student_id) AS students,"
         f" avg(a.theta) FILTER (WHERE {_SCORED}) AS mean_theta,"
         f" stddev_samp(a.theta) FILTER (WHERE {_SCORED}) AS sd_theta,"
         f" avg(a.scaled_score) FILTER (WHERE {_SCORED}) AS mean_scaled"
@@ -95,6 +104,7 @@ async def by_class(s: AsyncSession, zone_id: int, org_id: uuid.UUID, f: Dashboar
 async def by_exam(s: AsyncSession, zone_id: int, org_id: uuid.UUID, f: DashboardFilter) -> list[ExamRow]:
     rows = (await s.execute(text(
         f"SELECT a.exam_id, e.title, e.kind, count(*) AS attempts, count(*) FILTER (WHERE {_SCORED}) AS scored,"
+        " count(*) FILTER (WHERE a.status = 'incomplete') AS incomplete,"
         f" avg(a.theta) FILTER (WHERE {_SCORED}) AS mean_theta FROM exam.attempts a"
         " JOIN exam.exams e ON e.zone_id = a.zone_id AND e.org_id = a.org_id AND e.id = a.exam_id"
         f" WHERE {_FILTER} GROUP BY a.exam_id, e.title, e.kind ORDER BY attempts DESC LIMIT 100"),

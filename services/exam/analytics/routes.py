@@ -14,8 +14,10 @@ from megacity.http_app import problems
 from megacity.runtime import ResourcesDep
 from services.exam.analytics import service
 from services.exam.analytics.schemas import (
+    CLASS_NOT_FOUND,
     EXAM_NOT_FOUND,
     FORBIDDEN,
+    TENANT_DOWN,
     ClassStats,
     Dashboard,
     ExamStats,
@@ -30,7 +32,8 @@ ReportReader = Annotated[Principal, Depends(require("report:read"))]
 
 @router.get("/dashboard", response_model=Dashboard, summary="Org dashboard: attempts, θ by class, item statistics",
             description=service.__doc__,
-            responses=problems(ORG_SCOPE, ORG_BOUND, DENIED, FORBIDDEN, EXAM_NOT_FOUND))
+            responses=problems(ORG_SCOPE, ORG_BOUND, DENIED, FORBIDDEN, EXAM_NOT_FOUND, CLASS_NOT_FOUND,
+                               TENANT_DOWN))
 async def dashboard(principal: ReportReader, res: ResourcesDep, exam_id: uuid.UUID | None = None,
                     class_id: uuid.UUID | None = None,
                     since: dt.datetime | None = Query(None, description="attempts started at or after"),
@@ -43,7 +46,7 @@ async def dashboard(principal: ReportReader, res: ResourcesDep, exam_id: uuid.UU
     return Dashboard(
         org_id=d.org_id, exam_id=d.exam_id, since=d.since, until=d.until,
         totals=Totals(attempts=t.attempts, in_progress=t.in_progress, completed=t.completed, expired=t.expired,
-                      students=t.students, mean_theta=t.mean_theta, sd_theta=t.sd_theta,
+                      incomplete=t.incomplete, students=t.students, mean_theta=t.mean_theta, sd_theta=t.sd_theta,
                       mean_scaled_score=t.mean_scaled),
         classes=[ClassStats.model_validate(c) for c in d.classes],
         exams=[ExamStats.model_validate(e) for e in d.exams],

@@ -51,13 +51,40 @@ class ItemView(BaseModel):
     max_score: int = Field(description="1 for right/wrong items; the top category for partial-credit items")
 
 
+_RESULT: dict[str, Any] = {"theta": 0.42, "se": 0.29, "scaled_score": 542.0, "percentile": 61.5,
+                           "percentile_unavailable": None, "norm_group_size": 148, "required_items": 10,
+                           "counted": True, "raw_score": 12, "max_score": 18, "estimator": "eap",
+                           "stop_reason": "se_reached"}
+_INCOMPLETE: dict[str, Any] = {**_RESULT, "theta": -0.35, "se": 0.71, "scaled_score": 465.0, "percentile": None,
+                               "percentile_unavailable": "attempt_incomplete", "counted": False, "raw_score": 2,
+                               "max_score": 4, "stop_reason": "submitted"}
+_DONE: dict[str, Any] = {**_OUT, "status": "completed", "ended_at": "2026-03-02T09:21:13Z",
+                         "remaining_seconds": None, "answered": 18, "current_item": None, "pending_item_ids": [],
+                         "result": _RESULT}
+_EARLY: dict[str, Any] = {**_DONE, "status": "incomplete", "ended_at": "2026-03-02T09:04:40Z", "answered": 4,
+                          "result": _INCOMPLETE}
+Status = Literal["in_progress", "completed", "expired", "incomplete"]
+_STATUS_DOC = ("`incomplete`: an adaptive attempt submitted (or timed out) before the exam's `min_items`; it shows "
+               "θ and SE but never counts (latest score, averages, percentiles, dashboards)")
+
+
 class AttemptResult(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_RESULT, _INCOMPLETE]})
 
     theta: float
-    se: float
+    se: float = Field(description="standard error of θ; large on an incomplete attempt")
     scaled_score: float
-    percentile: float | None = Field(description="share of the org's scored attempts of this exam below this θ")
+    percentile: float | None = Field(
+        description="share of the exam's norm group (the org's counted attempts of this exam) below this θ; "
+                    "null when `percentile_unavailable` says why")
+    percentile_unavailable: Literal["attempt_incomplete", "norm_group_too_small"] | None = Field(
+        description="why `percentile` is null: this attempt is incomplete (never ranked), or the norm group is "
+                    "smaller than EXAM_MIN_NORM_GROUP (default 30)")
+    norm_group_size: int | None = Field(description="counted attempts of this exam in the org")
+    required_items: int = Field(description="responses needed for a complete score: an adaptive exam's min_items; "
+                                            "0 for a fixed form (unanswered items score 0)")
+    counted: bool = Field(description="false for an incomplete attempt: it is left out of the student's latest score, "
+                                      "averages, percentiles and dashboards")
     raw_score: int
     max_score: int = Field(description="the most the answered items could score")
     estimator: str | None
@@ -65,13 +92,13 @@ class AttemptResult(BaseModel):
 
 
 class AttemptOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_OUT]})
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_OUT, _DONE, _EARLY]})
 
     id: uuid.UUID
     exam_id: uuid.UUID
     student_id: uuid.UUID
     kind: Literal["fixed", "adaptive"]
-    status: Literal["in_progress", "completed", "expired"]
+    status: Status = Field(description=_STATUS_DOC)
     started_at: dt.datetime
     deadline_at: dt.datetime | None
     ended_at: dt.datetime | None
@@ -79,7 +106,7 @@ class AttemptOut(BaseModel):
     answered: int
     current_item: ItemView | None = Field(description="the item to show now (null when finished)")
     pending_item_ids: list[uuid.UUID] = Field(description="adaptive: the item given; fixed: the unanswered items")
-    result: AttemptResult | None = Field(description="once completed or expired")
+    result: AttemptResult | None = Field(description="once finished (completed, expired or incomplete)")
 
 
 class ResponseIn(BaseModel):
@@ -99,7 +126,7 @@ class ResponseAck(BaseModel):
     stored: bool = Field(description="always true: the response is in the database")
     replayed: bool = Field(description="the same answer was already stored (a retried request)")
     answered: int
-    status: Literal["in_progress", "completed", "expired"]
+    status: Status = Field(description=_STATUS_DOC)
     finished: bool
     next_item: ItemView | None
     remaining_seconds: float | None

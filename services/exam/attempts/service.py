@@ -38,7 +38,9 @@ CAT's state lost: `cat.session_not_found` -> StartSession with every stored resp
 Resume (`get_attempt`) — the current item again; an adaptive attempt without one (CAT failed
 after a stored response) asks CAT first. Past the deadline (+2 s) it is scored `expired`.
 
-Finish (`finish_attempt`) — score and close (idempotent): `scoring.finalize`.
+Finish (`finish_attempt`) — score and close (idempotent): `scoring.finalize`. An adaptive
+attempt submitted (or timed out) before the exam's `min_items` ends `incomplete`: its result
+shows θ and SE, `counted: false` and no percentile (`attempt_incomplete`); see `scoring`.
 """
 from __future__ import annotations
 
@@ -60,6 +62,7 @@ from megacity.runtime import Resources
 from megacity.telemetry.logs import get_logger
 from services.exam import snapshots
 from services.exam.attempt_store import (
+    COUNTED_STATUSES,
     AttemptRow,
     ShownItem,
     Stored,
@@ -77,7 +80,8 @@ from services.exam.exam_store import ExamRow, load_exam
 from services.exam.ids import new_attempt_id, started_at_of
 from services.exam.item_fields import score_answer
 from services.exam.parent_links import ensure_parent_link
-from services.exam.scoring import finalize, percentiles
+from services.exam.scoring import finalize, min_norm_group, norm_ranks, rank_of, required_items
+from services.exam.teacher_classes import teaches_student
 
 log = get_logger("exam.attempts")
 EVENT_STARTED = "exam.attempt.started"
@@ -93,6 +97,10 @@ class AttemptScore:
     se: float | None
     scaled_score: float | None
     percentile: float | None
+    percentile_unavailable: str | None  # scoring.PercentileUnavailable, when percentile is null
+    norm_group_size: int | None
+    required_items: int
+    counted: bool
     raw_score: int
     max_score: int
     estimator: str | None
@@ -160,12 +168,17 @@ def _org(ctx: TenantContext) -> uuid.UUID:
     return ctx.org_id
 
 
-async def _score(s: AsyncSession, ctx: TenantContext, attempt: AttemptRow) -> AttemptScore | None:
+async def _score(s: AsyncSession, ctx: TenantContext, attempt: AttemptRow, min_group: int) -> AttemptScore | None:
+    """The result of a finished attempt; an `incomplete` one shows θ and SE but no percentile."""
     if attempt.status == "in_progress" or attempt.theta is None:
         return None
-    pct = await percentiles(s, ctx.zone_id, _org(ctx), [(attempt.exam_id, attempt.theta)])
+    ranks = await norm_ranks(s, ctx.zone_id, _org(ctx), [(attempt.exam_id, attempt.theta)], min_group=min_group)
+    rank = rank_of(ranks, attempt.status, attempt.exam_id, attempt.theta)
     return AttemptScore(theta=attempt.theta, se=attempt.se, scaled_score=attempt.scaled_score,
-                        percentile=pct.get((attempt.exam_id, attempt.theta)), raw_score=attempt.raw_score,
+                        percentile=rank.percentile, percentile_unavailable=rank.unavailable,
+                        norm_group_size=rank.norm_group,
+                        required_items=required_items(attempt.kind, attempt.cat_settings),
+                        counted=attempt.status in COUNTED_STATUSES, raw_score=attempt.raw_score,
                         max_score=attempt.max_score, estimator=attempt.estimator, stop_reason=attempt.stop_reason)
 
 
@@ -173,7 +186,7 @@ async def _state(res: Resources, ctx: TenantContext, attempt: AttemptRow) -> Att
     async with tenant_transaction(res.db(), ctx) as s:
         pending = list(attempt.pending_item_ids or []) if attempt.status == "in_progress" else []
         views = await shown_items(s, ctx.zone_id, _org(ctx), pending[:1])
-        result = await _score(s, ctx, attempt)
+        result = await _score(s, ctx, attempt, min_norm_group(res))
     return AttemptState(id=attempt.id, exam_id=attempt.exam_id, student_id=attempt.student_id, kind=attempt.kind,
                         status=attempt.status, started_at=attempt.started_at, deadline_at=attempt.deadline_at,
                         ended_at=attempt.ended_at, remaining_seconds=remaining_seconds(attempt),
@@ -321,12 +334,16 @@ async def start_attempt(res: Resources, principal: Principal, exam_id: uuid.UUID
 
 
 async def _visible(res: Resources, principal: Principal, org: uuid.UUID, attempt: AttemptRow) -> None:
-    """Students see their own attempts, parents their linked children's, staff their org's."""
+    """Students see their own attempts, parents their linked children's, teachers those of the
+    students in their classes (the reports' rule), admins their org's."""
     if principal.role == "student":
         if attempt.student_id != principal.user_id:
             raise not_found(attempt.id)
     elif principal.role == "parent":
         await ensure_parent_link(res, principal, org, attempt.student_id)
+    elif principal.role == "teacher":
+        if not await teaches_student(res, principal.zone_id, org, principal.user_id, attempt.student_id):
+            raise not_found(attempt.id)
     elif not is_staff(principal):
         raise not_found(attempt.id)
 

@@ -14,14 +14,15 @@ from megacity.http_app import problems
 from megacity.runtime import ResourcesDep
 from services.exam.problem_docs import ORG_BOUND, PARENT_LINK
 from services.exam.reports import service
-from services.exam.reports.schemas import NOT_YOURS, StudentReport
+from services.exam.reports.schemas import NOT_YOURS, TENANT_DOWN, StudentReport
 
 router = APIRouter(prefix="/api/v1/students", tags=["reports"])
 ReportReader = Annotated[Principal, Depends(require("report:read", "attempt:read"))]
 
 
 @router.get("/{student_id}/reports", response_model=StudentReport, summary="A student's exam results",
-            description=service.__doc__, responses=problems(ORG_SCOPE, ORG_BOUND, DENIED, NOT_YOURS, PARENT_LINK))
+            description=service.__doc__,
+            responses=problems(ORG_SCOPE, ORG_BOUND, DENIED, NOT_YOURS, PARENT_LINK, TENANT_DOWN))
 async def student_report(student_id: uuid.UUID, principal: ReportReader, res: ResourcesDep,
                          exam_id: uuid.UUID | None = None,
                          since: dt.datetime | None = Query(None, description="attempts started at or after"),

@@ -1,7 +1,7 @@
 """End to end through the real local edge (Traefik from the registry) with the real tenant, CAT
 and exam services: org, members and the parent link are made through tenant's API, a student
 of org A takes an adaptive exam, and the result is visible to exactly the right people — the
-student, a teacher of the org, a parent with an approved link — and to no parent without one
+student, a teacher of the student's class, a parent with an approved link — and to no parent without one
 and nobody of org B."""
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ async def test_adaptive_exam_through_the_edge_reaches_the_right_people(test_db, 
         org_a = uuid.UUID((await ok("POST", "/api/v1/orgs", zone_admin, 201, json={"name": "Org A"}))["id"])
         org_b = uuid.UUID((await ok("POST", "/api/v1/orgs", zone_admin, 201, json={"name": "Org B"}))["id"])
         people: dict[str, Person] = {}
-        for key, role, org in [("teacher", "teacher", org_a), ("student", "student", org_a),
+        for key, role, org in [("admin", "org_admin", org_a), ("teacher", "teacher", org_a), ("student", "student", org_a),
                                ("parent", "parent", org_a), ("stranger_parent", "parent", org_a),
                                ("b_teacher", "teacher", org_b), ("b_student", "student", org_b),
                                ("b_parent", "parent", org_b)]:
@@ -114,7 +114,13 @@ async def test_adaptive_exam_through_the_edge_reaches_the_right_people(test_db, 
             item = await ok("POST", "/api/v1/items", teacher, 201, json={
                 "bank_id": bank["id"], **logistic_item(f"E{k:02d}", -2 + 4 * k / 23, a=1.0 + (k % 3) * 0.4)})
             items[item["id"]] = item
-        class_id = str(uuid.uuid4())
+        # Its class, made by the org admin in tenant, with the teacher assigned and the student on
+        # its roster (a teacher sees only its classes' attempts and students).
+        class_id = (await ok("POST", "/api/v1/classes", people["admin"], 201, json={"grade": 7, "name": "7-A"}))["id"]
+        await ok("PUT", f"/api/v1/classes/{class_id}/teachers/{teacher.user_id}", people["admin"], 201)
+        await ok("POST", "/api/v1/rosters/students", people["admin"], 201, json={
+            "name": "Student", "grade": 7, "parent_phone": "010-1234-5678", "class_id": class_id,
+            "user_id": str(student.user_id)})
         ex = await ok("POST", "/api/v1/exams", teacher, 201, json={
             "title": "Placement", "kind": "adaptive", "item_bank_id": bank["id"], "class_id": class_id,
             "time_limit_seconds": 1200, "cat_settings": {"min_items": 6, "max_items": 6}})

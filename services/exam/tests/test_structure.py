@@ -9,7 +9,7 @@ from services.exam.main import build
 from services.exam.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-FEATURES = ("analytics", "attempts", "diagnostics", "exams", "item_banks", "item_import", "items", "reports")
+FEATURES = ("analytics", "attempt_lists", "attempts", "diagnostics", "exams", "item_banks", "item_import", "items", "reports")
 FILES = {"__init__.py", "routes.py", "service.py", "queries.py", "schemas.py"}
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from megacity.errors import AppError
 from megacity.telemetry.logs import get_logger
 from services.inference import metrics, model_files
+from services.inference.answer_text import StreamCleaner
 from services.inference.gate import CancelToken
 from services.inference.settings import InferenceSettings
 
@@ -39,6 +40,8 @@ class GenerateParams:
     max_tokens: int
     temperature: float = 0.0
     top_p: float = 1.0
+    repetition_penalty: float = 1.0  # 1.0: none (generate_params sets the service's default)
+    no_repeat_ngram_size: int = 0    # 0: off (transformers only)
 
 
 @dataclass
@@ -47,8 +50,19 @@ class Finish:
     completion_tokens: int
 
 
+# Gemma's turn format: used when the converted tokenizer carries no chat template of its own.
+GEMMA_TEMPLATE = ("{{ bos_token }}{% for m in messages %}<start_of_turn>{{ 'model' if m['role'] == 'assistant' "
+                  "else 'user' }}\n{{ m['content'] | trim }}<end_of_turn>\n{% endfor %}"
+                  "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}")
+END_OF_TURN = ("<end_of_turn>", "<|im_end|>", "<|eot_id|>", "<|end|>")
+
+
 class TransformersLLM:
-    """transformers + torch on the CPU (or a CUDA torch build, when one is installed)."""
+    """transformers + torch on the CPU (or a CUDA torch build, when one is installed).
+
+    The prompt goes through the tokenizer's own chat template (Gemma's turn format when the
+    checkpoint has none), generation stops at EOS or the end-of-turn token, and the repetition
+    penalty / no-repeat n-gram size of the request apply (see settings)."""
 
     model = "llm"
     backend = "transformers"
@@ -77,6 +91,20 @@ class TransformersLLM:
         self._tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         self._model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32, local_files_only=True)
         self._model.to(self.device).eval()
+        if not getattr(self._tokenizer, "chat_template", None) and "<start_of_turn>" in self._tokenizer.get_vocab():
+            self._tokenizer.chat_template = GEMMA_TEMPLATE
+        vocab = self._tokenizer.get_vocab()
+        self.stop_ids = sorted({i for i in [self._tokenizer.eos_token_id, *(vocab.get(t) for t in END_OF_TURN)]
+                                if isinstance(i, int)})
+
+    def prompt_ids(self, prompt: str) -> Any:
+        """Token ids of the prompt: through the chat template when there is one (and it is on)."""
+        tok = self._tokenizer
+        if self.settings.llm_chat_template and getattr(tok, "chat_template", None):
+            text = tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                           add_generation_prompt=True)
+            return tok(text, return_tensors="pt", add_special_tokens=False)
+        return tok(prompt, return_tensors="pt")
 
     def warm_up(self) -> None:
         pieces: list[str] = []
@@ -104,15 +132,20 @@ class TransformersLLM:
                     emit(text)
 
         token.check()
-        inputs = self._tokenizer(params.prompt, return_tensors="pt").to(self.device)
-        sampling: dict[str, Any] = {"do_sample": False}
+        inputs = self.prompt_ids(params.prompt).to(self.device)
+        sampling: dict[str, Any] = {"do_sample": False, "top_p": None, "top_k": None, "temperature": None}
         if params.temperature > 0:
             sampling = {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p or 1.0}
+        if params.repetition_penalty and params.repetition_penalty != 1.0:
+            sampling["repetition_penalty"] = params.repetition_penalty
+        if params.no_repeat_ngram_size > 0:
+            sampling["no_repeat_ngram_size"] = params.no_repeat_ngram_size
         with torch.inference_mode():
             self._model.generate(
-                **inputs, max_new_tokens=params.max_tokens, streamer=_Streamer(self._tokenizer, skip_prompt=True),
-                stopping_criteria=StoppingCriteriaList([_Stop()]), pad_token_id=self._tokenizer.eos_token_id,
-                **sampling)
+                **inputs, max_new_tokens=params.max_tokens,
+                streamer=_Streamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True),
+                stopping_criteria=StoppingCriteriaList([_Stop()]), eos_token_id=self.stop_ids or None,
+                pad_token_id=self._tokenizer.eos_token_id, **sampling)
         tokens = counter["tokens"]
         metrics.TOKENS.labels(self.backend).inc(tokens)
         if token.cancelled:
@@ -135,19 +168,48 @@ class TransformersLLM:
             loop.call_soon_threadsafe(pieces.put_nowait, result)
 
         task = asyncio.ensure_future(gate.run(work, token=token))
+        finished = False
         try:
             while True:
                 item = await pieces.get()
                 if isinstance(item, BaseException):
                     raise item
-                yield item
                 if isinstance(item, Finish):
+                    finished = True
+                yield item
+                if finished:
                     break
         finally:
-            if not task.done():
+            if not finished and not task.done():
                 token.cancel("cancelled")
+                if token.reason == "cancelled":  # the caller went away (not a deadline)
+                    metrics.REJECTED.labels(self.model, "cancelled").inc()
             with contextlib.suppress(BaseException):
                 await task  # the slot is released only when the thread has stopped
+
+
+CLEANED = "cleaned"  # CancelToken reason: answer_text stopped the answer (reported as finish "stop")
+
+
+async def cleaned(pieces: AsyncIterator[str | Finish], prompt: str, token: CancelToken) -> AsyncIterator[
+        str | Finish]:
+    """The backend's stream through answer_text.StreamCleaner: whole sentences of the answer,
+    without echoed instructions, invented turns or loops; when the cleaner has seen the answer
+    end, generation is stopped (the token) and the stream ends with finish "stop"."""
+    cleaner = StreamCleaner(prompt)
+    async for piece in pieces:
+        if isinstance(piece, Finish):
+            rest = cleaner.finish(cut_by_length=piece.reason == "length")
+            if rest:
+                yield rest
+            reason = "stop" if piece.reason == CLEANED else piece.reason
+            yield Finish(reason, piece.completion_tokens)
+            return
+        text, stop = cleaner.feed(piece)
+        if text:
+            yield text
+        if stop and not token.cancelled:
+            token.cancel(CLEANED)
 
 
 ENGINE_DEAD = "EngineDeadError"  # vllm.v1.engine.exceptions.EngineDeadError, matched by name

@@ -140,8 +140,10 @@ async def test_limit_queue_busy_cancel_and_deadline(model_set, namespace, long_v
 
 
 async def test_generate_cancel_frees_the_llm_slot(model_set, namespace):
-    async with inference_service(model_set, namespace, models="llm", llm_max_concurrency=1,
-                                 llm_max_queue=0) as svc, stub_for(svc) as stub:
+    # Raw token streaming (no answer_text cleaning): the first chunk comes at the first token
+    # and the story does not end on its own before the cancel.
+    async with inference_service(model_set, namespace, models="llm", llm_max_concurrency=1, llm_max_queue=0,
+                                 llm_clean_output=False) as svc, stub_for(svc) as stub:
         gate = inference_state(svc.app).gates["llm"]
         tokens_before = _tokens()
         call = stub.Generate(pb.GenerateRequest(prompt="Once upon a time", max_tokens=400), timeout=120)

@@ -5,7 +5,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.tenant.fields import Grade, Name
 
@@ -44,3 +44,21 @@ class ClassList(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_EXAMPLE]}]})
 
     items: list[ClassOut]
+
+
+_TEACHER_EXAMPLE: dict[str, Any] = {"teacher_user_id": "0c8f7a56-2d4e-4b1a-9f3c-5e6d7a8b9c0d", "name": "Park Jisoo",
+                                    "assigned_at": "2026-03-02T08:00:00Z"}
+
+
+class ClassTeacherOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_TEACHER_EXAMPLE]})
+
+    teacher_user_id: uuid.UUID
+    name: str | None = Field(None, description="the teacher's roster record name, when one has this user")
+    assigned_at: dt.datetime
+
+
+class ClassTeacherList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_TEACHER_EXAMPLE]}]})
+
+    items: list[ClassTeacherOut]

@@ -12,6 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.tenant.listing import Listed, listed
 
 _COLUMNS = "user_id, org_id, role, created_at, updated_at"
+# A teacher (`:teacher`) sees only student members on the roster of a class it is assigned to.
+_TEACHER_FILTER = (" AND (CAST(:teacher AS uuid) IS NULL OR (role = 'student' AND EXISTS (SELECT 1"
+                   " FROM tenant.students st JOIN tenant.teacher_classes tc ON tc.zone_id = st.zone_id"
+                   " AND tc.org_id = st.org_id AND tc.class_id = st.class_id AND tc.teacher_user_id = :teacher"
+                   " WHERE st.zone_id = memberships.zone_id AND st.org_id = memberships.org_id"
+                   " AND st.user_id = memberships.user_id AND st.deleted_at IS NULL)))")
 
 
 @dataclass(frozen=True)
@@ -30,14 +36,16 @@ class UserMembership:
 
 
 async def list_members(s: AsyncSession, zone_id: int, org_id: uuid.UUID, role: str | None,
-                       after: tuple[Any, ...] | None, limit: int, offset: int) -> Listed[MemberRow]:
+                       after: tuple[Any, ...] | None, limit: int, offset: int,
+                       teacher: uuid.UUID | None = None) -> Listed[MemberRow]:
     """`limit` members ordered by (created_at, user_id), after the key `after` or from `offset`."""
     rows = (await s.execute(text(
         f"SELECT * FROM (SELECT {_COLUMNS}, count(*) OVER () AS total FROM tenant.memberships"
-        " WHERE zone_id = :z AND org_id = :o AND (CAST(:role AS text) IS NULL OR role = :role)) AS q"
+        " WHERE zone_id = :z AND org_id = :o AND (CAST(:role AS text) IS NULL OR role = :role)"
+        f"{_TEACHER_FILTER}) AS q"
         " WHERE CAST(:after_at AS timestamptz) IS NULL OR (created_at, user_id) > (:after_at, :after_id)"
         " ORDER BY created_at, user_id LIMIT :limit OFFSET :offset"),
-        {"z": zone_id, "o": org_id, "role": role, "after_at": after[0] if after else None,
+        {"z": zone_id, "o": org_id, "role": role, "teacher": teacher, "after_at": after[0] if after else None,
          "after_id": after[1] if after else None, "limit": limit, "offset": offset})).all()
     return listed(rows, MemberRow)
 

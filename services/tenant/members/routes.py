@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -19,22 +20,26 @@ from services.tenant.members.schemas import MemberIn, MemberList, MemberOut, Mem
 
 router = APIRouter(prefix="/api/v1/orgs/{org_id}/members", tags=["members"])
 
-MemberReader = Annotated[Principal, Depends(require("user:read"))]
+# Admins read members (`user:read`); teachers (`student:read`) only the students of their classes.
+MemberReader = Annotated[Principal, Depends(require("user:read", "student:read"))]
 MemberCreator = Annotated[Principal, Depends(require("user:create"))]
 MemberUpdater = Annotated[Principal, Depends(require("user:update"))]
 ORG_NOT_FOUND = (404, "org.not_found", "No such org in this zone")
 NOT_FOUND = (404, "member.not_found", "No such member in this org")
+DEPENDENCY = (503, "dependency.auth_unavailable", "Auth (user names and emails) is unavailable")
 LAST_ADMIN = (409, "member.last_admin", "An org keeps at least one org admin")
 
 
-@router.get("", response_model=MemberList, summary="Members of an org",
-            responses=problems(DENIED, ORG_NOT_FOUND, listing.PAGING_ERRORS))
+@router.get("", response_model=MemberList, summary="Members of an org, with names and emails",
+            description="Each member carries its `name` and `email` from auth. Org and zone admins see every "
+                        "member; a teacher only the student members on the roster of a class it is assigned to.",
+            responses=problems(DENIED, ORG_NOT_FOUND, listing.PAGING_ERRORS, DEPENDENCY))
 async def list_members(org_id: uuid.UUID, principal: MemberReader, res: ResourcesDep, role: OrgRole | None = None,
                        limit: int = Query(100, ge=1, le=1000), offset: int = listing.OFFSET,
                        cursor: str | None = listing.CURSOR) -> MemberList:
     page = await service.list_members(res, principal, org_id, role, PageRequest(limit, offset, cursor))
-    return MemberList(items=[MemberOut.model_validate(m) for m in page.items], total=page.total,
-                      next_cursor=page.next_cursor)
+    return MemberList(items=[MemberOut(**asdict(m.member), name=m.name, email=m.email) for m in page.items],
+                      total=page.total, next_cursor=page.next_cursor)
 
 
 @router.post("", status_code=201, response_model=MemberOut, summary="Add a user to an org with a role",

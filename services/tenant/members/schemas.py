@@ -12,7 +12,8 @@ from services.tenant.fields import Email
 
 OrgRole = Literal["org_admin", "teacher", "student", "parent"]
 _EXAMPLE: dict[str, Any] = {"user_id": "0c8f7a56-2d4e-4b1a-9f3c-5e6d7a8b9c0d", "org_id": "1f0e2d3c-4b5a-4968-8776-655443322110",
-            "role": "teacher", "created_at": "2026-03-01T09:00:00Z", "updated_at": "2026-03-01T09:00:00Z"}
+            "role": "teacher", "created_at": "2026-03-01T09:00:00Z", "updated_at": "2026-03-01T09:00:00Z",
+            "name": "Kim Minji", "email": "kim.teacher@example.com"}
 
 
 class MemberIn(BaseModel):
@@ -45,6 +46,8 @@ class MemberOut(BaseModel):
     role: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    name: str | None = Field(None, description="the user's display name in auth (listings; null when unknown)")
+    email: str | None = Field(None, description="the user's email in auth (listings; null when unknown)")
 
 
 class MemberList(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,12 +18,14 @@ from megacity.pagination import Keyset
 from megacity.runtime import Resources
 from services.tenant import listing
 from services.tenant.access import ensure_org
+from services.tenant.classes.service import ensure_staff, teacher_scope
 from services.tenant.listing import Page, PageRequest
 from services.tenant.members import queries
 from services.tenant.members.queries import MemberRow, UserMembership
 from services.tenant.members.schemas import MemberIn
-from services.tenant.users_client import lookup_users
+from services.tenant.users_client import User, lookup_users
 
+_LOOKUP_BATCH = 500  # ids per LookupUsers call (auth takes at most 1000)
 MEMBERS_KEYSET = Keyset("tenant.members", created_at=dt.datetime, user_id=uuid.UUID)  # ORDER BY created_at, user_id
 
 
@@ -45,14 +48,34 @@ async def _keep_an_admin(s: AsyncSession, zone_id: int, org_id: uuid.UUID, user_
         raise AppError(409, "member.last_admin", "an org keeps at least one org admin")
 
 
+@dataclass(frozen=True)
+class NamedMember:
+    """A member with the name and email auth holds for the user (None: auth has no such user)."""
+
+    member: MemberRow
+    name: str | None
+    email: str | None
+
+
 async def list_members(res: Resources, principal: Principal, org_id: uuid.UUID, role: str | None,
-                       req: PageRequest) -> Page[MemberRow]:
+                       req: PageRequest) -> Page[NamedMember]:
+    """The org's members with their names and emails (from auth, looked up after the
+    transaction). Admins see every member; a teacher only the students of its assigned classes."""
+    ensure_staff(principal, "user:read")
     org = acting_org(principal, org_id)
     after = listing.after(MEMBERS_KEYSET, req, res)
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
         await ensure_org(s, principal.zone_id, org)
-        found = await queries.list_members(s, principal.zone_id, org, role, after, req.limit + 1, req.offset)
-    return listing.page(MEMBERS_KEYSET, found, req, res)
+        found = await queries.list_members(s, principal.zone_id, org, role, after, req.limit + 1, req.offset,
+                                           teacher_scope(principal))
+    page = listing.page(MEMBERS_KEYSET, found, req, res)
+    users: dict[uuid.UUID, User] = {}
+    ids = [m.user_id for m in page.items]
+    for start in range(0, len(ids), _LOOKUP_BATCH):
+        users.update((u.id, u) for u in await lookup_users(res, principal.zone_id, user_ids=ids[start:start + _LOOKUP_BATCH]))
+    named = [NamedMember(m, users[m.user_id].display_name or None if m.user_id in users else None,
+                         users[m.user_id].email if m.user_id in users else None) for m in page.items]
+    return Page(named, page.total, page.next_cursor)
 
 
 async def add_member(res: Resources, principal: Principal, org_id: uuid.UUID, body: MemberIn) -> MemberRow:

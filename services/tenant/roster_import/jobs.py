@@ -31,6 +31,7 @@ from megacity.runtime import Resources
 from megacity.telemetry.logs import get_logger
 from megacity.zones import registry
 from services.tenant.roster_import import queries
+from services.tenant.roster_import.provision import ProvisionJob, lock_key, run_provision
 from services.tenant.roster_import.upsert import ClassCache, apply_chunk
 from services.tenant.roster_import.workbook import RowReader, WorkbookInfo
 
@@ -76,6 +77,7 @@ class ImportRunner:
         self.stale_after_seconds = stale_after_seconds
         self._slots = asyncio.Semaphore(max_concurrent)
         self._tasks: dict[asyncio.Task, ImportJob] = {}
+        self._provisions: set[asyncio.Task] = set()  # account provisioning jobs (provision.py)
         self._upkeep: asyncio.Task | None = None
 
     def progress(self) -> JobProgress:
@@ -88,8 +90,8 @@ class ImportRunner:
         return task
 
     async def wait_idle(self, timeout: float | None = None) -> None:
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+        if self._tasks or self._provisions:
+            await asyncio.wait(set(self._tasks) | self._provisions, timeout=timeout)
 
     # --- upkeep: heartbeats for the imports held here, sweeps for those whose process died -----
 
@@ -101,7 +103,7 @@ class ImportRunner:
         if self._upkeep is not None:
             self._upkeep.cancel()
             await asyncio.gather(self._upkeep, return_exceptions=True)
-        for task in list(self._tasks):
+        for task in [*self._tasks, *self._provisions]:
             task.cancel()
         await self.wait_idle(timeout)
 
@@ -139,6 +141,41 @@ class ImportRunner:
             if await progress.get(zone_id, org_id, import_id) is not None:  # not yet expired in Redis
                 await progress.finish(zone_id, org_id, import_id, status="failed", error=INTERRUPTED)
         return [import_id for _, _, import_id in ended]
+
+    # --- account provisioning from an import (provision.py) --------------------------------
+
+    def start_provision(self, job: ProvisionJob) -> asyncio.Task:
+        """Run a provisioning job in the same slots as imports (same concurrency limit)."""
+        task = asyncio.create_task(self.run_provision(job), name=f"roster-provision-{job.job_id}")
+        self._provisions.add(task)
+        task.add_done_callback(self._provisions.discard)
+        return task
+
+    async def run_provision(self, job: ProvisionJob) -> None:
+        """The job, ended in Redis as succeeded or failed (with the reason: e.g. auth unavailable;
+        starting it again is safe). The import's provisioning lock is released either way."""
+        progress = self.progress()
+        try:
+            async with self._slots:
+                totals = await run_provision(self.res, job, progress)
+            await progress.finish(job.zone_id, job.org_id, job.job_id, status="succeeded", errors=0,
+                                  step=f"done: {totals.students} students, {totals.created} new accounts, "
+                                       f"{totals.codes} codes for the activation sheet")
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await progress.finish(job.zone_id, job.org_id, job.job_id, status="failed",
+                                      error="interrupted: the tenant process stopped; provision again (it is safe)")
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure ends the job as failed, with a reason
+            reason = f"{exc.code}: {exc.detail}" if isinstance(exc, AppError) else \
+                f"internal error ({type(exc).__name__})"
+            if not isinstance(exc, AppError):
+                log.exception("roster provisioning failed", job_id=str(job.job_id))
+            await progress.finish(job.zone_id, job.org_id, job.job_id, status="failed",
+                                  error=f"{reason}; provisioning again is safe"[:1000])
+        finally:
+            with contextlib.suppress(Exception):
+                await self.res.redis.delete(lock_key(self.res, job.zone_id, job.org_id, job.import_id))
 
     # --- one import -------------------------------------------------------------------------
 

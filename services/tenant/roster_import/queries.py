@@ -148,6 +148,7 @@ class StudentMatch:
     grade: int
     class_id: uuid.UUID | None
     email: str | None
+    parent_email: str | None
     deleted: bool
     last_import_id: uuid.UUID | None
     last_import_row: int | None
@@ -173,12 +174,14 @@ async def upsert_classes(s: AsyncSession, zone_id: int, org_id: uuid.UUID, grade
 # Rows found are locked (FOR UPDATE) and come back with their ctid, which the UPDATE uses: a TID
 # scan whatever the statistics say. (A plain join lets the planner, whose statistics lag behind an
 # org an import is filling, scan the whole org for every chunk: O(rows²).)
-_M = ("{a}.ctid::text AS ref, {a}.id, {a}.grade, {a}.class_id, {a}.email, {a}.deleted_at IS NOT NULL AS deleted,"
+_M = ("{a}.ctid::text AS ref, {a}.id, {a}.grade, {a}.class_id, {a}.email, {a}.parent_email, {a}.deleted_at IS NOT NULL AS deleted,"
       " {a}.last_import_id, {a}.last_import_row")
 _MATCH = text(
     "SELECT k.name, k.phone, coalesce(l.ref, d.ref) AS ref, coalesce(l.id, d.id) AS id,"
     " coalesce(l.grade, d.grade) AS grade, CASE WHEN l.ref IS NULL THEN d.class_id ELSE l.class_id END AS class_id,"
-    " CASE WHEN l.ref IS NULL THEN d.email ELSE l.email END AS email, coalesce(l.deleted, d.deleted) AS deleted,"
+    " CASE WHEN l.ref IS NULL THEN d.email ELSE l.email END AS email,"
+    " CASE WHEN l.ref IS NULL THEN d.parent_email ELSE l.parent_email END AS parent_email,"
+    " coalesce(l.deleted, d.deleted) AS deleted,"
     " CASE WHEN l.ref IS NULL THEN d.last_import_id ELSE l.last_import_id END AS last_import_id,"
     " CASE WHEN l.ref IS NULL THEN d.last_import_row ELSE l.last_import_row END AS last_import_row"
     " FROM unnest(CAST(:names AS text[]), CAST(:phones AS text[])) AS k(name, phone)"
@@ -189,23 +192,25 @@ _MATCH = text(
     "   ORDER BY s.deleted_at DESC LIMIT 1 FOR UPDATE) AS d ON true"
     " WHERE coalesce(l.ref, d.ref) IS NOT NULL")
 _INSERT = text(
-    "INSERT INTO tenant.students (zone_id, org_id, name, grade, class_id, parent_phone, email, last_import_id,"
-    " last_import_row)"
-    " SELECT :z, :o, t.name, t.grade, t.class_id, t.phone, t.email, :imp, t.row"
+    "INSERT INTO tenant.students (zone_id, org_id, name, grade, class_id, parent_phone, email, parent_email,"
+    " last_import_id, last_import_row)"
+    " SELECT :z, :o, t.name, t.grade, t.class_id, t.phone, t.email, t.parent_email, :imp, t.row"
     " FROM unnest(CAST(:names AS text[]), CAST(:grades AS smallint[]), CAST(:classes AS uuid[]),"
-    "  CAST(:phones AS text[]), CAST(:emails AS text[]), CAST(:rows AS int[])) AS t(name, grade, class_id, phone,"
-    "  email, row)"
+    "  CAST(:phones AS text[]), CAST(:emails AS text[]), CAST(:parent_emails AS text[]), CAST(:rows AS int[]))"
+    "  AS t(name, grade, class_id, phone, email, parent_email, row)"
     " ON CONFLICT (zone_id, org_id, name, parent_phone) WHERE deleted_at IS NULL DO NOTHING"
     " RETURNING last_import_row")
 _UPDATE = text(
     "UPDATE tenant.students s SET grade = v.grade,"
     " class_id = CASE WHEN v.keep_class THEN s.class_id ELSE v.class_id END,"
-    " email = coalesce(v.email, s.email), deleted_at = NULL,"
+    " email = coalesce(v.email, s.email), parent_email = coalesce(v.parent_email, s.parent_email),"
+    " deleted_at = NULL,"
     " updated_at = CASE WHEN v.changed THEN now() ELSE s.updated_at END,"
     " last_import_id = :imp, last_import_row = v.row"
     " FROM unnest(CAST(:refs AS tid[]), CAST(:grades AS smallint[]), CAST(:classes AS uuid[]),"
-    "  CAST(:keep AS boolean[]), CAST(:emails AS text[]), CAST(:changed AS boolean[]), CAST(:rows AS int[]))"
-    "  AS v(ref, grade, class_id, keep_class, email, changed, row)"
+    "  CAST(:keep AS boolean[]), CAST(:emails AS text[]), CAST(:parent_emails AS text[]),"
+    "  CAST(:changed AS boolean[]), CAST(:rows AS int[]))"
+    "  AS v(ref, grade, class_id, keep_class, email, parent_email, changed, row)"
     # The rows were found and locked in this transaction (RLS applies as well).
     " WHERE s.ctid = ANY(CAST(:refs AS tid[])) AND s.ctid = v.ref")
 _ERRORS = text(
@@ -228,6 +233,7 @@ class NewStudents:
     classes: list[uuid.UUID | None]
     phones: list[str]
     emails: list[str | None]
+    parent_emails: list[str | None]
     rows: list[int]
 
 
@@ -240,6 +246,7 @@ class StudentUpdates:
     classes: list[uuid.UUID | None]
     keep: list[bool]  # keep the student's class (the file has no class column)
     emails: list[str | None]
+    parent_emails: list[str | None]  # None keeps the student's parent email
     changed: list[bool]
     rows: list[int]
 
@@ -255,14 +262,15 @@ async def insert_students(s: AsyncSession, zone_id: int, org_id: uuid.UUID, impo
     """The file rows whose student was inserted (a key created meanwhile is skipped)."""
     return {n for (n,) in await s.execute(_INSERT, {
         "z": zone_id, "o": org_id, "imp": import_id, "names": new.names, "grades": new.grades,
-        "classes": new.classes, "phones": new.phones, "emails": new.emails, "rows": new.rows})}
+        "classes": new.classes, "phones": new.phones, "emails": new.emails,
+        "parent_emails": new.parent_emails, "rows": new.rows})}
 
 
 async def update_students(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_id: uuid.UUID,
                           upd: StudentUpdates) -> None:
     await s.execute(_UPDATE, {"z": zone_id, "o": org_id, "imp": import_id, "refs": upd.refs, "grades": upd.grades,
                               "classes": upd.classes, "keep": upd.keep, "emails": upd.emails,
-                              "changed": upd.changed, "rows": upd.rows})
+                              "parent_emails": upd.parent_emails, "changed": upd.changed, "rows": upd.rows})
 
 
 async def insert_row_errors(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_id: uuid.UUID,
@@ -276,3 +284,126 @@ async def add_counters(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_
     await s.execute(_COUNTERS, {"z": zone_id, "o": org_id, "imp": import_id, "processed": processed,
                                 "created": created, "updated": updated, "restored": restored,
                                 "unchanged": unchanged, "bad": bad})
+
+
+# --- provisioning accounts from an import (provision.py) ---------------------------------------
+
+@dataclass(frozen=True)
+class RosterPerson:
+    """A live student the import touched, with what provisioning and the sheet need."""
+
+    id: uuid.UUID
+    name: str
+    grade: int
+    class_name: str | None
+    parent_phone: str
+    email: str | None
+    user_id: uuid.UUID | None
+    parent_email: str | None = None
+
+
+@dataclass(frozen=True)
+class SheetParent:
+    name: str
+    phone: str | None
+    email: str | None
+    user_id: uuid.UUID
+
+
+async def import_students(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_id: uuid.UUID,
+                          after: uuid.UUID | None, limit: int) -> list[RosterPerson]:
+    """The next `limit` live students whose last import is this one, by id (keyset)."""
+    rows = await s.execute(text(
+        "SELECT s.id, s.name, s.grade, c.name AS class_name, s.parent_phone, s.email, s.user_id, s.parent_email"
+        " FROM tenant.students s LEFT JOIN tenant.classes c"
+        "  ON c.zone_id = s.zone_id AND c.org_id = s.org_id AND c.id = s.class_id"
+        " WHERE s.zone_id = :z AND s.org_id = :o AND s.last_import_id = :imp AND s.deleted_at IS NULL"
+        " AND (CAST(:after AS uuid) IS NULL OR s.id > :after) ORDER BY s.id LIMIT :limit"),
+        {"z": zone_id, "o": org_id, "imp": import_id, "after": after, "limit": limit})
+    return [RosterPerson(**r._mapping) for r in rows]
+
+
+async def count_import_students(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_id: uuid.UUID) -> int:
+    return (await s.execute(text(
+        "SELECT count(*) FROM tenant.students WHERE zone_id = :z AND org_id = :o AND last_import_id = :imp"
+        " AND deleted_at IS NULL"), {"z": zone_id, "o": org_id, "imp": import_id})).scalar_one()
+
+
+async def link_student_users(s: AsyncSession, zone_id: int, org_id: uuid.UUID, ids: list[uuid.UUID],
+                             users: list[uuid.UUID]) -> int:
+    """Roster records without a user get theirs; how many changed."""
+    result = await s.execute(text(
+        "UPDATE tenant.students s SET user_id = v.u, updated_at = now()"
+        " FROM unnest(CAST(:ids AS uuid[]), CAST(:users AS uuid[])) AS v(id, u)"
+        " WHERE s.zone_id = :z AND s.org_id = :o AND s.id = v.id AND s.user_id IS NULL"),
+        {"z": zone_id, "o": org_id, "ids": ids, "users": users})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def add_memberships(s: AsyncSession, zone_id: int, org_id: uuid.UUID, users: list[uuid.UUID],
+                          roles: list[str]) -> int:
+    """Memberships the users lack (an existing one, whatever its role, is left alone)."""
+    rows = await s.execute(text(
+        "INSERT INTO tenant.memberships (zone_id, org_id, user_id, role)"
+        " SELECT DISTINCT ON (u) :z, :o, u, r FROM unnest(CAST(:u AS uuid[]), CAST(:r AS text[])) AS t(u, r)"
+        " ON CONFLICT DO NOTHING RETURNING user_id"), {"z": zone_id, "o": org_id, "u": users, "r": roles})
+    return len(rows.all())
+
+
+async def upsert_parents(s: AsyncSession, zone_id: int, org_id: uuid.UUID, users: list[uuid.UUID],
+                         names: list[str], phones: list[str], emails: list[str | None]) -> None:
+    """A parent roster record per parent account: a live record without a user of that email (a
+    parent keyed by email) or of that phone and no email (keyed by phone) gets the user; otherwise one is
+    created with the phone and email (none twice for the same user)."""
+    params = {"z": zone_id, "o": org_id, "u": users, "n": names, "p": phones, "e": emails}
+    await s.execute(text(
+        "UPDATE tenant.parents p SET user_id = v.u, email = coalesce(p.email, v.e), updated_at = now()"
+        " FROM unnest(CAST(:u AS uuid[]), CAST(:p AS text[]), CAST(:e AS text[])) AS v(u, phone, e)"
+        " WHERE p.zone_id = :z AND p.org_id = :o AND p.user_id IS NULL AND p.deleted_at IS NULL"
+        " AND (CASE WHEN v.e IS NULL THEN p.phone = v.phone AND p.email IS NULL ELSE p.email = v.e END)"
+        " AND NOT EXISTS (SELECT 1 FROM tenant.parents q WHERE q.zone_id = :z AND q.org_id = :o AND q.user_id = v.u)"),
+        params)
+    await s.execute(text(
+        "INSERT INTO tenant.parents (zone_id, org_id, user_id, name, phone, email)"
+        " SELECT :z, :o, v.u, v.n, v.p, v.e FROM unnest(CAST(:u AS uuid[]), CAST(:n AS text[]), CAST(:p AS text[]),"
+        "  CAST(:e AS text[])) AS v(u, n, p, e)"
+        " WHERE NOT EXISTS (SELECT 1 FROM tenant.parents q WHERE q.zone_id = :z AND q.org_id = :o"
+        "  AND q.user_id = v.u AND q.deleted_at IS NULL)"), params)
+
+
+@dataclass(frozen=True)
+class ApprovedLink:
+    id: uuid.UUID
+    parent_user_id: uuid.UUID
+    student_user_id: uuid.UUID
+    student_id: uuid.UUID | None
+
+
+async def approve_links(s: AsyncSession, zone_id: int, org_id: uuid.UUID, parents: list[uuid.UUID],
+                        students: list[uuid.UUID], records: list[uuid.UUID], by: uuid.UUID) -> list[ApprovedLink]:
+    """Parent–student links approved by the school: new ones, and pending ones approved. The links
+    that became approved now (already approved ones are left as they are)."""
+    rows = await s.execute(text(
+        "INSERT INTO tenant.parent_links (zone_id, org_id, parent_user_id, student_user_id, student_id, status,"
+        " decided_at, decided_by)"
+        " SELECT DISTINCT ON (p, u) :z, :o, p, u, r, 'approved', now(), :by"
+        " FROM unnest(CAST(:p AS uuid[]), CAST(:u AS uuid[]), CAST(:r AS uuid[])) AS t(p, u, r)"
+        " ON CONFLICT (zone_id, org_id, parent_user_id, student_user_id) WHERE status IN ('pending', 'approved')"
+        " DO UPDATE SET status = 'approved', decided_at = now(), decided_by = :by,"
+        "  student_id = coalesce(tenant.parent_links.student_id, excluded.student_id)"
+        " WHERE tenant.parent_links.status = 'pending'"
+        " RETURNING id, parent_user_id, student_user_id, student_id"),
+        {"z": zone_id, "o": org_id, "p": parents, "u": students, "r": records, "by": by})
+    return [ApprovedLink(**r._mapping) for r in rows]
+
+
+async def import_parents(s: AsyncSession, zone_id: int, org_id: uuid.UUID, phones: list[str],
+                         emails: list[str]) -> list[SheetParent]:
+    """Parent records with an account for these phones or emails (provisioning's hints, the
+    activation sheet's parent rows); `provision.parents_by_key` sorts them to parent keys."""
+    rows = await s.execute(text(
+        "SELECT DISTINCT ON (user_id) name, phone, email, user_id FROM tenant.parents WHERE zone_id = :z"
+        " AND org_id = :o AND (phone = ANY(CAST(:p AS text[])) OR email = ANY(CAST(:e AS text[])))"
+        " AND user_id IS NOT NULL AND deleted_at IS NULL ORDER BY user_id"),
+        {"z": zone_id, "o": org_id, "p": phones, "e": emails})
+    return [SheetParent(**r._mapping) for r in rows]

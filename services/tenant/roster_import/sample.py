@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-HEADER = ["이름", "Grade", "Parent Phone", "Class", "Email", "Memo"]
+HEADER = ["이름", "Grade", "Parent Phone", "Class", "Email", "학부모 이메일", "Memo"]
 # (column, value) that makes a row bad, and the column the import should blame.
 BAD_KINDS = [
     ("parent_phone", "call me"),
@@ -21,7 +21,9 @@ BAD_KINDS = [
     ("grade", "tenth"),
     ("grade", 42),
     ("email", "not-an-email"),
+    ("parent_email", "parent at example.com"),
 ]
+_CELL = {"name": 0, "grade": 1, "parent_phone": 2, "email": 4, "parent_email": 5}
 _NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PARTS = {
@@ -53,9 +55,12 @@ _PARTS = {
 
 
 def sample_row(i: int) -> list:
+    """Row `i`: every third student has an email; in every four rows the first two have a parent
+    email, shared (siblings by email, with different phones)."""
     grade = 1 + i % 12
     return [f"Student {i:06d}", grade, f"010-{(i // 10000) % 10000:04d}-{i % 10000:04d}",
-            f"{grade}-{'ABCD'[(i // 12) % 4]}", f"student{i}@example.com" if i % 3 == 0 else None, "note"]
+            f"{grade}-{'ABCD'[(i // 12) % 4]}", f"student{i}@example.com" if i % 3 == 0 else None,
+            f"parent{i // 4}@example.com" if i % 4 < 2 else None, "note"]
 
 
 def _column(index: int) -> str:
@@ -95,7 +100,7 @@ def write_roster(path: Path, rows: int, *, bad_every: int = 50, start: int = 0) 
                     row = sample_row(i)
                     if bad_every and n % bad_every == 0:
                         column, value = BAD_KINDS[(n // bad_every - 1) % len(BAD_KINDS)]
-                        row[{"name": 0, "grade": 1, "parent_phone": 2, "email": 4}[column]] = value
+                        row[_CELL[column]] = value
                         bad.append((n + 1, column))
                 cells = "".join(cell(f"{_column(c)}{n + 1}", v) for c, v in enumerate(row))
                 sheet.write(f'<row r="{n + 1}">{cells}</row>'.encode())

@@ -5,7 +5,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 _IMPORT_ID = "5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3"
 _SUMMARY_EXAMPLE: dict[str, Any] = {
@@ -78,3 +78,24 @@ class ImportList(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_SUMMARY_EXAMPLE]}]})
 
     items: list[ImportSummary]
+
+
+class ProvisionIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reissue": False}, {"reissue": True}]})
+
+    reissue: bool = Field(default=False, description="new activation codes for accounts this provisioning made "
+                                                     "before (their old codes stop working); e.g. a lost sheet")
+
+
+class ProvisionAccepted(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "job_id": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d", "import_id": _IMPORT_ID, "status": "queued",
+        "total_students": 4890, "progress_url": "/api/v1/jobs/9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d/progress",
+        "sheet_url": f"/api/v1/rosters/imports/{_IMPORT_ID}/activation-sheet"}]})
+
+    job_id: uuid.UUID
+    import_id: uuid.UUID
+    status: str
+    total_students: int
+    progress_url: str
+    sheet_url: str

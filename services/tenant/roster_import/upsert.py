@@ -39,6 +39,7 @@ class StudentRow:
     parent_phone: str
     class_name: str | None  # None: the file has no class column, keep the student's class
     email: str | None
+    parent_email: str | None = None
     class_id: uuid.UUID | None = None
 
 
@@ -83,9 +84,19 @@ def validate(raw: RawRow, has_class: bool) -> tuple[StudentRow | None, list[tupl
             email = normalize_email(cell_text(raw.values["email"]))
         except ValueError as exc:
             errors.append((raw.number, "email", str(exc)))
+    parent_email = None
+    if cell_text(raw.values.get("parent_email")):
+        try:
+            parent_email = normalize_email(cell_text(raw.values["parent_email"]))
+        except ValueError as exc:
+            errors.append((raw.number, "parent_email", str(exc)))
+        else:  # one address cannot be both: the parent would be linked to itself
+            if parent_email == email:
+                errors.append((raw.number, "parent_email", "must differ from the student's email"))
     if errors:
         return None, errors
-    return StudentRow(raw.number, values["name"], values["grade"], values["parent_phone"], class_name, email), []
+    return StudentRow(raw.number, values["name"], values["grade"], values["parent_phone"], class_name, email,
+                      parent_email), []
 
 
 class ClassCache:
@@ -136,7 +147,8 @@ async def apply_chunk(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_i
             else:
                 class_id = m.class_id if r.class_name is None else r.class_id
                 changed = m.deleted or m.grade != r.grade or m.class_id != class_id or \
-                    (r.email is not None and r.email != m.email)
+                    (r.email is not None and r.email != m.email) or \
+                    (r.parent_email is not None and r.parent_email != m.parent_email)
                 upd.append((r, m, changed))
                 if m.deleted:
                     result.restored += 1
@@ -147,7 +159,8 @@ async def apply_chunk(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_i
         if new:
             inserted = await queries.insert_students(s, zone_id, org_id, import_id, NewStudents(
                 names=[r.name for r in new], grades=[r.grade for r in new], classes=[r.class_id for r in new],
-                phones=[r.parent_phone for r in new], emails=[r.email for r in new], rows=[r.number for r in new]))
+                phones=[r.parent_phone for r in new], emails=[r.email for r in new],
+                parent_emails=[r.parent_email for r in new], rows=[r.number for r in new]))
             result.created += len(inserted)
             for r in new:
                 if r.number not in inserted:  # another import created it between our SELECT and INSERT
@@ -156,7 +169,7 @@ async def apply_chunk(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_i
             await queries.update_students(s, zone_id, org_id, import_id, StudentUpdates(
                 refs=[m.ref for _, m, _ in upd], grades=[r.grade for r, _, _ in upd],
                 classes=[r.class_id for r, _, _ in upd], keep=[r.class_name is None for r, _, _ in upd],
-                emails=[r.email for r, _, _ in upd], changed=[c for _, _, c in upd],
+                emails=[r.email for r, _, _ in upd], parent_emails=[r.parent_email for r, _, _ in upd], changed=[c for _, _, c in upd],
                 rows=[r.number for r, _, _ in upd]))
     if result.errors:
         await queries.insert_row_errors(s, zone_id, org_id, import_id, result.errors)

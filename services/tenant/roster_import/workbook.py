@@ -3,7 +3,7 @@
 the shared-strings table on disk, so memory stays flat however long the sheet is.
 
 Columns (first row, case-insensitive; English or Korean headers): `name`, `grade` and
-`parent_phone` are required; `class` and `email` are optional. Other columns are ignored.
+`parent_phone` are required; `class`, `email` and `parent_email` are optional. Other columns are ignored.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from typing import Any
 from megacity.errors import AppError
 
 REQUIRED = ("name", "grade", "parent_phone")
-OPTIONAL = ("class", "email")
+OPTIONAL = ("class", "email", "parent_email")
 ALIASES = {
     "name": {"name", "student", "student name", "student_name", "이름", "학생", "학생명", "학생 이름", "성명"},
     "grade": {"grade", "학년"},
@@ -29,6 +29,8 @@ ALIASES = {
                      "학부모 전화번호", "학부모 연락처", "보호자 연락처", "보호자 전화번호"},
     "class": {"class", "class_name", "class name", "반", "학급"},
     "email": {"email", "e-mail", "student email", "이메일"},
+    "parent_email": {"parent_email", "parent email", "parent e-mail", "guardian email", "학부모 이메일",
+                     "보호자 이메일"},
 }
 _HEADER_LOOKUP = {alias: col for col, aliases in ALIASES.items() for alias in aliases}
 MAX_UNCOMPRESSED_BYTES = 256 * 1024 * 1024  # zip-bomb guard

@@ -18,6 +18,10 @@ _SELECT = ("SELECT s.id, s.org_id, s.user_id, s.name, s.grade, s.class_id, c.nam
 _PARENT_FILTER = (" AND (CAST(:parent AS uuid) IS NULL OR EXISTS (SELECT 1 FROM tenant.parent_links l"
                   " WHERE l.zone_id = s.zone_id AND l.org_id = s.org_id AND l.parent_user_id = :parent"
                   " AND l.status = 'approved' AND (l.student_id = s.id OR l.student_user_id = s.user_id)))")
+# A teacher sees a student only in a class it is assigned to (`tenant.teacher_classes`).
+_TEACHER_FILTER = (" AND (CAST(:teacher AS uuid) IS NULL OR EXISTS (SELECT 1 FROM tenant.teacher_classes tc"
+                   " WHERE tc.zone_id = s.zone_id AND tc.org_id = s.org_id AND tc.class_id = s.class_id"
+                   " AND tc.teacher_user_id = :teacher))")
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class StudentFilter:
     class_id: uuid.UUID | None = None
     name_prefix: str | None = None
     parent: uuid.UUID | None = None  # a parent's user: only its approved-linked students
+    teacher: uuid.UUID | None = None  # a teacher's user: only students of its assigned classes
 
 
 def _like_prefix(prefix: str | None) -> str | None:
@@ -55,21 +60,21 @@ async def list_students(s: AsyncSession, zone_id: int, org_id: uuid.UUID, f: Stu
         f"SELECT * FROM (SELECT *, count(*) OVER () AS total FROM ({_SELECT} WHERE s.zone_id = :z"
         " AND s.org_id = :o AND s.deleted_at IS NULL AND (CAST(:g AS int) IS NULL OR s.grade = :g)"
         " AND (CAST(:c AS uuid) IS NULL OR s.class_id = :c)"
-        f" AND (CAST(:n AS text) IS NULL OR s.name LIKE :n || '%'){_PARENT_FILTER}) AS q) AS counted"
+        f" AND (CAST(:n AS text) IS NULL OR s.name LIKE :n || '%'){_PARENT_FILTER}{_TEACHER_FILTER}) AS q) AS counted"
         " WHERE CAST(:after_grade AS int) IS NULL OR (grade, name, id) > (:after_grade, :after_name, :after_id)"
         " ORDER BY grade, name, id LIMIT :limit OFFSET :offset"),
         {"z": zone_id, "o": org_id, "g": f.grade, "c": f.class_id, "n": _like_prefix(f.name_prefix),
-         "parent": f.parent, "after_grade": after[0] if after else None,
+         "parent": f.parent, "teacher": f.teacher, "after_grade": after[0] if after else None,
          "after_name": after[1] if after else None, "after_id": after[2] if after else None,
          "limit": limit, "offset": offset})).all()
     return listed(rows, StudentRow)
 
 
 async def get_student(s: AsyncSession, zone_id: int, org_id: uuid.UUID, student_id: uuid.UUID,
-                      parent: uuid.UUID | None) -> StudentRow | None:
+                      parent: uuid.UUID | None, teacher: uuid.UUID | None = None) -> StudentRow | None:
     row = (await s.execute(text(
-        f"{_SELECT} WHERE s.zone_id = :z AND s.org_id = :o AND s.id = :id AND s.deleted_at IS NULL{_PARENT_FILTER}"),
-        {"z": zone_id, "o": org_id, "id": student_id, "parent": parent})).first()
+        f"{_SELECT} WHERE s.zone_id = :z AND s.org_id = :o AND s.id = :id AND s.deleted_at IS NULL{_PARENT_FILTER}"
+        f"{_TEACHER_FILTER}"), {"z": zone_id, "o": org_id, "id": student_id, "parent": parent, "teacher": teacher})).first()
     return StudentRow(**row._mapping) if row is not None else None
 
 

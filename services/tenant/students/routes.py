@@ -32,7 +32,8 @@ INVALID = (422, "request.invalid", "Request failed validation")
 
 
 @router.get("", response_model=StudentList, summary="Students of your org",
-            description="Teachers and org admins see the roster; a parent sees only its approved-linked children.",
+            description="Org admins see the roster; a teacher only the students of the classes it is assigned to; "
+                        "a parent only its approved-linked children. Unknown query parameters are refused (400).",
             responses=problems(ORG_SCOPE, DENIED, listing.PAGING_ERRORS))
 async def list_students(principal: RosterReader, res: ResourcesDep, grade: int | None = Query(None, ge=1, le=20),
                         class_id: uuid.UUID | None = None,

@@ -1,6 +1,7 @@
 """The rules of roster students: unique (name, parent phone) among live students of an org; the
 class must be the org's; deleting is soft (the roster import restores instead of duplicating).
-Teachers and org admins read the roster; a parent only its approved-linked children."""
+Org admins read the roster; a teacher only the students of its assigned classes; a parent only
+its approved-linked children."""
 from __future__ import annotations
 
 import uuid
@@ -17,6 +18,7 @@ from megacity.pagination import Keyset
 from megacity.runtime import Resources
 from services.tenant import listing
 from services.tenant.access import ensure_org
+from services.tenant.classes.service import teacher_scope
 from services.tenant.listing import Page, PageRequest
 from services.tenant.students import queries
 from services.tenant.students.queries import StudentFilter, StudentRow
@@ -41,7 +43,8 @@ async def _check_class(s: AsyncSession, zone_id: int, org: uuid.UUID, class_id: 
 
 
 async def _one(s: AsyncSession, principal: Principal, org: uuid.UUID, student_id: uuid.UUID) -> StudentRow:
-    found = await queries.get_student(s, principal.zone_id, org, student_id, _parent(principal))
+    found = await queries.get_student(s, principal.zone_id, org, student_id, _parent(principal),
+                                      teacher_scope(principal))
     if found is None:
         raise _not_found(student_id)
     return found
@@ -49,10 +52,11 @@ async def _one(s: AsyncSession, principal: Principal, org: uuid.UUID, student_id
 
 async def list_students(res: Resources, principal: Principal, org_id: uuid.UUID | None, f: StudentFilter,
                         req: PageRequest) -> Page[StudentRow]:
-    """The org's live students matching `f` (a parent's listing is narrowed to its children)."""
+    """The org's live students matching `f` (a parent's listing is narrowed to its children, a
+    teacher's to its assigned classes)."""
     org = acting_org(principal, org_id)
     after = listing.after(STUDENTS_KEYSET, req, res)
-    f = StudentFilter(f.grade, f.class_id, f.name_prefix, _parent(principal))
+    f = StudentFilter(f.grade, f.class_id, f.name_prefix, _parent(principal), teacher_scope(principal))
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
         await ensure_org(s, principal.zone_id, org)
         found = await queries.list_students(s, principal.zone_id, org, f, after, req.limit + 1, req.offset)

@@ -25,6 +25,11 @@ ROWS = {
                       " VALUES (:u, :z, :o, :u, 'f.xlsx', 1)",
     "roster_import_errors": "INSERT INTO tenant.roster_import_errors (zone_id, org_id, import_id, row_number,"
                             " column_name, reason) VALUES (:z, :o, :imp, 2, :n, 'bad')",
+    # A code needs its student: both rows are written under the same tenant context.
+    "parent_codes": "WITH st AS (INSERT INTO tenant.students (zone_id, org_id, name, grade, parent_phone)"
+                    " VALUES (:z, :o, :n, 1, '01012345678') RETURNING id)"
+                    " INSERT INTO tenant.parent_codes (zone_id, org_id, student_id, code_hash, created_by, expires_at)"
+                    " SELECT :z, :o, id, decode(md5(:n), 'hex'), :u, now() + interval '1 day' FROM st",
 }
 
 

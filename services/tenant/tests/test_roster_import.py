@@ -83,6 +83,12 @@ async def test_import_5000_rows_reports_bad_rows_restores_and_is_idempotent(tena
     assert detail["errors_total"] == len(bad)
     assert all(e["reason"] for e in detail["errors"])
     assert await _live_students(tenant, org) == good
+    # The optional parent email column (학부모 이메일) is stored for the good rows that have one.
+    bad_rows = {row for row, _ in bad}
+    with_parent_email = sum(1 for i in range(ROWS) if i + 2 not in bad_rows and sample_row(i)[5])
+    stored = await tenant.sql("SELECT count(*) AS n, count(DISTINCT parent_email) AS d FROM tenant.students"
+                              " WHERE org_id = :o AND parent_email IS NOT NULL", o=org)
+    assert stored[0].n == with_parent_email and 0 < stored[0].d < with_parent_email  # siblings share one
     assert (await tenant.sql("SELECT deleted_at FROM tenant.students WHERE id = :i", i=deleted_id))[0].deleted_at is None
     classes = await tenant.sql("SELECT grade, name FROM tenant.classes WHERE org_id = :o", o=org)
     assert len(classes) == 12 * 4
@@ -180,3 +186,28 @@ async def test_upload_without_file_field_is_422(tenant) -> None:
     admin = tenant.actor(1, "org_admin", await tenant.make_org(1))
     resp = await tenant.client.post("/api/v1/rosters/imports", data={"x": "1"}, headers=admin.headers)
     assert resp.status_code == 422 and resp.json()["code"] == "request.invalid"
+
+
+async def test_parent_email_is_validated_kept_when_blank_and_updated_when_changed(tenant) -> None:
+    org = await tenant.make_org(1)
+    admin = tenant.actor(1, "org_admin", org)
+    header = ["name", "grade", "parent_phone", "Parent Email"]
+    first = _xlsx([header, ["Kim Ara", 3, "010-2222-0001", " Mom.Kim@Example.com "],
+                   ["Kim Bo", 5, "010-2222-0002", "mom.kim@example.com"],
+                   ["Lee Cy", 2, "010-2222-0003", "not an email"],
+                   ["Park Di", 1, "010-2222-0004", None]])
+    resp = await _upload(tenant, admin, first)
+    assert resp.status_code == 202 and "parent_email" in resp.json()["columns"], resp.text
+    detail, _ = await _wait(tenant, admin, resp.json()["id"])
+    assert detail["created_count"] == 3
+    assert detail["errors"] == [{"row": 4, "column": "parent_email", "reason": "must be an email address"}]
+    emails = {r.name: r.parent_email for r in await tenant.sql("SELECT name, parent_email FROM tenant.students")}
+    assert emails == {"Kim Ara": "mom.kim@example.com", "Kim Bo": "mom.kim@example.com", "Park Di": None}
+
+    # Again: a blank cell keeps the stored email (unchanged); a new one replaces it (updated).
+    again = _xlsx([header, ["Kim Ara", 3, "010-2222-0001", None], ["Kim Bo", 5, "010-2222-0002", "dad@example.com"],
+                   ["Park Di", 1, "010-2222-0004", None]])
+    detail, _ = await _wait(tenant, admin, (await _upload(tenant, admin, again)).json()["id"])
+    assert (detail["updated_count"], detail["unchanged_count"], detail["error_count"]) == (1, 2, 0)
+    emails = {r.name: r.parent_email for r in await tenant.sql("SELECT name, parent_email FROM tenant.students")}
+    assert emails == {"Kim Ara": "mom.kim@example.com", "Kim Bo": "dad@example.com", "Park Di": None}

@@ -89,7 +89,7 @@ async def test_start_import_checks_the_org_then_the_file_then_runs_the_job(tenan
     started = await imports.start_import(res, runner, admin.principal, org,
                                          BytesUpload(path.read_bytes(), "Roster 2026.xlsx"))
     assert started.total_rows == 120
-    assert started.columns == ["class", "email", "grade", "name", "parent_phone"]
+    assert started.columns == ["class", "email", "grade", "name", "parent_email", "parent_phone"]
     assert started.ignored_columns == ["Memo"]
     row = (await tenant.sql("SELECT org_id, created_by, filename, size_bytes, total_rows FROM tenant.roster_imports"
                             " WHERE id = :i", i=started.id))[0]

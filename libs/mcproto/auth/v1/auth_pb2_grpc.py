@@ -44,6 +44,16 @@ class AuthServiceStub:
                 request_serializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.LookupUsersRequest.SerializeToString,
                 response_deserializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.UserList.FromString,
                 _registered_method=True)
+        self.ProvisionAccounts = channel.unary_unary(
+                '/mcproto.auth.v1.AuthService/ProvisionAccounts',
+                request_serializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.ProvisionAccountsRequest.SerializeToString,
+                response_deserializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.ProvisionAccountsResponse.FromString,
+                _registered_method=True)
+        self.TakeActivationCodes = channel.unary_unary(
+                '/mcproto.auth.v1.AuthService/TakeActivationCodes',
+                request_serializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.TakeActivationCodesRequest.SerializeToString,
+                response_deserializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.ActivationCodeList.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
@@ -65,6 +75,27 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ProvisionAccounts(self, request, context):
+        """Bulk provisioning from a school roster (tenant): one account per person of one org, keyed
+        by the caller's external key (idempotent: a key seen before answers its account again). New
+        accounts have no usable password; each gets a one-time activation code, stored hashed plus
+        sealed for the org's activation sheet (TakeActivationCodes). A person with an email that
+        already has an account in the zone is linked to it (outcome LINKED, never a code).
+        At most 1000 people per call (INVALID_ARGUMENT beyond).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TakeActivationCodes(self, request, context):
+        """The sealed activation codes of these users (accounts provisioned for the org, code neither
+        used nor expired nor taken before), returned in plaintext ONCE: they are unsealed for
+        good by this call. At most 1000 user ids per call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +108,16 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.LookupUsers,
                     request_deserializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.LookupUsersRequest.FromString,
                     response_serializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.UserList.SerializeToString,
+            ),
+            'ProvisionAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProvisionAccounts,
+                    request_deserializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.ProvisionAccountsRequest.FromString,
+                    response_serializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.ProvisionAccountsResponse.SerializeToString,
+            ),
+            'TakeActivationCodes': grpc.unary_unary_rpc_method_handler(
+                    servicer.TakeActivationCodes,
+                    request_deserializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.TakeActivationCodesRequest.FromString,
+                    response_serializer=mcproto_dot_auth_dot_v1_dot_auth__pb2.ActivationCodeList.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -133,6 +174,60 @@ class AuthService:
             '/mcproto.auth.v1.AuthService/LookupUsers',
             mcproto_dot_auth_dot_v1_dot_auth__pb2.LookupUsersRequest.SerializeToString,
             mcproto_dot_auth_dot_v1_dot_auth__pb2.UserList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProvisionAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mcproto.auth.v1.AuthService/ProvisionAccounts',
+            mcproto_dot_auth_dot_v1_dot_auth__pb2.ProvisionAccountsRequest.SerializeToString,
+            mcproto_dot_auth_dot_v1_dot_auth__pb2.ProvisionAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TakeActivationCodes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mcproto.auth.v1.AuthService/TakeActivationCodes',
+            mcproto_dot_auth_dot_v1_dot_auth__pb2.TakeActivationCodesRequest.SerializeToString,
+            mcproto_dot_auth_dot_v1_dot_auth__pb2.ActivationCodeList.FromString,
             options,
             channel_credentials,
             insecure,

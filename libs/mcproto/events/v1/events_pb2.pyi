@@ -27,3 +27,75 @@ class MeshProbeRecorded(_message.Message):
     zone_id: int
     entry_service: str
     def __init__(self, probe_id: _Optional[str] = ..., zone_id: _Optional[int] = ..., entry_service: _Optional[str] = ...) -> None: ...
+
+class ParentLinkChanged(_message.Message):
+    __slots__ = ("link_id", "org_id", "parent_user_id", "student_user_id", "student_id", "status", "via", "by")
+    LINK_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    STUDENT_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    STUDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    VIA_FIELD_NUMBER: _ClassVar[int]
+    BY_FIELD_NUMBER: _ClassVar[int]
+    link_id: str
+    org_id: str
+    parent_user_id: str
+    student_user_id: str
+    student_id: str
+    status: str
+    via: str
+    by: str
+    def __init__(self, link_id: _Optional[str] = ..., org_id: _Optional[str] = ..., parent_user_id: _Optional[str] = ..., student_user_id: _Optional[str] = ..., student_id: _Optional[str] = ..., status: _Optional[str] = ..., via: _Optional[str] = ..., by: _Optional[str] = ...) -> None: ...
+
+class ParentCodeIssued(_message.Message):
+    __slots__ = ("code_id", "org_id", "student_id", "by", "expires_at")
+    CODE_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    STUDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    BY_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    code_id: str
+    org_id: str
+    student_id: str
+    by: str
+    expires_at: str
+    def __init__(self, code_id: _Optional[str] = ..., org_id: _Optional[str] = ..., student_id: _Optional[str] = ..., by: _Optional[str] = ..., expires_at: _Optional[str] = ...) -> None: ...
+
+class ExamAttemptCompleted(_message.Message):
+    __slots__ = ("attempt_id", "exam_id", "student_id", "class_id", "kind", "status", "counted", "required_items", "theta", "se", "scaled_score", "raw_score", "max_score", "responses", "estimator", "stop_reason", "ended_at")
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    EXAM_ID_FIELD_NUMBER: _ClassVar[int]
+    STUDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CLASS_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    COUNTED_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    THETA_FIELD_NUMBER: _ClassVar[int]
+    SE_FIELD_NUMBER: _ClassVar[int]
+    SCALED_SCORE_FIELD_NUMBER: _ClassVar[int]
+    RAW_SCORE_FIELD_NUMBER: _ClassVar[int]
+    MAX_SCORE_FIELD_NUMBER: _ClassVar[int]
+    RESPONSES_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATOR_FIELD_NUMBER: _ClassVar[int]
+    STOP_REASON_FIELD_NUMBER: _ClassVar[int]
+    ENDED_AT_FIELD_NUMBER: _ClassVar[int]
+    attempt_id: str
+    exam_id: str
+    student_id: str
+    class_id: str
+    kind: str
+    status: str
+    counted: bool
+    required_items: int
+    theta: float
+    se: float
+    scaled_score: float
+    raw_score: int
+    max_score: int
+    responses: int
+    estimator: str
+    stop_reason: str
+    ended_at: str
+    def __init__(self, attempt_id: _Optional[str] = ..., exam_id: _Optional[str] = ..., student_id: _Optional[str] = ..., class_id: _Optional[str] = ..., kind: _Optional[str] = ..., status: _Optional[str] = ..., counted: _Optional[bool] = ..., required_items: _Optional[int] = ..., theta: _Optional[float] = ..., se: _Optional[float] = ..., scaled_score: _Optional[float] = ..., raw_score: _Optional[int] = ..., max_score: _Optional[int] = ..., responses: _Optional[int] = ..., estimator: _Optional[str] = ..., stop_reason: _Optional[str] = ..., ended_at: _Optional[str] = ...) -> None: ...

@@ -119,3 +119,45 @@ class ParentLinkStatus(_message.Message):
     link_id: str
     status: str
     def __init__(self, approved: _Optional[bool] = ..., link_id: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
+
+class ListTeacherClassesRequest(_message.Message):
+    __slots__ = ("zone_id", "org_id", "teacher_user_id")
+    ZONE_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    TEACHER_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    zone_id: int
+    org_id: str
+    teacher_user_id: str
+    def __init__(self, zone_id: _Optional[int] = ..., org_id: _Optional[str] = ..., teacher_user_id: _Optional[str] = ...) -> None: ...
+
+class TeacherClassList(_message.Message):
+    __slots__ = ("class_ids",)
+    CLASS_IDS_FIELD_NUMBER: _ClassVar[int]
+    class_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, class_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListClassStudentsRequest(_message.Message):
+    __slots__ = ("zone_id", "org_id", "class_id")
+    ZONE_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_ID_FIELD_NUMBER: _ClassVar[int]
+    CLASS_ID_FIELD_NUMBER: _ClassVar[int]
+    zone_id: int
+    org_id: str
+    class_id: str
+    def __init__(self, zone_id: _Optional[int] = ..., org_id: _Optional[str] = ..., class_id: _Optional[str] = ...) -> None: ...
+
+class ClassStudent(_message.Message):
+    __slots__ = ("student_id", "user_id", "name")
+    STUDENT_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    student_id: str
+    user_id: str
+    name: str
+    def __init__(self, student_id: _Optional[str] = ..., user_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class ClassStudentList(_message.Message):
+    __slots__ = ("students",)
+    STUDENTS_FIELD_NUMBER: _ClassVar[int]
+    students: _containers.RepeatedCompositeFieldContainer[ClassStudent]
+    def __init__(self, students: _Optional[_Iterable[_Union[ClassStudent, _Mapping]]] = ...) -> None: ...

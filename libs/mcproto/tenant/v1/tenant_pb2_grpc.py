@@ -59,6 +59,16 @@ class TenantServiceStub:
                 request_serializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.CheckParentLinkRequest.SerializeToString,
                 response_deserializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ParentLinkStatus.FromString,
                 _registered_method=True)
+        self.ListTeacherClasses = channel.unary_unary(
+                '/mcproto.tenant.v1.TenantService/ListTeacherClasses',
+                request_serializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ListTeacherClassesRequest.SerializeToString,
+                response_deserializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.TeacherClassList.FromString,
+                _registered_method=True)
+        self.ListClassStudents = channel.unary_unary(
+                '/mcproto.tenant.v1.TenantService/ListClassStudents',
+                request_serializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ListClassStudentsRequest.SerializeToString,
+                response_deserializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ClassStudentList.FromString,
+                _registered_method=True)
 
 
 class TenantServiceServicer:
@@ -100,6 +110,22 @@ class TenantServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTeacherClasses(self, request, context):
+        """The classes of the org a teacher (by user id) is assigned to; empty when none (exam scopes
+        a teacher's attempt lists and analytics with it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListClassStudents(self, request, context):
+        """The live roster students of one class of the org (exam: who has not started an exam).
+        NOT_FOUND when the class does not exist in that org.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TenantServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -127,6 +153,16 @@ def add_TenantServiceServicer_to_server(servicer, server):
                     servicer.CheckParentLink,
                     request_deserializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.CheckParentLinkRequest.FromString,
                     response_serializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ParentLinkStatus.SerializeToString,
+            ),
+            'ListTeacherClasses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTeacherClasses,
+                    request_deserializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ListTeacherClassesRequest.FromString,
+                    response_serializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.TeacherClassList.SerializeToString,
+            ),
+            'ListClassStudents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClassStudents,
+                    request_deserializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ListClassStudentsRequest.FromString,
+                    response_serializer=mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ClassStudentList.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -264,6 +300,60 @@ class TenantService:
             '/mcproto.tenant.v1.TenantService/CheckParentLink',
             mcproto_dot_tenant_dot_v1_dot_tenant__pb2.CheckParentLinkRequest.SerializeToString,
             mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ParentLinkStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTeacherClasses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mcproto.tenant.v1.TenantService/ListTeacherClasses',
+            mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ListTeacherClassesRequest.SerializeToString,
+            mcproto_dot_tenant_dot_v1_dot_tenant__pb2.TeacherClassList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClassStudents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mcproto.tenant.v1.TenantService/ListClassStudents',
+            mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ListClassStudentsRequest.SerializeToString,
+            mcproto_dot_tenant_dot_v1_dot_tenant__pb2.ClassStudentList.FromString,
             options,
             channel_credentials,
             insecure,
