@@ -65,7 +65,9 @@ def test_adaptive_exam_over_cat_and_its_event(stack: Stack, world: World) -> Non
         current, answered = ack["next_item"], answered + 1
     assert ack["status"] == "completed" and ack["answered"] == 5 == answered
     assert isinstance(ack["result"]["theta"], float)
-    report = stack.ok("GET", f"/api/v1/students/{world.student.user_id}/reports", teacher)
+    # The student's own report (a teacher reads it only once assigned to the student's class:
+    # services/exam/tests/test_teacher_scope.py).
+    report = stack.ok("GET", f"/api/v1/students/{world.student.user_id}/reports", student)
     assert [a["attempt_id"] for a in report["attempts"]] == [attempt["id"]]
 
     # exam's outbox relay published exam.attempt.completed to JetStream; Prometheus scraped it.
