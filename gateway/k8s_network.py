@@ -24,6 +24,7 @@ GRPC_CALLS: dict[str, tuple[str, ...]] = {
     "tenant": ("auth",),
     "exam": ("cat", "tenant", "auth"),
     "kzone": ("inference",),
+    "classroom": ("tenant",),
 }
 EDGE = "traefik"
 EDGE_ANSWERS = "edge-answers"

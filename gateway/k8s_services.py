@@ -1,4 +1,4 @@
-"""The six services as k8s workloads: Deployment, Services, ServiceAccount, HPA, PDB and
+"""The registry's services as k8s workloads: Deployment, Services, ServiceAccount, HPA, PDB and
 NetworkPolicy per service, with the environment each service's settings class needs.
 
 Credentials come from Secrets by key (`k8s_secrets`); URLs are assembled with `$(VAR)` from

@@ -1,6 +1,6 @@
 # Production images (python:3.11-slim, dependencies from PyPI); the build context is the
 # repository root. One stage per kind of image, selected by compose's `target`:
-#   service       the five non-GPU services (build arg SERVICE, e.g. exam)
+#   service       the six non-GPU services (build arg SERVICE, e.g. exam)
 #   inference     inference with requirements-ml.txt and its models assembled at build time
 #   edge-answers  the edge's own answers (python -m gateway.edge_answers)
 #   docker build -f deploy/docker/service.Dockerfile --target service --build-arg SERVICE=exam \

@@ -21,6 +21,10 @@ MFA_REQUIRED_ROLES = frozenset({"super_admin", "zone_admin", "org_admin"})
 # K-Zone's own actions (services/kzone/permissions.py says which endpoint needs which).
 _KZONE_CONTENT_ALL = ("kzone:content_read", "kzone:content_create", "kzone:content_update", "kzone:content_delete")
 
+# Live classroom sessions (services/classroom/permissions.py): teachers run sessions for their
+# classes and keep problems; org admins also set the org's moderation word lists.
+_CLASSROOM_TEACHER = ("classroom:session_run", "classroom:problem_read", "classroom:problem_write")
+
 # A permission is `resource:action`; `resource:*` grants every action on the resource, `*` all.
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "super_admin": ("*",),
@@ -31,12 +35,13 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     # Org admins run their org: its classes, members, exams, item banks and items, and read every
     # attempt and report in it.
     "org_admin": ("org:read", "org:update", "user:read", "user:create", "user:update", "exam:*", "item:*",
-                  "class:*", "attempt:read", "report:read", *_KZONE_CONTENT_ALL),
+                  "class:*", "attempt:read", "report:read", *_KZONE_CONTENT_ALL, "classroom:*"),
     # Teachers write exams and items and read their classes (tenant narrows every class and roster
     # read to the classes a teacher is assigned to), their students, attempts and reports.
     "teacher": ("exam:create", "exam:read", "exam:update", "item:create", "item:read", "item:update",
                 "class:read", "student:read", "attempt:read", "report:read",
-                "kzone:content_read", "kzone:content_create", "kzone:content_update", "kzone:job_read"),
+                "kzone:content_read", "kzone:content_create", "kzone:content_update", "kzone:job_read",
+                *_CLASSROOM_TEACHER),
     "student": ("exam:read", "attempt:create", "attempt:read", "profile:read", "profile:update",
                 "kzone:content_read", "kzone:job_create", "kzone:job_read"),
     "parent": ("student:read", "attempt:read", "report:read", "kzone:job_read"),

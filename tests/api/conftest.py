@@ -9,7 +9,8 @@ Callers are real accounts with real tokens from the real auth service: a zone ad
 function + TOTP) creates an org and adds a teacher, an org admin and a student by email through
 tenant's API; each logs in at auth (the org admin through TOTP). The service under test then gets
 a few real rows (a class, roster records, a parent link, an item bank, an exam set for a class
-its teacher is assigned to and an attempt, K-content, an upload and an AI job) made through its
+its teacher is assigned to and an attempt, K-content, an upload and an AI job, a live classroom
+session with a participant, a problem on show, a message and a moderation word) made through its
 public API by those callers, whose ids the test mixes into generated path and query parameters so
 that some requests hit real rows.
 """
@@ -42,8 +43,14 @@ from services.kzone.tests.media_samples import png
 NO_LIMITS = {"rate_limit_enabled": False}
 
 ROLES = ("teacher", "org_admin", "student")
+# Callers besides ROLES, per service: classroom's `participant` holds the participant token an
+# anonymous join returns (students take part in a live session that way, not with their account).
+EXTRA_ROLES = {"classroom": ("participant",)}
+# Roles that get no 2xx from any token-guarded operation of a service, by design: classroom's
+# token-guarded operations are staff's (sessions, problems, moderation) or the participant's.
+NO_ACCESS = {"classroom": ("student",)}
 # The zone each public service is exercised in (kzone serves the K-Zone domains).
-SERVICE_ZONE = {"auth": "univ", "tenant": "univ", "exam": "univ", "kzone": "kzone"}
+SERVICE_ZONE = {"auth": "univ", "tenant": "univ", "exam": "univ", "kzone": "kzone", "classroom": "univ"}
 STARTUP_TIMEOUT = 120.0
 
 
@@ -78,9 +85,19 @@ class ApiMesh:
     # Per role: 2xx answers from operations that need a token (they document 401).
     authorized: collections.Counter = field(default_factory=collections.Counter)
 
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Every caller each generated request is sent as."""
+        return ROLES + EXTRA_ROLES.get(self.service, ())
+
+    @property
+    def expected_access(self) -> tuple[str, ...]:
+        """The callers that must get some 2xx from a token-guarded operation."""
+        return tuple(r for r in self.roles if r not in NO_ACCESS.get(self.service, ()))
+
     def summary(self) -> str:
         lines = [f"{self.service}: {len(self.operations)} operations"]
-        for role in ROLES:
+        for role in self.roles:
             mine = {status: n for (r, status), n in self.answers.items() if r == role}
             statuses = " ".join(f"{status}:{n}" for status, n in sorted(mine.items()))
             lines.append(f"  {role}: {sum(mine.values())} requests, {self.authorized[role]} authorized 2xx ({statuses})")
@@ -159,6 +176,11 @@ class _MeshThread:
                 target = await stack.enter_async_context(run_service(
                     "kzone", self.db, ns, jwks_url=jwks, object_backend="fs", object_root=str(self.object_root),
                     max_upload_bytes=64 * 1024, secret_key="kzone-api-test-secret-key", **NO_LIMITS))
+            elif service == "classroom":
+                # Teacher <-> class assignments come from tenant (ListTeacherClasses).
+                target = await stack.enter_async_context(run_service(
+                    "classroom", self.db, ns, jwks_url=jwks, secret_key="classroom-api-test-secret-key",
+                    grpc_peers={"tenant": f"127.0.0.1:{tenant.grpc_port}"}, **NO_LIMITS))
             assert target is not None, service
             self.mesh.base_url = f"http://127.0.0.1:{target.http_port}"
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{auth_http}", timeout=30) as a, \
@@ -233,7 +255,7 @@ class _Seeder:
 
     async def rows(self) -> None:
         await {"auth": self._auth_rows, "tenant": self._tenant_rows, "exam": self._exam_rows,
-               "kzone": self._kzone_rows}[self.mesh.service]()
+               "kzone": self._kzone_rows, "classroom": self._classroom_rows}[self.mesh.service]()
 
     async def _auth_rows(self) -> None:
         for caller in self.mesh.callers.values():
@@ -297,6 +319,37 @@ class _Seeder:
         job = await self.ok(self.target, "POST", "/api/v1/kzone/tutor/feedback", mesh.callers["student"].token, 202,
                             json={"question": "How do you say hello?", "answer": "Annyeonghaseyo"})
         mesh.remember("job_id", job["job_id"])
+
+    async def _classroom_rows(self) -> None:
+        """A class the teacher is assigned to (tenant), a live session for it with one participant,
+        a problem on show as card 1, a teacher message and an org moderation word."""
+        mesh, teacher = self.mesh, self.mesh.callers["teacher"].token
+        admin = mesh.callers["org_admin"].token
+        cls = await self.ok(self.tenant, "POST", "/api/v1/classes", admin, 201, json={"name": "5-A", "grade": 5})
+        mesh.remember("class_id", cls["id"])
+        await self.ok(self.tenant, "PUT", f"/api/v1/classes/{cls['id']}/teachers/{mesh.callers['teacher'].user_id}",
+                      admin, 201)
+        session = await self.ok(self.target, "POST", "/api/v1/classroom/sessions", teacher, 201,
+                                json={"class_id": cls["id"], "title": "Fractions"})
+        mesh.remember("session_id", session["id"])
+        mesh.remember("code", session["code"])
+        problem = await self.ok(self.target, "POST", "/api/v1/classroom/problems", teacher, 201,
+                                json={"class_id": cls["id"], "type": "math", "difficulty": 2, "grade": 5,
+                                      "prompt": "1/2 + 1/4 = ?", "answer": "3/4"})
+        mesh.remember("problem_id", problem["id"])
+        seat = await self.ok(self.target, "POST", f"/api/v1/classroom/join/{session['code']}", status=201,
+                             json={"nickname": "Minji", "avatar": "fox"})
+        mesh.remember("participant_id", seat["participant_id"])
+        mesh.callers["participant"] = Caller("participant", "", uuid.UUID(seat["participant_id"]), seat["token"])
+        await self.ok(self.target, "POST", f"/api/v1/classroom/sessions/{session['id']}/cards", teacher, 201,
+                      json={"problem_id": problem["id"]})
+        mesh.remember("card_no", 1)
+        message = await self.ok(self.target, "POST", f"/api/v1/classroom/sessions/{session['id']}/messages",
+                                teacher, 201, json={"body": "Welcome, class!"})
+        mesh.remember("message_id", message["id"])
+        await self.ok(self.target, "PUT", "/api/v1/classroom/moderation/words/bananas", admin, 201,
+                      json={"lang": "en", "kind": "block"})
+        mesh.remember("word", "bananas")
 
 
 @pytest.fixture(params=sorted(SERVICE_ZONE))

@@ -43,7 +43,7 @@ def test_traefik_routes_every_host_and_references_exist() -> None:
     assert routers["unknown-host"]["priority"] == min(r["priority"] for r in routers.values())
     assert routers["refused-methods"]["priority"] == max(r["priority"] for r in routers.values())
     # No router may point at a service that is not in this repository (the old frontend-<zone>).
-    assert set(services) == ({f"svc-{n}" for n in ("auth", "tenant", "exam", "kzone")}
+    assert set(services) == ({f"svc-{n}" for n in ("auth", "tenant", "exam", "kzone", "classroom")}
                              | {"objects", "objects-presigned", "edge-answers"})
     # Presigned URLs: the public objects host reaches S3 with its Host header intact.
     presigned = routers["objects-presigned"]
@@ -79,6 +79,21 @@ def test_traefik_api_routers_match_registry_ownership() -> None:
             refused = [r for r in routers.values() if r["rule"] == f"Host(`{route.host}`)"]
             assert len(refused) == 1 and refused[0]["priority"] == traefik.PRIORITY_ADMIN_REFUSED
             assert "admin-forbidden" in refused[0]["middlewares"]
+
+
+def test_classroom_and_its_websocket_are_routed_on_every_api_host() -> None:
+    """The live-session socket (`/api/v1/classroom/sessions/{code}/ws`) needs no router of its
+    own: the classroom prefix router carries the upgrade, on every zone's api host, and the
+    zone's pages may open it (CSP connect-src wss://api.<domain>)."""
+    reg = registry()
+    routers = traefik.dynamic_config(reg)["http"]["routers"]
+    for zone in reg.zones:
+        host = f"api.{zone.domains[0]}"
+        assert reg.service_for_path(zone, "/api/v1/classroom/sessions/ABCD2345/ws") == "classroom"
+        rule = traefik._rule(host, "/api/v1/classroom", None)
+        matching = [r for r in routers.values() if r["rule"] == rule]
+        assert len(matching) == 1 and matching[0]["service"] == "svc-classroom", host
+        assert f"wss://{host}" in policy.page_csp(zone.domains[0]).split("connect-src ")[1].split(";")[0]
 
 
 def test_traefik_static_configs() -> None:

@@ -368,3 +368,13 @@ def test_network_policies_deny_by_default_and_allow_the_mesh(docs: list[dict[str
     assert flows(pols, app("pgbouncer", "database-pooler"), store(k8s_cluster.POSTGRES), k8s_cluster.POSTGRES.port)
     assert flows(pols, app("auth-migration", "migration"), store(k8s_cluster.POSTGRES), k8s_cluster.POSTGRES.port)
     assert flows(pols, prometheus, edge, traefik.OPS_PORT)
+    # classroom: the edge brings its HTTP and WebSockets; it asks tenant (ListTeacherClasses) and
+    # keeps live state in Redis, fan-out and resume included; nothing else reaches its gRPC port.
+    classroom = reg.services["classroom"]
+    assert ("classroom", "tenant") in grpc_calls_in_code()
+    assert flows(pols, app("classroom"), app("tenant"), reg.services["tenant"].grpc_port)
+    assert flows(pols, edge, app("classroom"), classroom.http_port)
+    assert not flows(pols, edge, app("classroom"), classroom.grpc_port)
+    assert not any(flows(pols, app(n), app("classroom"), classroom.grpc_port) for n in reg.services)
+    assert not flows(pols, app("classroom"), app("exam"), reg.services["exam"].grpc_port)
+    assert not flows(pols, app("classroom"), store(k8s_cluster.OBJECTS), k8s_cluster.OBJECTS.port)

@@ -18,7 +18,7 @@ def test_registry_has_nine_zones_with_five_hosts_each() -> None:
     assert [z.key for z in reg.zones] == ["univ", "college", "skill", "medi", "major", "kzone", "kzone-ai",
                                           "mpc", "dreamseed"]
     assert len(reg.host_routes()) == 9 * 5
-    assert set(reg.services) == {"auth", "tenant", "exam", "cat", "kzone", "inference"}
+    assert set(reg.services) == {"auth", "tenant", "exam", "cat", "kzone", "inference", "classroom"}
 
 
 @pytest.mark.parametrize("host, zone, kind", [
@@ -47,6 +47,10 @@ def test_path_ownership_longest_prefix_wins() -> None:
     assert reg.service_for_path(univ, "/api/v1/examsX") == "exam"  # not a prefix match; falls to the zone default
     assert reg.service_for_path(kzai, "/api/v1/kzone/voice/analyze") == "kzone"
     assert reg.service_for_path(kzai, "/anything") == "kzone"
+    # classroom owns its prefix on every zone's api host, the kzone zones included.
+    for zone in (univ, kzai, portal):
+        assert reg.service_for_path(zone, "/api/v1/classroom/sessions/ABCD2345/ws") == "classroom"
+    assert reg.service_for_path(univ, "/api/v1/classroomX") != "classroom"
     assert reg.service_for_path(portal, "/anything") == "tenant"
 
 

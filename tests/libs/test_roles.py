@@ -15,6 +15,10 @@ GRANTS = [
     ("teacher", "class:read"),  # teachers read their classes
     ("zone_admin", "org:update"),  # zone admins update (rename) orgs
     ("zone_admin", "zone:update"),  # ... and their plan and status
+    ("teacher", "classroom:session_run"),  # teachers run live sessions for their classes (issue #14)
+    ("teacher", "classroom:problem_write"),
+    ("org_admin", "classroom:session_run"),
+    ("org_admin", "classroom:moderation"),  # the org's word lists
 ]
 
 
@@ -33,3 +37,5 @@ def test_map_covers_every_role_and_keeps_the_lines() -> None:
     assert not allows(ROLE_PERMISSIONS["org_admin"], "zone:update")  # plan and status are zone decisions
     assert not allows(ROLE_PERMISSIONS["parent"], "class:read")
     assert not allows(ROLE_PERMISSIONS["student"], "report:read")
+    assert not allows(ROLE_PERMISSIONS["teacher"], "classroom:moderation")  # word lists are the org admin's
+    assert not allows(ROLE_PERMISSIONS["zone_admin"], "classroom:session_run")  # classes are the org's

@@ -99,3 +99,51 @@ class ExamAttemptCompleted(_message.Message):
     stop_reason: str
     ended_at: str
     def __init__(self, attempt_id: _Optional[str] = ..., exam_id: _Optional[str] = ..., student_id: _Optional[str] = ..., class_id: _Optional[str] = ..., kind: _Optional[str] = ..., status: _Optional[str] = ..., counted: _Optional[bool] = ..., required_items: _Optional[int] = ..., theta: _Optional[float] = ..., se: _Optional[float] = ..., scaled_score: _Optional[float] = ..., raw_score: _Optional[int] = ..., max_score: _Optional[int] = ..., responses: _Optional[int] = ..., estimator: _Optional[str] = ..., stop_reason: _Optional[str] = ..., ended_at: _Optional[str] = ...) -> None: ...
+
+class ClassroomSessionStarted(_message.Message):
+    __slots__ = ("session_id", "class_id", "teacher_id", "code", "started_at", "expires_at")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CLASS_ID_FIELD_NUMBER: _ClassVar[int]
+    TEACHER_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    class_id: str
+    teacher_id: str
+    code: str
+    started_at: str
+    expires_at: str
+    def __init__(self, session_id: _Optional[str] = ..., class_id: _Optional[str] = ..., teacher_id: _Optional[str] = ..., code: _Optional[str] = ..., started_at: _Optional[str] = ..., expires_at: _Optional[str] = ...) -> None: ...
+
+class ClassroomSessionEnded(_message.Message):
+    __slots__ = ("session_id", "class_id", "reason", "ended_at")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CLASS_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ENDED_AT_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    class_id: str
+    reason: str
+    ended_at: str
+    def __init__(self, session_id: _Optional[str] = ..., class_id: _Optional[str] = ..., reason: _Optional[str] = ..., ended_at: _Optional[str] = ...) -> None: ...
+
+class ClassroomAnswerRecorded(_message.Message):
+    __slots__ = ("session_id", "card_no", "participant_id", "correct", "points", "elapsed_ms", "mode", "answered_at")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CARD_NO_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANT_ID_FIELD_NUMBER: _ClassVar[int]
+    CORRECT_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_AT_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    card_no: int
+    participant_id: str
+    correct: bool
+    points: int
+    elapsed_ms: int
+    mode: str
+    answered_at: str
+    def __init__(self, session_id: _Optional[str] = ..., card_no: _Optional[int] = ..., participant_id: _Optional[str] = ..., correct: _Optional[bool] = ..., points: _Optional[int] = ..., elapsed_ms: _Optional[int] = ..., mode: _Optional[str] = ..., answered_at: _Optional[str] = ...) -> None: ...

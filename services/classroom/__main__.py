@@ -1,0 +1,4 @@
+from megacity.runtime import main
+from services.classroom.main import build
+
+main(build)
