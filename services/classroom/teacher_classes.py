@@ -1,24 +1,17 @@
-"""The classes a teacher is assigned to, asked of tenant (`ListTeacherClasses`) on every request
-so that an unassignment takes effect at once. Tenant down is 503 `dependency.tenant_unavailable`.
-Call with no transaction open (no gRPC inside one)."""
+"""Whether the caller may act on a class: org admins on any class of their org, a teacher on the
+classes tenant says it is assigned to (`megacity.tenant_lookups`, asked on every request; tenant
+down is 503 `dependency.tenant_unavailable`). Call with no transaction open."""
 from __future__ import annotations
 
 import uuid
 
-from mcproto.tenant.v1 import tenant_pb2, tenant_pb2_grpc
 from megacity.auth.tokens import Principal
 from megacity.errors import AppError
-from megacity.grpc.client import call
 from megacity.roles import ADMIN_ROLES
 from megacity.runtime import Resources
+from megacity.tenant_lookups import teacher_class_ids
 
-
-async def teacher_class_ids(res: Resources, zone_id: int, org_id: uuid.UUID, teacher: uuid.UUID) -> list[uuid.UUID]:
-    stub = tenant_pb2_grpc.TenantServiceStub(res.channel("tenant"))
-    reply = await call(stub.ListTeacherClasses, tenant_pb2.ListTeacherClassesRequest(
-        zone_id=zone_id, org_id=str(org_id), teacher_user_id=str(teacher)),
-        peer="tenant", timeout=res.settings.grpc_deadline_seconds)
-    return [uuid.UUID(c) for c in reply.class_ids]
+__all__ = ["ensure_teaches", "not_your_class", "teacher_class_ids"]
 
 
 def not_your_class(class_id: uuid.UUID) -> AppError:

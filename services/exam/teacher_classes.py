@@ -1,7 +1,8 @@
-"""The classes a teacher is assigned to, asked of tenant (`ListTeacherClasses`) on every request
-so that an unassignment takes effect at once; features that scope a teacher's view (attempt
-lists, the dashboard, student reports) share it. Tenant down is 503
-`dependency.tenant_unavailable`. Call with no transaction open (no gRPC inside one)."""
+"""The classes a teacher is assigned to (`megacity.tenant_lookups.teacher_class_ids`, asked of
+tenant on every request so that an unassignment takes effect at once) and class rosters; the
+features that scope a teacher's view (attempt lists, the dashboard, student reports) share them.
+Tenant down is 503 `dependency.tenant_unavailable`. Call with no transaction open (no gRPC
+inside one)."""
 from __future__ import annotations
 
 import asyncio
@@ -11,14 +12,9 @@ from mcproto.tenant.v1 import tenant_pb2, tenant_pb2_grpc
 from megacity.errors import AppError
 from megacity.grpc.client import call
 from megacity.runtime import Resources
+from megacity.tenant_lookups import teacher_class_ids
 
-
-async def teacher_class_ids(res: Resources, zone_id: int, org_id: uuid.UUID, teacher: uuid.UUID) -> list[uuid.UUID]:
-    stub = tenant_pb2_grpc.TenantServiceStub(res.channel("tenant"))
-    reply = await call(stub.ListTeacherClasses, tenant_pb2.ListTeacherClassesRequest(
-        zone_id=zone_id, org_id=str(org_id), teacher_user_id=str(teacher)),
-        peer="tenant", timeout=res.settings.grpc_deadline_seconds)
-    return [uuid.UUID(c) for c in reply.class_ids]
+__all__ = ["class_not_found", "class_students", "teacher_class_ids", "teaches_student"]
 
 
 def class_not_found(class_id: uuid.UUID) -> AppError:

@@ -1,21 +1,18 @@
 """HTTP: /api/v1/classroom/problems — the org's problem bank (CRUD, CSV/xlsx import, template)."""
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from starlette.datastructures import UploadFile
 
 from megacity.auth.dependencies import require
 from megacity.auth.org_scope import DENIED
 from megacity.auth.tokens import Principal
-from megacity.errors import AppError
 from megacity.http_app import problems
+from megacity.multipart import uploaded_file
 from megacity.request_text import is_storable
 from megacity.runtime import ResourcesDep
 from services.classroom.permissions import PROBLEM_READ, PROBLEM_WRITE
@@ -57,26 +54,6 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
 _MAX_DECLARED_BODY = import_file.MAX_BYTES + 64 * 1024
 
 
-@contextlib.asynccontextmanager
-async def _uploaded_file(request: Request) -> AsyncIterator[UploadFile]:
-    """The multipart field `file`, closed afterwards."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > _MAX_DECLARED_BODY:
-        raise service.import_too_large()
-    try:
-        form = await request.form(max_files=1, max_fields=10)
-    except Exception as exc:  # noqa: BLE001 - a malformed multipart body, whatever the parser says
-        raise AppError(400, "request.invalid_multipart", f"the body is not valid multipart/form-data: {exc}") from None
-    try:
-        file = form.get("file")
-        if not isinstance(file, UploadFile):
-            raise AppError(422, "request.invalid", "the multipart field `file` (.csv or .xlsx) is required",
-                           {"errors": [{"loc": ["body", "file"], "msg": "Field required", "type": "missing"}]})
-        yield file
-    finally:
-        await form.close()
-
-
 @router.get("", response_model=ProblemPage, summary="Problems of your org (newest first)",
             description="Filters combine. With `class_id`: that class's own problems and the shared ones "
                         "(class null). Pages by `cursor` (the previous page's `next_cursor`).",
@@ -115,7 +92,8 @@ async def import_template(principal: ProblemReader) -> Response:
              description=IMPORT_DESCRIPTION, openapi_extra=UPLOAD_BODY,
              responses=problems(DENIED, ORG_REQUIRED, IMPORT_INVALID, IMPORT_TOO_LARGE, INVALID_MULTIPART, INVALID))
 async def import_problems(request: Request, principal: ProblemWriter, res: ResourcesDep) -> ImportResult:
-    async with _uploaded_file(request) as file:
+    async with uploaded_file(request, what=".csv or .xlsx", max_declared_bytes=_MAX_DECLARED_BODY,
+                             too_large=service.import_too_large) as file:
         data = await file.read(import_file.MAX_BYTES + 1)
         filename = (file.filename or "")[:200]
     return await service.import_problems(res, principal, data, filename if is_storable(filename) else "")

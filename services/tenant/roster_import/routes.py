@@ -4,19 +4,16 @@ Progress is polled at `GET /api/v1/jobs/{id}/progress` (Redis only)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from starlette.datastructures import UploadFile
 
 from megacity.auth.dependencies import require
 from megacity.auth.org_scope import DENIED, ORG_SCOPE
 from megacity.auth.tokens import Principal
-from megacity.errors import AppError
 from megacity.http_app import problem_response, problems
+from megacity.multipart import uploaded_file
 from megacity.pagination import offset_query
 from megacity.runtime import ResourcesDep
 from services.tenant.access import ORG_ID, ORG_NOT_ACTIVE
@@ -64,23 +61,6 @@ def _declared_length(request: Request) -> int | None:
     return int(length) if length.isdigit() else None
 
 
-@contextlib.asynccontextmanager
-async def _uploaded_file(request: Request) -> AsyncIterator[UploadFile]:
-    """The multipart field `file`, closed afterwards."""
-    try:
-        form = await request.form(max_files=1, max_fields=10)
-    except Exception as exc:  # noqa: BLE001 - a malformed multipart body, whatever the parser says
-        raise AppError(400, "request.invalid_multipart", f"the body is not valid multipart/form-data: {exc}") from None
-    try:
-        file = form.get("file")
-        if not isinstance(file, UploadFile):
-            raise AppError(422, "request.invalid", "the multipart field `file` (the .xlsx roster) is required",
-                           {"errors": [{"loc": ["body", "file"], "msg": "Field required", "type": "missing"}]})
-        yield file
-    finally:
-        await form.close()
-
-
 @router.post("", status_code=202, response_model=ImportAccepted, summary="Start a roster import from an .xlsx file",
              description=START_DESCRIPTION, openapi_extra=UPLOAD_BODY,
              responses=problems(ORG_SCOPE, DENIED, ORG_NOT_ACTIVE,
@@ -98,7 +78,7 @@ async def _uploaded_file(request: Request) -> AsyncIterator[UploadFile]:
 async def start_import(request: Request, principal: ImportCreator, res: ResourcesDep, runner: RunnerDep,
                        org_id: uuid.UUID | None = ORG_ID) -> ImportAccepted:
     org = await service.prepare_import(res, principal, org_id, _declared_length(request))
-    async with _uploaded_file(request) as file:
+    async with uploaded_file(request, what="the .xlsx roster") as file:
         started = await service.start_import(res, runner, principal, org, file)
     return ImportAccepted(id=started.id, job_id=started.id, status="queued", total_rows=started.total_rows,
                           progress_url=f"/api/v1/jobs/{started.id}/progress",

@@ -20,6 +20,7 @@ Revision ID: 0001
 from alembic import op
 
 from megacity.db.bootstrap import app_role
+from megacity.db.partitions import ensure_month_partitions_sql
 from megacity.db.rls import drop_tenant_rls_statements, tenant_rls_statements
 from megacity.events.outbox import outbox_ddl, outbox_drop_ddl
 
@@ -32,49 +33,6 @@ TENANT_TABLES = ("sessions", "participants", "problems", "session_cards", "answe
                  "moderation_words")
 PARTITIONED = ("messages", "session_logs")
 CODE_RE = "^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$"
-
-PARTITION_RLS = tenant_rls_statements("classroom", "__PART__")
-assert all("$rls$" not in stmt for stmt in PARTITION_RLS)
-
-ENSURE_PARTITIONS = """
-CREATE OR REPLACE FUNCTION classroom.ensure_month_partitions(p_from date, p_months integer)
-RETURNS integer
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, classroom
-AS $$
-DECLARE
-    parent text;
-    m date;
-    part text;
-    stmt text;
-    created integer := 0;
-BEGIN
-    IF p_months IS NULL OR p_months < 1 OR p_months > 36 THEN
-        RAISE EXCEPTION 'p_months must be 1..36';
-    END IF;
-    PERFORM pg_advisory_xact_lock(hashtext('classroom.month_partitions'));
-    FOREACH parent IN ARRAY ARRAY['messages', 'session_logs'] LOOP
-        FOR i IN 0 .. p_months - 1 LOOP
-            m := (date_trunc('month', p_from) + make_interval(months => i))::date;
-            part := parent || '_' || to_char(m, 'YYYY_MM');
-            IF to_regclass('classroom.' || part) IS NULL THEN
-                BEGIN
-                    EXECUTE format('CREATE TABLE classroom.%I PARTITION OF classroom.%I FOR VALUES FROM (%L) TO (%L)',
-                                   part, parent, m::timestamptz, (m + interval '1 month')::timestamptz);
-                    FOREACH stmt IN ARRAY ARRAY[__RLS__]::text[] LOOP
-                        EXECUTE replace(stmt, '__PART__', part);
-                    END LOOP;
-                    created := created + 1;
-                EXCEPTION WHEN check_violation THEN
-                    RAISE WARNING 'partition % not created: rows in the default partition', part;
-                END;
-            END IF;
-        END LOOP;
-    END LOOP;
-    RETURN created;
-END
-$$"""
 
 # Drops the monthly partitions of `p_parent` that end at or before `p_cutoff` (never DEFAULT);
 # returns how many. Names are checked against the catalogue, never trusted.
@@ -276,7 +234,8 @@ def upgrade() -> None:
     for stmt in outbox_ddl("classroom"):
         op.execute(stmt)
 
-    op.execute(ENSURE_PARTITIONS.replace("__RLS__", ", ".join(f"$rls${stmt}$rls$" for stmt in PARTITION_RLS)))
+    # The lock is shared with drop_month_partitions_before: partitions are added or dropped one at a time.
+    op.execute(ensure_month_partitions_sql("classroom", PARTITIONED, lock="classroom.month_partitions"))
     op.execute(DROP_PARTITIONS)
     app = app_role("classroom")
     for fn in ("ensure_month_partitions(date, integer)", "drop_month_partitions_before(text, timestamptz)"):

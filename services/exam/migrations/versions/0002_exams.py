@@ -18,6 +18,7 @@ Revision ID: 0002
 from alembic import op
 
 from megacity.db.bootstrap import app_role
+from megacity.db.partitions import ensure_month_partitions_sql
 from megacity.db.rls import drop_tenant_rls_statements, tenant_rls_statements
 
 revision = "0002"
@@ -28,53 +29,6 @@ depends_on = None
 TENANT_TABLES = ("item_banks", "items", "item_bank_snapshots", "exams", "attempts", "active_attempts", "responses",
                  "item_imports", "item_import_errors")
 PARTITIONED = ("attempts", "responses")
-
-# The tenant RLS statements of one partition, with `__PART__` for its name (filled in by the function).
-PARTITION_RLS = tenant_rls_statements("exam", "__PART__")
-assert all("$rls$" not in stmt for stmt in PARTITION_RLS)
-
-ENSURE_PARTITIONS = """
-CREATE OR REPLACE FUNCTION exam.ensure_month_partitions(p_from date, p_months integer)
-RETURNS integer
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, exam
-AS $$
-DECLARE
-    parent text;
-    m date;
-    part text;
-    stmt text;
-    created integer := 0;
-BEGIN
-    IF p_months IS NULL OR p_months < 1 OR p_months > 36 THEN
-        RAISE EXCEPTION 'p_months must be 1..36';
-    END IF;
-    -- One creator at a time (several replicas start together).
-    PERFORM pg_advisory_xact_lock(hashtext('exam.ensure_month_partitions'));
-    FOREACH parent IN ARRAY ARRAY['attempts', 'responses'] LOOP
-        FOR i IN 0 .. p_months - 1 LOOP
-            m := (date_trunc('month', p_from) + make_interval(months => i))::date;
-            part := parent || '_' || to_char(m, 'YYYY_MM');
-            IF to_regclass('exam.' || part) IS NULL THEN
-                BEGIN
-                    EXECUTE format('CREATE TABLE exam.%I PARTITION OF exam.%I FOR VALUES FROM (%L) TO (%L)',
-                                   part, parent, m::timestamptz, (m + interval '1 month')::timestamptz);
-                    FOREACH stmt IN ARRAY ARRAY[__RLS__]::text[] LOOP
-                        EXECUTE replace(stmt, '__PART__', part);
-                    END LOOP;
-                    created := created + 1;
-                EXCEPTION WHEN check_violation THEN
-                    -- Rows for this month already sit in the DEFAULT partition: leave them there.
-                    RAISE WARNING 'partition % not created: rows in the default partition', part;
-                END;
-            END IF;
-        END LOOP;
-    END LOOP;
-    RETURN created;
-END
-$$"""
-
 
 def upgrade() -> None:
     op.execute("""
@@ -275,7 +229,7 @@ def upgrade() -> None:
         for stmt in tenant_rls_statements("exam", table):
             op.execute(stmt)
 
-    op.execute(ENSURE_PARTITIONS.replace("__RLS__", ", ".join(f"$rls${stmt}$rls$" for stmt in PARTITION_RLS)))
+    op.execute(ensure_month_partitions_sql("exam", PARTITIONED))
     op.execute("REVOKE ALL ON FUNCTION exam.ensure_month_partitions(date, integer) FROM PUBLIC")
     op.execute(f'GRANT EXECUTE ON FUNCTION exam.ensure_month_partitions(date, integer) TO "{app_role("exam")}"')
     for parent in PARTITIONED:
