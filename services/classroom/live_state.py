@@ -90,13 +90,6 @@ def settings_hash(row: Any) -> dict[str, str]:
             "locked": "1" if row.locked else "0"}
 
 
-async def write_settings(redis: Any, lk: LiveKeys, row: Any) -> None:
-    async with redis.pipeline(transaction=True) as p:
-        p.hset(lk.state, mapping=settings_hash(row))
-        p.expire(lk.state, TTL_SECONDS)
-        await p.execute()
-
-
 async def read_settings(redis: Any, lk: LiveKeys) -> LiveSettings | None:
     h = await redis.hgetall(lk.state)
     return LiveSettings.from_hash(h) if h else None

@@ -62,7 +62,7 @@ async def expire_sessions(res: Resources, st: ClassroomState, batch: int = 200) 
             for row in expired:
                 await session_queries.add_log(s, row, "expired", {})
         for row in expired:
-            await live_state.write_settings(res.redis, _keys(res, row), row)
+            await sessions.publish_state(res, row)
             await sessions.announce_end(res, st, row, reason="expired")
             done += 1
         for r in ending:

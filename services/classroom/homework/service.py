@@ -21,7 +21,6 @@ from sqlalchemy.exc import IntegrityError
 from megacity.auth.tokens import Principal
 from megacity.db import tenant_transaction
 from megacity.errors import AppError
-from megacity.rate_limit import Quota, SlidingWindowLimiter
 from megacity.runtime import Resources
 from megacity.zones import Zone, registry
 from services.classroom import participant_tokens
@@ -30,7 +29,6 @@ from services.classroom.homework import queries
 from services.classroom.homework.schemas import HomeworkJoinIn
 from services.classroom.moderation.service import moderator_for
 from services.classroom.participant_tokens import ParticipantClaims
-from services.classroom.participants import queries as participant_queries
 from services.classroom.participants import service as participants
 from services.classroom.participants.nicknames import clean_nickname
 from services.classroom.participants.queries import ParticipantRow
@@ -126,20 +124,6 @@ async def for_code(res: Resources, zone: Zone, raw_code: str) -> tuple[SessionRo
         return row, await queries.card_count(s, row.id)
 
 
-async def _limit_joins(res: Resources, st: ClassroomState, zone: Zone, code: str, address: str) -> None:
-    """The live join's limits, on separate counters (a homework code is a separate door)."""
-    limiter = SlidingWindowLimiter(res.redis, service="classroom")
-    decision = await limiter.hit([
-        Quota("code", res.keys.zone(zone.id, "classroom", "homework", "code", code),
-              st.settings.join_per_code_per_minute),
-        Quota("address", res.keys.zone(zone.id, "classroom", "homework", "addr", address or "unknown"),
-              st.settings.join_per_address_per_minute)])
-    if decision is not None and not decision.allowed:
-        c = decision.closest
-        raise AppError(429, "classroom.join_rate_limited",
-                       f"too many joins for this {c.quota.scope}; retry in {c.reset} s", {"retry_after": c.reset})
-
-
 @dataclass(frozen=True)
 class Joined:
     participant: ParticipantRow
@@ -152,25 +136,12 @@ async def join(res: Resources, st: ClassroomState, zone: Zone, raw_code: str, bo
                address: str) -> Joined:
     session, cards = await for_code(res, zone, raw_code)
     assert session.homework_until is not None and session.homework_code is not None
-    await _limit_joins(res, st, zone, session.homework_code, address)
+    await participants.limit_joins(res, st, zone, "homework", session.homework_code, address)
     nickname, key = clean_nickname(body.nickname, await moderator_for(res, session.zone_id, session.org_id))
-    ctx = participants.guest_ctx(session.zone_id, session.org_id)
     try:
-        async with tenant_transaction(res.db(), ctx) as s:
-            row = await participant_queries.insert(s, {
-                "zone_id": session.zone_id, "org_id": session.org_id, "session_id": session.id, "nickname": nickname,
-                "nickname_key": key, "avatar": body.avatar, "status": "active", "mode": "homework"})
-            await session_queries.add_log(s, session, "joined", {"participant_id": str(row.id), "nickname": nickname,
-                                                                 "status": row.status, "mode": "homework"})
-    except IntegrityError as exc:
-        if "participants_session_id_nickname_key_key" not in str(exc.orig):
-            raise
-        async with tenant_transaction(res.db(), ctx) as s:
-            holder = await participant_queries.by_nickname(s, session.id, key)
-        if holder is not None and holder.status == "banned":
-            raise AppError(*participants.BANNED) from None
-        raise AppError(409, "classroom.nickname_taken",
-                       "someone in the session already has this nickname; pick another") from None
+        row = await participants.take_seat(res, session, nickname, key, body.avatar, status="active", mode="homework")
+    except participants.NicknameTaken:
+        raise participants.nickname_taken() from None
     token = participant_tokens.issue(
         res.settings.secret_key,
         ParticipantClaims(zone_id=row.zone_id, org_id=row.org_id, session_id=session.id, participant_id=row.id,

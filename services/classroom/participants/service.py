@@ -49,13 +49,20 @@ def guest_ctx(zone_id: int, org_id: uuid.UUID | None = None) -> TenantContext:
 
 
 async def session_for_code(res: Resources, zone: Zone, raw_code: str, *, live: bool = True) -> SessionRow:
-    """The session a typed code names in this zone: 404 when none, 410 when its time is up or it ended."""
+    """The session a typed code names in this zone: 404 when none, 410 when its time is up or it ended.
+    Read from Redis (sessions.publish_state writes it after every change), else from the database."""
     code = codes.normalize_code(raw_code)
     if code is None:
         raise AppError(404, "classroom.session_not_found", "no session has this code")
-    async with tenant_transaction(res.db(), guest_ctx(zone.id)) as s:
-        await session_queries.set_code_context(s, code)
-        row = await session_queries.by_code(s, code)
+    cached = await res.redis.get(sessions.code_key(res, zone.id, code))
+    if cached:
+        row: SessionRow | None = session_queries.from_json(cached)
+    else:
+        async with tenant_transaction(res.db(), guest_ctx(zone.id)) as s:
+            await session_queries.set_code_context(s, code)
+            row = await session_queries.by_code(s, code)
+        if row is not None:
+            await sessions.publish_state(res, row)
     if row is None:
         raise AppError(404, "classroom.session_not_found", "no session has this code")
     if live and row.live_status(sessions.now()) != "active":
@@ -63,11 +70,13 @@ async def session_for_code(res: Resources, zone: Zone, raw_code: str, *, live: b
     return row
 
 
-async def _limit_joins(res: Resources, st: ClassroomState, zone: Zone, code: str, address: str) -> None:
+async def limit_joins(res: Resources, st: ClassroomState, zone: Zone, door: str, code: str, address: str) -> None:
+    """Joins per code and per address in a sliding minute; `door` ("join", "homework") keeps each
+    door's counters apart."""
     limiter = SlidingWindowLimiter(res.redis, service="classroom")
     decision = await limiter.hit([
-        Quota("code", res.keys.zone(zone.id, "classroom", "join", "code", code), st.settings.join_per_code_per_minute),
-        Quota("address", res.keys.zone(zone.id, "classroom", "join", "addr", address or "unknown"),
+        Quota("code", res.keys.zone(zone.id, "classroom", door, "code", code), st.settings.join_per_code_per_minute),
+        Quota("address", res.keys.zone(zone.id, "classroom", door, "addr", address or "unknown"),
               st.settings.join_per_address_per_minute)])
     if decision is not None and not decision.allowed:
         c = decision.closest
@@ -75,10 +84,41 @@ async def _limit_joins(res: Resources, st: ClassroomState, zone: Zone, code: str
                        f"too many joins for this {c.quota.scope}; retry in {c.reset} s", {"retry_after": c.reset})
 
 
+class NicknameTaken(Exception):
+    """The nickname is someone else's in this session (and they are not banned)."""
+
+
+async def take_seat(res: Resources, session: SessionRow, nickname: str, key: str, avatar: str, *, status: str,
+                    mode: str) -> ParticipantRow:
+    """A new participant row (and its log line); a nickname held by a banned participant is 403,
+    by anyone else NicknameTaken."""
+    ctx = guest_ctx(session.zone_id, session.org_id)
+    try:
+        async with tenant_transaction(res.db(), ctx) as s:
+            row = await queries.insert(s, {"zone_id": session.zone_id, "org_id": session.org_id,
+                                           "session_id": session.id, "nickname": nickname, "nickname_key": key,
+                                           "avatar": avatar, "status": status, "mode": mode})
+            await session_queries.add_log(s, session, "joined", {"participant_id": str(row.id), "nickname": nickname,
+                                                                 "status": status, "mode": mode})
+        return row
+    except IntegrityError as exc:
+        if "participants_session_id_nickname_key_key" not in str(exc.orig):
+            raise
+    async with tenant_transaction(res.db(), ctx) as s:
+        holder = await queries.by_nickname(s, session.id, key)
+    if holder is not None and holder.status == "banned":
+        raise AppError(*BANNED)
+    raise NicknameTaken(nickname)
+
+
+def nickname_taken(detail: str = "someone in the session already has this nickname; pick another") -> AppError:
+    return AppError(409, "classroom.nickname_taken", detail)
+
+
 async def join(res: Resources, st: ClassroomState, zone: Zone, raw_code: str, body: JoinIn,
                address: str) -> tuple[ParticipantRow, SessionRow, str]:
     session = await session_for_code(res, zone, raw_code)
-    await _limit_joins(res, st, zone, session.code, address)
+    await limit_joins(res, st, zone, "join", session.code, address)
     if session.locked:
         raise AppError(*LOCKED)
     moderator = await moderator_for(res, session.zone_id, session.org_id)
@@ -87,29 +127,16 @@ async def join(res: Resources, st: ClassroomState, zone: Zone, raw_code: str, bo
     if generate and not session.friendly_nicknames:
         raise AppError(422, "classroom.nickname_invalid", "a nickname of 1–20 characters is required")
     status = "pending" if session.approve_arrivals else "active"
-    ctx = guest_ctx(session.zone_id, session.org_id)
     for _ in range(FRIENDLY_TRIES if generate else 1):
         nickname, key = clean_nickname(friendly_nickname(rng) if generate else body.nickname or "", moderator)
         try:
-            async with tenant_transaction(res.db(), ctx) as s:
-                row = await queries.insert(s, {"zone_id": session.zone_id, "org_id": session.org_id,
-                                               "session_id": session.id, "nickname": nickname, "nickname_key": key,
-                                               "avatar": body.avatar, "status": status})
-                await session_queries.add_log(s, session, "joined", {"participant_id": str(row.id),
-                                                                     "nickname": nickname, "status": status})
+            row = await take_seat(res, session, nickname, key, body.avatar, status=status, mode="live")
             break
-        except IntegrityError as exc:
-            if "participants_session_id_nickname_key_key" not in str(exc.orig):
-                raise
-            async with tenant_transaction(res.db(), ctx) as s:
-                holder = await queries.by_nickname(s, session.id, key)
-            if holder is not None and holder.status == "banned":
-                raise AppError(*BANNED) from None
+        except NicknameTaken:
             if not generate:
-                raise AppError(409, "classroom.nickname_taken",
-                               "someone in the session already has this nickname; pick another") from None
+                raise nickname_taken() from None
     else:
-        raise AppError(409, "classroom.nickname_taken", "could not find a free nickname; type one")
+        raise nickname_taken("could not find a free nickname; type one")
     token = participant_tokens.issue(
         res.settings.secret_key,
         ParticipantClaims(zone_id=row.zone_id, org_id=row.org_id, session_id=session.id, participant_id=row.id,

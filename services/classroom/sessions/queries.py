@@ -50,6 +50,28 @@ def _row(r: Any) -> SessionRow:
     return SessionRow(**r._mapping)
 
 
+_UUIDS = ("id", "org_id", "class_id", "teacher_id")
+_TIMES = ("started_at", "expires_at", "ended_at", "homework_until")
+
+
+def to_json(row: SessionRow) -> str:
+    import json
+    from dataclasses import asdict
+
+    return json.dumps(asdict(row), default=str)
+
+
+def from_json(raw: str) -> SessionRow:
+    import json
+
+    d = json.loads(raw)
+    for k in _UUIDS:
+        d[k] = uuid.UUID(d[k])
+    for k in _TIMES:
+        d[k] = dt.datetime.fromisoformat(d[k]) if d[k] else None
+    return SessionRow(**d)
+
+
 async def set_code_context(s: AsyncSession, code: str) -> None:
     await s.execute(text("SELECT set_config('app.session_code', :c, true)"), {"c": code})
 

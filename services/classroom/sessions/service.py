@@ -82,8 +82,23 @@ async def start(res: Resources, st: ClassroomState, principal: Principal, body: 
             "session_id": str(row.id), "class_id": str(row.class_id), "teacher_id": str(row.teacher_id),
             "code": row.code, "started_at": row.started_at.isoformat(), "expires_at": row.expires_at.isoformat()},
             zone_id=row.zone_id, org_id=row.org_id)
-    await live_state.write_settings(res.redis, _keys(res, row), row)
+    await publish_state(res, row)
     return row
+
+
+async def publish_state(res: Resources, row: SessionRow) -> None:
+    """After every committed change: the live settings the WebSocket path reads, and the row by
+    its code (zone-scoped), so a join does not ask the database which session a code names."""
+    async with res.redis.pipeline(transaction=True) as p:
+        lk = _keys(res, row)
+        p.hset(lk.state, mapping=live_state.settings_hash(row))
+        p.expire(lk.state, live_state.TTL_SECONDS)
+        p.set(code_key(res, row.zone_id, row.code), queries.to_json(row), ex=live_state.TTL_SECONDS)
+        await p.execute()
+
+
+def code_key(res: Resources, zone_id: int, code: str) -> str:
+    return res.keys.zone(zone_id, "classroom", "code", code)
 
 
 def _keys(res: Resources, row: SessionRow) -> live_state.LiveKeys:
@@ -131,7 +146,7 @@ async def _change(res: Resources, st: ClassroomState, principal: Principal, sess
         after = await queries.update(s, session_id, values) if values else before
         await queries.add_log(s, after, kind, {"by": str(principal.user_id),
                                                **{k: str(v) for k, v in values.items()}})
-    await live_state.write_settings(res.redis, _keys(res, after), after)
+    await publish_state(res, after)
     return before, after
 
 

@@ -22,14 +22,12 @@ async def test_sweep_warns_then_expires_and_disconnects(classroom: ClassroomApp)
     res, st = classroom.runtime.resources, classroom.runtime.app.state.classroom
     async with classroom.socket(s["code"], a["token"]) as ca:
         await ca.until("snapshot")
-        await classroom.db.sql("UPDATE classroom.sessions SET expires_at = now() + interval '90 seconds'"
-                               " WHERE id = CAST(:id AS uuid)", id=s["id"])
+        await classroom.move_clock(s["id"], "expires_at = now() + interval '90 seconds'")
         assert await expire_sessions(res, st) == 0
         warned = await ca.until("session_ending")
         assert 0 < warned["data"]["seconds_left"] <= 90
         await expire_sessions(res, st)  # a second pass does not warn twice
-        await classroom.db.sql("UPDATE classroom.sessions SET expires_at = now() - interval '1 second',"
-                               " started_at = now() - interval '1 hour' WHERE id = CAST(:id AS uuid)", id=s["id"])
+        await classroom.move_clock(s["id"], "expires_at = now() - interval '1 second', started_at = now() - interval '1 hour'")
         assert await expire_sessions(res, st) == 1
         ended = await ca.until("session_ended")
         assert ended["data"]["reason"] == "expired"

@@ -85,8 +85,7 @@ async def test_extend_end_and_expiry(classroom: ClassroomApp) -> None:
                                       json={"minutes": 60})).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 422]  # 45 + 3 x 60 = 225 min; another hour would pass 240
     # The clock runs out: the code answers 410 classroom.session_expired.
-    await classroom.db.sql("UPDATE classroom.sessions SET expires_at = now() - interval '1 second',"
-                           " started_at = now() - interval '1 hour' WHERE id = CAST(:id AS uuid)", id=s["id"])
+    await classroom.move_clock(s["id"], "expires_at = now() - interval '1 second', started_at = now() - interval '1 hour'")
     gone = await classroom.call("GET", f"/api/v1/classroom/join/{s['code']}")
     assert gone.status_code == 410 and gone.json()["code"] == "classroom.session_expired"
     joined = await classroom.call("POST", f"/api/v1/classroom/join/{s['code']}", json={"nickname": "A", "avatar": "a"})
