@@ -62,7 +62,7 @@ class Live:
     @property
     def sender(self) -> Sender:
         p = self.participant
-        return Sender(p.id, p.nickname, p.avatar) if p else Sender(None, "Teacher", "teacher")
+        return Sender(p.id, p.nickname, p.avatar) if p else Sender(None, "Teacher", messages.TEACHER_AVATAR)
 
 
 def live_of(peer: Peer) -> Live:

@@ -47,6 +47,15 @@ async def latest(s: AsyncSession, session_id: uuid.UUID, *, statuses: tuple[str,
     return [_row(r) for r in rows][::-1]
 
 
+async def avatars(s: AsyncSession, participant_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The avatars of message authors (a message keeps its author's nickname, not the avatar)."""
+    if not participant_ids:
+        return {}
+    rows = await s.execute(text("SELECT id, avatar FROM classroom.participants WHERE id = ANY(:ids)"),
+                           {"ids": participant_ids})
+    return {r.id: r.avatar for r in rows}
+
+
 async def set_status(s: AsyncSession, session_id: uuid.UUID, message_id: uuid.UUID, status: str,
                      moderated: bool) -> tuple[MessageRow, str] | None:
     """Change one message's status; returns (row after, status before)."""

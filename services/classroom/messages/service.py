@@ -25,6 +25,7 @@ from services.classroom.sessions import service as sessions
 from services.classroom.sessions.queries import SessionRow
 
 HISTORY = 50
+TEACHER_AVATAR = "teacher"
 MAX_CHARS = 200
 INVALID = (422, "classroom.message_invalid", "A message is 1–200 characters")
 REJECTED = (422, "classroom.message_rejected", "The message did not pass the class's language filter")
@@ -131,7 +132,12 @@ async def history(res: Resources, session: SessionRow, *, staff: bool, participa
     statuses = ("visible", "held") if staff else ("visible",)
     async with tenant_transaction(res.db(), ctx) as s:
         rows = await queries.latest(s, session.id, statuses=statuses, limit=limit)
-    return [frame(r, "") for r in rows]
+        faces = await queries.avatars(s, list({r.participant_id for r in rows if r.participant_id}))
+    return [frame(r, _avatar(r, faces)) for r in rows]
+
+
+def _avatar(row: MessageRow, faces: dict[uuid.UUID, str]) -> str:
+    return faces.get(row.participant_id, "") if row.participant_id else TEACHER_AVATAR
 
 
 async def list_for_staff(res: Resources, principal: Principal, session_id: uuid.UUID, status: str | None,
@@ -154,7 +160,9 @@ async def moderate(res: Resources, st: ClassroomState, principal: Principal, ses
     row, before = changed
     lk = _keys(res, session)
     if visible and before != "visible":
-        await st.log().publish(lk.room, "chat", frame(row, ""))
+        async with tenant_transaction(res.db(), principal.tenant()) as s:
+            faces = await queries.avatars(s, [row.participant_id] if row.participant_id else [])
+        await st.log().publish(lk.room, "chat", frame(row, _avatar(row, faces)))
     elif not visible and before == "visible":
         await st.log().publish(lk.room, "message_hidden", {"id": str(row.id)})
     return row
@@ -165,4 +173,4 @@ async def teacher_send(res: Resources, st: ClassroomState, principal: Principal,
     session = await sessions.load_for_staff(res, principal, session_id)
     if session.live_status(sessions.now()) != "active":
         raise sessions.gone(session)
-    return await send(res, st, session, Sender(None, "Teacher", "teacher"), body)
+    return await send(res, st, session, Sender(None, "Teacher", TEACHER_AVATAR), body)

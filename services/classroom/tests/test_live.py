@@ -196,6 +196,9 @@ async def test_late_join_gets_the_card_and_reconnect_resumes_without_gap(classro
             assert snap["resync"] is False
             me = snap["data"]["me"]
             assert me["nickname"] == "Ann" and me["score"] == score and snap["data"]["card"]["answered"] is True
+            history = snap["data"]["chat"]
+            assert [m["body"] for m in history] == [f"missed {i}" for i in range(5)]
+            assert {m["author"]["avatar"] for m in history} == {"fox"}
             replay = [f for f in await quiet(ca, 0.5) if "seq" in f]
             seqs = [f["seq"] for f in replay]
             assert seqs == sorted(seqs) and len(seqs) == len(set(seqs)) and all(q > last for q in seqs)
