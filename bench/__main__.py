@@ -8,12 +8,13 @@ import re
 import sys
 from pathlib import Path
 
-from bench import auth, cat, compose, edge, exam, inference, kzone, tenant, tutor_quality
+from bench import auth, cat, classroom, compose, edge, exam, inference, kzone, tenant, tutor_quality
 from bench.common import commit_stamp, stamp_section
 
 REPORT = Path(__file__).with_name("REPORT.md")
 BENCHES = {"edge": edge.run, "cat": cat.run, "exam": exam.run, "tenant": tenant.run, "auth": auth.run,
-           "kzone": kzone.run, "inference": inference.run, "tutor_quality": tutor_quality.run, "compose": compose.run}
+           "kzone": kzone.run, "inference": inference.run, "tutor_quality": tutor_quality.run, "compose": compose.run,
+           "classroom": classroom.run}
 
 
 def _sections(text: str) -> dict[str, str]:

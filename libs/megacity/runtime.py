@@ -39,7 +39,7 @@ from megacity.redis_keys import RedisKeys, zone_prefixes
 from megacity.settings import ServiceSettings
 from megacity.telemetry import backend_metrics
 from megacity.telemetry.logs import get_logger, setup_logging
-from megacity.telemetry.metrics import SERVICE_READY
+from megacity.telemetry.metrics import SERVICE_READY, track_gc_pauses
 from megacity.telemetry.tracing import setup_tracing
 
 log = get_logger("megacity.runtime")
@@ -305,6 +305,7 @@ class ServiceRuntime:
         # many runtimes in one process and would pin each one's objects.
         gc.collect()
         gc.freeze()
+        track_gc_pauses(self.name)
         while not self._stopping.is_set():
             await self.sample_backends()
             with contextlib.suppress(asyncio.TimeoutError):

@@ -30,3 +30,23 @@ REDIS_CACHE_READS = Counter(
 REDIS_CACHE_LIVE = Gauge(
     "mc_redis_cache_live", "1 while a tracked Redis cache receives invalidations (else every read goes to Redis)",
     ["cache"])
+GC_PAUSE = Histogram(
+    "mc_gc_pause_seconds", "Pauses of Python's cyclic garbage collector by generation (a collection stops the event "
+    "loop: every request and WebSocket frame of the process waits)", ["service", "generation"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1))
+
+
+def track_gc_pauses(service: str) -> None:
+    """Observe every collection's pause in GC_PAUSE (once per process, from the runtime's serve)."""
+    import gc
+    import time
+
+    started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            GC_PAUSE.labels(service, str(info["generation"])).observe(time.perf_counter() - started[0])
+
+    gc.callbacks.append(on_gc)

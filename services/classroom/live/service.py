@@ -10,6 +10,7 @@ answered it, the latest 50 messages, the leaderboard and the log position it res
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -51,7 +52,20 @@ LIVE_ONLY = (403, "classroom.live_only", "A homework participant cannot join the
 UNKNOWN = (400, "classroom.unknown_frame", "Unknown frame type")
 
 
-@dataclass
+# One SessionRow object per session in this process, shared by its connections (a thousand
+# sockets of one session would otherwise hold a thousand copies: ~1 KB each).
+_SESSIONS: weakref.WeakValueDictionary[uuid.UUID, SessionRow] = weakref.WeakValueDictionary()
+
+
+def shared(row: SessionRow) -> SessionRow:
+    known = _SESSIONS.get(row.id)
+    if known is not None and known == row:
+        return known
+    _SESSIONS[row.id] = row
+    return row
+
+
+@dataclass(slots=True)
 class Live:
     """What a connection knows of itself (Peer.extra)."""
 
@@ -95,7 +109,7 @@ async def _participant(res: Resources, zone: Zone, code: str, token: str) -> Pee
     if row.status == "pending":
         raise ProtocolError(CLOSE_FORBIDDEN, "classroom.participant_pending", "the teacher has not let you in yet")
     return Peer(room=participants.room(session), participant_id=str(row.id), staff=False,
-                extra=Live(session, row, None))
+                extra=Live(shared(session), row, None))
 
 
 async def _staff(res: Resources, websocket: WebSocket, zone: Zone, code: str, token: str) -> Peer:
@@ -111,7 +125,8 @@ async def _staff(res: Resources, websocket: WebSocket, zone: Zone, code: str, to
     await ensure_teaches(res, principal, principal.org_id, session.class_id)
     if session.live_status(sessions.now()) != "active":
         raise sessions.gone(session)
-    return Peer(room=participants.room(session), participant_id=None, staff=True, extra=Live(session, None, principal))
+    return Peer(room=participants.room(session), participant_id=None, staff=True,
+                extra=Live(shared(session), None, principal))
 
 
 async def snapshot(res: Resources, peer: Peer, head: int) -> dict[str, Any]:
@@ -120,7 +135,7 @@ async def snapshot(res: Resources, peer: Peer, head: int) -> dict[str, Any]:
     ctx = TenantContext(zone_id=live.session.zone_id, org_id=live.session.org_id, role="guest")
     async with tenant_transaction(res.db(), ctx) as s:
         session = await session_queries.get(s, live.session.id) or live.session
-    live.session = session
+    live.session = session = shared(session)
     tallies = Tallies(res.redis)
     card_hash = await res.redis.hgetall(lk.card)
     out: dict[str, Any] = {"session": sessions.public_settings(session),

@@ -14,7 +14,7 @@ COLUMNS = ("id, zone_id, org_id, session_id, nickname, nickname_key, avatar, sta
 CHANGEABLE = ("status", "muted", "extra_time_seconds", "last_seen_at")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParticipantRow:
     id: uuid.UUID
     zone_id: int

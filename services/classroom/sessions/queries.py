@@ -18,7 +18,7 @@ SETTINGS = ("title", "locked", "approve_arrivals", "friendly_nicknames", "scorin
             "card_seconds")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class SessionRow:
     id: uuid.UUID
     zone_id: int
