@@ -61,9 +61,10 @@ async def expire_sessions(res: Resources, st: ClassroomState, batch: int = 200) 
             expired = [session_queries.SessionRow(**r._mapping) for r in rows]
             for row in expired:
                 await session_queries.add_log(s, row, "expired", {})
+                await sessions.ended_event(s, row, "expired")
+                await sessions.publish_state(res, row)  # under the row locks: no writer can reorder it
         for row in expired:
-            await sessions.publish_state(res, row)
-            await sessions.announce_end(res, st, row, reason="expired")
+            await sessions.end_frame(st, row, "expired")
             done += 1
         for r in ending:
             row = session_queries.SessionRow(**r._mapping)

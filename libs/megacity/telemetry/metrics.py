@@ -41,6 +41,8 @@ def track_gc_pauses(service: str) -> None:
     import gc
     import time
 
+    if any(getattr(cb, "megacity_gc_pauses", False) for cb in gc.callbacks):
+        return  # several runtimes in one process (tests, run_platform) would count each pause again
     started = [0.0]
 
     def on_gc(phase: str, info: dict[str, int]) -> None:
@@ -49,4 +51,5 @@ def track_gc_pauses(service: str) -> None:
         else:
             GC_PAUSE.labels(service, str(info["generation"])).observe(time.perf_counter() - started[0])
 
+    on_gc.megacity_gc_pauses = True  # type: ignore[attr-defined]
     gc.callbacks.append(on_gc)

@@ -23,6 +23,22 @@ from services.classroom.sessions import service as sessions
 from services.classroom.sessions.queries import SessionRow
 
 GRACE_MS = 250
+# The card on show in Redis only moves forward, and a close touches only the card it closes: a
+# close of card N racing the show of card N+1 (or two shows) cannot leave the wrong card live.
+# KEYS[1] the card hash. ARGV: card_no, ttl, field/value pairs.
+_SHOW = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'card_no') or '0')
+if tonumber(ARGV[1]) <= current then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+# KEYS[1] the card hash. ARGV: card_no.
+_CLOSE = """
+if redis.call('HGET', KEYS[1], 'card_no') == ARGV[1] then redis.call('HSET', KEYS[1], 'closed', '1') return 1 end
+return 0
+"""
 NO_PROBLEM = (404, "classroom.problem_not_found", "No such problem in your org, or none matches the rotation")
 NO_CARD = (409, "classroom.no_card", "No card is on show")
 
@@ -63,15 +79,11 @@ async def show(res: Resources, st: ClassroomState, principal: Principal, session
                                          shown + dt.timedelta(seconds=seconds))
         await session_queries.add_log(s, session, "card_shown", {"card_no": card_no, "problem_id": str(problem.id)})
     lk = _keys(res, session)
-    async with res.redis.pipeline(transaction=True) as p:
-        p.delete(lk.card)
-        p.hset(lk.card, mapping={"card_no": card_no, "problem_id": str(problem.id), "type": problem.type,
-                                 "shown_ms": live_state.ms(card.shown_at), "closes_ms": live_state.ms(card.closes_at),
-                                 "expected": problem.answer,
-                                 "choices": json.dumps(problem.choices) if problem.choices else "",
-                                 "frame": json.dumps(card_frame(card, problem)), "closed": "0"})
-        p.expire(lk.card, live_state.TTL_SECONDS)
-        await p.execute()
+    fields = {"card_no": card_no, "problem_id": str(problem.id), "type": problem.type,
+              "shown_ms": live_state.ms(card.shown_at), "closes_ms": live_state.ms(card.closes_at),
+              "expected": problem.answer, "choices": json.dumps(problem.choices) if problem.choices else "",
+              "frame": json.dumps(card_frame(card, problem)), "closed": "0"}
+    await res.redis.eval(_SHOW, 1, lk.card, card_no, live_state.TTL_SECONDS, *[x for kv in fields.items() for x in kv])
     frame = card_frame(card, problem)
     await st.log().publish(lk.room, "card_shown", frame)
     return frame
@@ -87,7 +99,7 @@ async def close(res: Resources, st: ClassroomState, principal: Principal, sessio
         raise AppError(*NO_CARD)
     lk = _keys(res, session)
     expected = await res.redis.hget(lk.card, "expected")
-    await res.redis.hset(lk.card, "closed", "1")
+    await res.redis.eval(_CLOSE, 1, lk.card, card.card_no)
     tallies = Tallies(res.redis)
     # The problem may have been deleted since it was shown: the card keeps its own answer.
     result = {**await tallies.card(lk, card.card_no),

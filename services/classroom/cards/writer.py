@@ -10,6 +10,7 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
+import sqlalchemy.exc
 from prometheus_client import Histogram
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -61,16 +62,31 @@ class AnswerWriter:
                 first[(r.participant_id, r.card_no)] = (r, fut)
         items = list(first.values())
         try:
-            async with tenant_transaction(self.sessions, TenantContext(zone_id=zone_id, org_id=org_id, role="guest")) as s:
-                stored = set(await insert_answers(s, [r for r, _ in items]))
-                await add_events(s, "classroom", "classroom.answer.recorded",
-                                 [_event(r) for r, _ in items if (r.participant_id, r.card_no) in stored],
-                                 zone_id=zone_id, org_id=org_id)
+            stored = await self._insert(zone_id, org_id, [r for r, _ in items])
+        except sqlalchemy.exc.DBAPIError as exc:
+            if len(items) == 1 or exc.connection_invalidated or isinstance(exc, sqlalchemy.exc.OperationalError):
+                self._fail(items, exc)
+                return
+            # One row the database refuses must not sink the class's other answers: each on its own.
+            await asyncio.gather(*(self._commit(zone_id, org_id, [item]) for item in items))
+            return
         except Exception as exc:  # noqa: BLE001 - every waiter learns of the failure
-            for _, fut in items:
-                if not fut.done():
-                    fut.set_exception(exc)
+            self._fail(items, exc)
             return
         for r, fut in items:
             if not fut.done():
                 fut.set_result((r.participant_id, r.card_no) in stored)
+
+    async def _insert(self, zone_id: int, org_id: uuid.UUID, rows: list[AnswerRow]) -> set[tuple[uuid.UUID, int]]:
+        async with tenant_transaction(self.sessions, TenantContext(zone_id=zone_id, org_id=org_id, role="guest")) as s:
+            stored = set(await insert_answers(s, rows))
+            await add_events(s, "classroom", "classroom.answer.recorded",
+                             [_event(r) for r in rows if (r.participant_id, r.card_no) in stored],
+                             zone_id=zone_id, org_id=org_id)
+        return stored
+
+    @staticmethod
+    def _fail(items: list[tuple[AnswerRow, asyncio.Future[bool]]], exc: BaseException) -> None:
+        for _, fut in items:
+            if not fut.done():
+                fut.set_exception(exc)

@@ -40,6 +40,7 @@ from services.classroom.sessions import codes
 from services.classroom.sessions import queries as session_queries
 from services.classroom.sessions import service as sessions
 from services.classroom.sessions.queries import SessionRow
+from services.classroom.typed_text import clean_typed
 
 CODE_TRIES = 8
 POINTS = 1000
@@ -134,9 +135,9 @@ class Joined:
 
 async def join(res: Resources, st: ClassroomState, zone: Zone, raw_code: str, body: HomeworkJoinIn,
                address: str) -> Joined:
+    await participants.limit_joins(res, st, zone, "homework", codes.normalize_code(raw_code) or "invalid", address)
     session, cards = await for_code(res, zone, raw_code)
     assert session.homework_until is not None and session.homework_code is not None
-    await participants.limit_joins(res, st, zone, "homework", session.homework_code, address)
     nickname, key = clean_nickname(body.nickname, await moderator_for(res, session.zone_id, session.org_id))
     try:
         row = await participants.take_seat(res, session, nickname, key, body.avatar, status="active", mode="homework")
@@ -168,7 +169,12 @@ async def cards(res: Resources, token: str) -> tuple[SessionRow, list[tuple[Card
     async with tenant_transaction(res.db(), participants.guest_ctx(session.zone_id, session.org_id)) as s:
         shown = await card_queries.cards_with_problems(s, session.id)
         mine = {a.card_no: a for a in await card_queries.answers_of(s, session.id, row.id)}
-    return session, [(c, mine.get(c.card_no)) for c in shown if c.prompt is not None]
+    return session, [(c, mine.get(c.card_no)) for c in shown if c.prompt is not None and not _on_show(c, session)]
+
+
+def _on_show(card: CardWithProblem, session: SessionRow) -> bool:
+    """The card the live class is answering now: never homework (its answer would leak)."""
+    return card.closed_at is None and session.live_status(sessions.now()) == "active"
 
 
 @dataclass(frozen=True)
@@ -184,8 +190,11 @@ async def answer(res: Resources, st: ClassroomState, token: str, card_no: int, g
     row, session = await resolve(res, token)
     async with tenant_transaction(res.db(), participants.guest_ctx(session.zone_id, session.org_id)) as s:
         card = await card_queries.card_with_problem(s, session.id, card_no)
-    if card is None or card.type is None or card.answer is None:
-        raise AppError(404, "classroom.card_not_found", f"the session has no card {card_no}")
+    if card is None or card.type is None or card.answer is None or _on_show(card, session):
+        raise AppError(404, "classroom.card_not_found", f"the session has no card {card_no} to work on")
+    given = clean_typed(given)
+    if not given:
+        raise AppError(422, "request.invalid", "an answer needs a visible character")
     checked = check_answer(card.type, card.answer, given, card.choices)
     points = POINTS if checked.correct else 0
     stored = AnswerRow(zone_id=session.zone_id, org_id=session.org_id, session_id=session.id, card_no=card_no,

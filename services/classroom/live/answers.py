@@ -23,6 +23,7 @@ from services.classroom.problems.checking import check_answer
 from services.classroom.service_state import ClassroomState
 from services.classroom.sessions import service as sessions
 from services.classroom.sessions.queries import SessionRow
+from services.classroom.typed_text import clean_typed
 
 GRACE_MS = 250
 NO_CARD = (409, "classroom.no_card", "No card is on show")
@@ -48,8 +49,8 @@ async def answer(res: Resources, st: ClassroomState, session: SessionRow, partic
                  card_no: Any, given: Any) -> dict[str, Any]:
     """A participant's answer over the WebSocket -> the `answer_ack` data."""
     received_ms = live_state.ms(sessions.now())
-    if not isinstance(card_no, int) or isinstance(card_no, bool) or not isinstance(given, str) \
-            or not 1 <= len(given) <= 200:
+    given = clean_typed(given) if isinstance(given, str) else ""
+    if not isinstance(card_no, int) or isinstance(card_no, bool) or not 1 <= len(given) <= 200:
         raise AppError(*INVALID)
     lk = _keys(res, session)
     async with res.redis.pipeline(transaction=False) as p:

@@ -4,8 +4,6 @@ anything is broadcast. Moderated content is stored (for the teacher) and never b
 The latest 50 visible messages load on connect; teachers hide and unhide."""
 from __future__ import annotations
 
-import re
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +21,7 @@ from services.classroom.moderation.service import moderator_for
 from services.classroom.service_state import ClassroomState
 from services.classroom.sessions import service as sessions
 from services.classroom.sessions.queries import SessionRow
+from services.classroom.typed_text import clean_typed
 
 HISTORY = 50
 TEACHER_AVATAR = "teacher"
@@ -32,8 +31,6 @@ REJECTED = (422, "classroom.message_rejected", "The message did not pass the cla
 RATE = (429, "classroom.chat_rate_limited", "Too many messages; wait a moment")
 CHAT_OFF = (409, "classroom.chat_off", "Chat is off in this session")
 MESSAGE_NOT_FOUND = (404, "classroom.message_not_found", "No such message in this session")
-_CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
-_NEWLINES = re.compile(r"\n{3,}")
 
 
 @dataclass(frozen=True)
@@ -50,7 +47,7 @@ class Sender:
 def clean_body(raw: Any) -> str:
     if not isinstance(raw, str):
         raise AppError(*INVALID)
-    body = _NEWLINES.sub("\n\n", _CONTROL.sub("", unicodedata.normalize("NFC", raw).replace("\r\n", "\n"))).strip()
+    body = clean_typed(raw, multiline=True)
     if not 1 <= len(body) <= MAX_CHARS:
         raise AppError(422, "classroom.message_invalid", f"a message is 1–{MAX_CHARS} characters")
     return body

@@ -42,6 +42,9 @@ BANNED = (403, "classroom.participant_banned", "You were removed from this sessi
 RATE = (429, "classroom.join_rate_limited", "Too many joins; try again shortly")
 PARTICIPANT_NOT_FOUND = (404, "classroom.participant_not_found", "No such participant in this session")
 FRIENDLY_TRIES = 10
+# A code no session has, remembered briefly (a session started with it overwrites the entry).
+NO_SESSION = "-"
+NO_SESSION_SECONDS = 5
 
 
 def guest_ctx(zone_id: int, org_id: uuid.UUID | None = None) -> TenantContext:
@@ -54,15 +57,20 @@ async def session_for_code(res: Resources, zone: Zone, raw_code: str, *, live: b
     code = codes.normalize_code(raw_code)
     if code is None:
         raise AppError(404, "classroom.session_not_found", "no session has this code")
-    cached = await res.redis.get(sessions.code_key(res, zone.id, code))
-    if cached:
-        row: SessionRow | None = session_queries.from_json(cached)
+    key = sessions.code_key(res, zone.id, code)
+    cached = await res.redis.get(key)
+    if cached == NO_SESSION:
+        row: SessionRow | None = None
+    elif cached:
+        row = session_queries.from_json(cached)
     else:
         async with tenant_transaction(res.db(), guest_ctx(zone.id)) as s:
             await session_queries.set_code_context(s, code)
             row = await session_queries.by_code(s, code)
         if row is not None:
             await sessions.publish_state(res, row)
+        else:  # guessed codes cost one database query per code and NO_SESSION_SECONDS, not one each
+            await res.redis.set(key, NO_SESSION, ex=NO_SESSION_SECONDS, nx=True)
     if row is None:
         raise AppError(404, "classroom.session_not_found", "no session has this code")
     if live and row.live_status(sessions.now()) != "active":
@@ -117,8 +125,9 @@ def nickname_taken(detail: str = "someone in the session already has this nickna
 
 async def join(res: Resources, st: ClassroomState, zone: Zone, raw_code: str, body: JoinIn,
                address: str) -> tuple[ParticipantRow, SessionRow, str]:
+    # Limits first: a guessed code costs the guesser its quota too.
+    await limit_joins(res, st, zone, "join", codes.normalize_code(raw_code) or "invalid", address)
     session = await session_for_code(res, zone, raw_code)
-    await limit_joins(res, st, zone, "join", session.code, address)
     if session.locked:
         raise AppError(*LOCKED)
     moderator = await moderator_for(res, session.zone_id, session.org_id)

@@ -8,6 +8,7 @@ import csv
 import io
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from services.classroom.reports.schemas import ReportOut
 
@@ -18,6 +19,7 @@ MARKS = {True: "✓", False: "✗", None: ""}
 
 def safe_cell(value: str) -> str:
     """CSV/formula injection guard (OWASP): a leading apostrophe makes the cell plain text."""
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters xlsx cannot hold
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 

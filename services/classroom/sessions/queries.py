@@ -89,12 +89,12 @@ async def get(s: AsyncSession, session_id: uuid.UUID, *, lock: bool = False) -> 
     return _row(r) if r else None
 
 
-async def retire_expired_of_class(s: AsyncSession, class_id: uuid.UUID) -> list[uuid.UUID]:
+async def retire_expired_of_class(s: AsyncSession, class_id: uuid.UUID) -> list[SessionRow]:
     """Active sessions of the class whose time is up become `expired` (frees the class's slot)."""
     rows = await s.execute(text(
         "UPDATE classroom.sessions SET status = 'expired', ended_at = expires_at"
-        " WHERE class_id = :c AND status = 'active' AND expires_at <= now() RETURNING id"), {"c": class_id})
-    return [r.id for r in rows]
+        f" WHERE class_id = :c AND status = 'active' AND expires_at <= now() RETURNING {COLUMNS}"), {"c": class_id})
+    return [_row(r) for r in rows]
 
 
 async def insert(s: AsyncSession, values: dict[str, Any]) -> SessionRow:
@@ -106,8 +106,9 @@ async def insert(s: AsyncSession, values: dict[str, Any]) -> SessionRow:
 
 
 async def update(s: AsyncSession, session_id: uuid.UUID, values: dict[str, Any]) -> SessionRow:
-    assert values and all(k in (*SETTINGS, "expires_at", "status", "ended_at", "homework_code", "homework_until")
-                          for k in values), values
+    unknown = set(values) - {*SETTINGS, "expires_at", "status", "ended_at", "homework_code", "homework_until"}
+    if not values or unknown:  # column names go into the SQL: only known ones, never from a request as such
+        raise ValueError(f"cannot update session columns {sorted(unknown) or 'none'}")
     sets = ", ".join(f"{k} = :{k}" for k in values)
     r = (await s.execute(text(f"UPDATE classroom.sessions SET {sets} WHERE id = :id RETURNING {COLUMNS}"),
                          {**values, "id": session_id})).one()

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from megacity.auth.tokens import Principal
-from megacity.db import TenantContext, tenant_transaction
+from megacity.db import tenant_transaction
 from megacity.errors import AppError
 from megacity.events.outbox import add_event
 from megacity.realtime.protocol import CLOSE_SESSION_ENDED
@@ -63,7 +65,9 @@ async def start(res: Resources, st: ClassroomState, principal: Principal, body: 
               "scoring": body.scoring, "chat_mode": body.chat_mode, "slow_mode_seconds": body.slow_mode_seconds,
               "card_seconds": body.card_seconds, "locked": False}
     async with tenant_transaction(res.db(), principal.tenant()) as s:
-        await queries.retire_expired_of_class(s, body.class_id)
+        retired = await queries.retire_expired_of_class(s, body.class_id)
+        for old in retired:  # the sweeper had not got to them yet
+            await ended_event(s, old, "expired")
         row: SessionRow | None = None
         for _ in range(CODE_TRIES):
             try:
@@ -82,19 +86,33 @@ async def start(res: Resources, st: ClassroomState, principal: Principal, body: 
             "session_id": str(row.id), "class_id": str(row.class_id), "teacher_id": str(row.teacher_id),
             "code": row.code, "started_at": row.started_at.isoformat(), "expires_at": row.expires_at.isoformat()},
             zone_id=row.zone_id, org_id=row.org_id)
-    await publish_state(res, row)
+        await publish_state(res, row)
+    for old in retired:
+        await publish_state(res, old)
+        await end_frame(st, old, "expired")
     return row
 
 
+# KEYS[1] the session's live settings hash, KEYS[2] its code's entry. ARGV: status, ttl, row JSON,
+# then the hash's field/value pairs. A session that ended or expired never turns active again,
+# whatever order two writers' publishes arrive in.
+_PUBLISH_STATE = """
+local current = redis.call('HGET', KEYS[1], 'status')
+if ARGV[1] == 'active' and (current == 'ended' or current == 'expired') then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[2])
+return 1
+"""
+
+
 async def publish_state(res: Resources, row: SessionRow) -> None:
-    """After every committed change: the live settings the WebSocket path reads, and the row by
-    its code (zone-scoped), so a join does not ask the database which session a code names."""
-    async with res.redis.pipeline(transaction=True) as p:
-        lk = _keys(res, row)
-        p.hset(lk.state, mapping=live_state.settings_hash(row))
-        p.expire(lk.state, live_state.TTL_SECONDS)
-        p.set(code_key(res, row.zone_id, row.code), queries.to_json(row), ex=live_state.TTL_SECONDS)
-        await p.execute()
+    """With every change (called under the session's row lock, so changes publish in commit
+    order): the live settings the WebSocket path reads, and the row by its code (zone-scoped), so
+    a join does not ask the database which session a code names."""
+    fields = [x for kv in live_state.settings_hash(row).items() for x in kv]
+    await res.redis.eval(_PUBLISH_STATE, 2, _keys(res, row).state, code_key(res, row.zone_id, row.code),
+                         row.status, live_state.TTL_SECONDS, queries.to_json(row), *fields)
 
 
 def code_key(res: Resources, zone_id: int, code: str) -> str:
@@ -133,9 +151,14 @@ async def list_sessions(res: Resources, principal: Principal, status: str | None
         return await queries.list_sessions(s, class_ids=classes, status=status, limit=limit)
 
 
+Change = dict[str, object] | Callable[[SessionRow], dict[str, object]]
+
+
 async def _change(res: Resources, st: ClassroomState, principal: Principal, session_id: uuid.UUID,
-                  values: dict[str, object], kind: str) -> tuple[SessionRow, SessionRow]:
-    """Apply `values` to an active session (row-locked), log it; returns (before, after)."""
+                  change: Change, kind: str) -> tuple[SessionRow, SessionRow]:
+    """Apply a change to an active session under its row lock (`change` may compute the values
+    from the locked row), log it, publish the live state before the lock is released (so two
+    teachers' changes reach Redis in commit order); returns (before, after)."""
     await load_for_staff(res, principal, session_id)
     async with tenant_transaction(res.db(), principal.tenant()) as s:
         before = await queries.get(s, session_id, lock=True)
@@ -143,10 +166,13 @@ async def _change(res: Resources, st: ClassroomState, principal: Principal, sess
             raise not_found(session_id)
         if before.live_status(now()) != "active":
             raise gone(before)
+        values = change(before) if callable(change) else change
         after = await queries.update(s, session_id, values) if values else before
         await queries.add_log(s, after, kind, {"by": str(principal.user_id),
                                                **{k: str(v) for k, v in values.items()}})
-    await publish_state(res, after)
+        if after.status != "active":
+            await ended_event(s, after, "ended")
+        await publish_state(res, after)
     return before, after
 
 
@@ -162,14 +188,16 @@ async def update(res: Resources, st: ClassroomState, principal: Principal, sessi
 
 async def extend(res: Resources, st: ClassroomState, principal: Principal, session_id: uuid.UUID,
                  minutes: int) -> SessionRow:
-    row = await load_for_staff(res, principal, session_id)
-    limit = row.started_at + dt.timedelta(minutes=st.settings.max_session_minutes)
-    new_expiry = max(row.expires_at, now()) + dt.timedelta(minutes=minutes)
-    if new_expiry > limit:
-        raise AppError(422, "classroom.session_too_long",
-                       f"a session runs at most {st.settings.max_session_minutes} minutes; it can be extended"
-                       f" until {limit.isoformat()}")
-    _, row = await _change(res, st, principal, session_id, {"expires_at": new_expiry}, "extended")
+    def longer(row: SessionRow) -> dict[str, object]:  # from the locked row: two extensions add up
+        limit = row.started_at + dt.timedelta(minutes=st.settings.max_session_minutes)
+        new_expiry = max(row.expires_at, now()) + dt.timedelta(minutes=minutes)
+        if new_expiry > limit:
+            raise AppError(422, "classroom.session_too_long",
+                           f"a session runs at most {st.settings.max_session_minutes} minutes; it can be extended"
+                           f" until {limit.isoformat()}")
+        return {"expires_at": new_expiry}
+
+    _, row = await _change(res, st, principal, session_id, longer, "extended")
     await st.log().publish(live_state.room_of(row.zone_id, row.org_id, row.id), "session_extended",
                            {"expires_at": row.expires_at.isoformat(), "seconds_left": seconds_left(row)})
     return row
@@ -177,17 +205,19 @@ async def extend(res: Resources, st: ClassroomState, principal: Principal, sessi
 
 async def end(res: Resources, st: ClassroomState, principal: Principal, session_id: uuid.UUID) -> SessionRow:
     _, row = await _change(res, st, principal, session_id, {"status": "ended", "ended_at": now()}, "ended")
-    await announce_end(res, st, row, reason="ended")
+    await end_frame(st, row, "ended")
     return row
 
 
-async def announce_end(res: Resources, st: ClassroomState, row: SessionRow, *, reason: str) -> None:
-    """The ended event (outbox) and the last frame of the room: everyone is disconnected (4410)."""
-    ctx = TenantContext(zone_id=row.zone_id, org_id=row.org_id, role="org_admin")
-    async with tenant_transaction(res.db(), ctx) as s:
-        await add_event(s, "classroom", "classroom.session.ended", {
-            "session_id": str(row.id), "class_id": str(row.class_id), "reason": reason,
-            "ended_at": (row.ended_at or now()).isoformat()}, zone_id=row.zone_id, org_id=row.org_id)
+async def ended_event(s: AsyncSession, row: SessionRow, reason: str) -> None:
+    """`classroom.session.ended`, in the transaction that ends the session (the outbox's promise)."""
+    await add_event(s, "classroom", "classroom.session.ended", {
+        "session_id": str(row.id), "class_id": str(row.class_id), "reason": reason,
+        "ended_at": (row.ended_at or now()).isoformat()}, zone_id=row.zone_id, org_id=row.org_id)
+
+
+async def end_frame(st: ClassroomState, row: SessionRow, reason: str) -> None:
+    """The room's last frame: everyone is disconnected (4410)."""
     await st.log().publish(live_state.room_of(row.zone_id, row.org_id, row.id), "session_ended",
                            {"reason": reason}, close=CLOSE_SESSION_ENDED)
 

@@ -139,6 +139,7 @@ async def test_homework_during_the_session_and_isolation(app: ClassroomApp) -> N
     s = await start(app, school)
     p = await problem(app, school.teacher)
     await show(app, school, s, p["id"], seconds=60)
+    await app.ok("POST", f"/api/v1/classroom/sessions/{s['id']}/cards/current/close", school.teacher)
     hw = f"/api/v1/classroom/sessions/{s['id']}/homework"
     other = await app.school(uuid.uuid4())
     for method in ("POST", "DELETE"):
@@ -159,3 +160,22 @@ async def test_homework_during_the_session_and_isolation(app: ClassroomApp) -> N
     # A homework seat does not open the live session.
     async with app.socket(s["code"], dana["token"]) as live:
         assert (await live.until("error"))["data"]["code"] == "classroom.live_only"
+
+
+async def test_the_card_on_show_is_not_homework(app: ClassroomApp) -> None:
+    """While the class answers a card live, homework neither lists it nor takes answers to it
+    (the reply names the right answer: it would leak)."""
+    school = await app.school()
+    s = await start(app, school)
+    first = await problem(app, school.teacher)
+    second = await problem(app, school.teacher, prompt="2 + 2 = ?", answer="4")
+    await show(app, school, s, first["id"])
+    await show(app, school, s, second["id"])  # card 1 closed, card 2 on show
+    opened = await app.ok("POST", f"/api/v1/classroom/sessions/{s['id']}/homework", school.teacher, json={"days": 1})
+    eve = await app.ok("POST", f"/api/v1/classroom/homework/{opened['code']}/join", None, 201,
+                       json={"nickname": "Eve", "avatar": "owl"})
+    listed = await app.ok("GET", "/api/v1/classroom/homework/cards", None, headers=bearer(eve["token"]))
+    assert [c["card_no"] for c in listed["items"]] == [1]
+    live = await app.call("POST", "/api/v1/classroom/homework/cards/2/answer", headers=bearer(eve["token"]),
+                          json={"answer": "5"})
+    assert live.status_code == 404 and live.json()["code"] == "classroom.card_not_found"

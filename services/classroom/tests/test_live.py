@@ -282,3 +282,45 @@ async def test_ending_disconnects_everyone(classroom: ClassroomApp) -> None:
         with pytest.raises(ConnectionClosed) as closed:
             await ca.recv()
         assert closed.value.rcvd.code == 4410
+
+
+async def test_invisible_characters_in_answers_never_fail_the_batch(classroom: ClassroomApp) -> None:
+    """PostgreSQL refuses a NUL and a lone surrogate: a NUL is cleaned away, a lone surrogate is
+    not text (422 answer_invalid); either way the class's other answers, stored in the same batch,
+    are unaffected."""
+    school = await classroom.school()
+    s = await start(classroom, school)
+    p = await problem(classroom, school.teacher)
+    a, b = await join(classroom, s["code"], "Ann"), await join(classroom, s["code"], "Ben")
+    async with classroom.socket(s["code"], a["token"]) as ca, classroom.socket(s["code"], b["token"]) as cb:
+        await ca.until("snapshot")
+        await cb.until("snapshot")
+        await show(classroom, school, s, p["id"])
+        await ca.until("card_shown")
+        await cb.until("card_shown")
+        await ca.send("answer", {"card_no": 1, "answer": "3/4\ud800"})  # not text at all: refused, 4xx
+        assert (await ca.until("error"))["data"]["code"] == "classroom.answer_invalid"
+        await ca.send("answer", {"card_no": 1, "answer": "3/4\u0000"})  # a NUL is cleaned away
+        await cb.send("answer", {"card_no": 1, "answer": "3/4"})
+        assert (await ca.until("answer_ack"))["data"]["correct"] is True
+        assert (await cb.until("answer_ack"))["data"]["correct"] is True
+    stored = await classroom.db.sql("SELECT answer FROM classroom.answers ORDER BY answer")
+    assert [r[0] for r in stored] == ["3/4", "3/4"]
+
+
+async def test_an_ended_session_never_comes_back_in_redis(classroom: ClassroomApp) -> None:
+    """A late publish of the session as it was (active) cannot overwrite its end."""
+    from megacity.db import TenantContext, tenant_transaction
+    from services.classroom.sessions import queries
+    from services.classroom.sessions import service as sessions
+
+    school = await classroom.school()
+    s = await start(classroom, school)
+    res = classroom.runtime.resources
+    async with tenant_transaction(res.db(), TenantContext(1, role="zone_admin")) as tx:
+        before = await queries.get(tx, uuid.UUID(s["id"]))
+    assert before is not None
+    await classroom.ok("POST", f"/api/v1/classroom/sessions/{s['id']}/end", school.teacher)
+    await sessions.publish_state(res, before)  # the stale, active row arrives last
+    gone = await classroom.call("POST", f"/api/v1/classroom/join/{s['code']}", json={"nickname": "Zed", "avatar": "x"})
+    assert gone.status_code == 410 and gone.json()["code"] == "classroom.session_ended"
