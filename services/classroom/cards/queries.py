@@ -91,7 +91,20 @@ async def insert_answers(s: AsyncSession, rows: list[AnswerRow]) -> list[tuple[u
     return [(r.participant_id, r.card_no) for r in result]
 
 
-async def answer_counts(s: AsyncSession, session_id: uuid.UUID, card_no: int) -> dict[str, int]:
+async def answer_counts(s: AsyncSession, session_id: uuid.UUID, card_no: int, *, mode: str = "live") -> dict[str, int]:
     r = (await s.execute(text("SELECT count(*) AS n, count(*) FILTER (WHERE correct) AS c FROM classroom.answers"
-                              " WHERE session_id = :sid AND card_no = :n"), {"sid": session_id, "n": card_no})).one()
+                              " WHERE session_id = :sid AND card_no = :n AND mode = :m"),
+                         {"sid": session_id, "n": card_no, "m": mode})).one()
     return {"answered": int(r.n), "correct": int(r.c)}
+
+
+async def live_answers(s: AsyncSession, session_id: uuid.UUID, card_no: int) -> list[tuple[str, bool]]:
+    rows = await s.execute(text("SELECT answer, correct FROM classroom.answers WHERE session_id = :sid"
+                                " AND card_no = :n AND mode = 'live'"), {"sid": session_id, "n": card_no})
+    return [(r.answer, r.correct) for r in rows]
+
+
+async def live_scores(s: AsyncSession, session_id: uuid.UUID) -> dict[str, int]:
+    rows = await s.execute(text("SELECT participant_id, sum(points) AS points FROM classroom.answers"
+                                " WHERE session_id = :sid AND mode = 'live' GROUP BY participant_id"), {"sid": session_id})
+    return {str(r.participant_id): int(r.points) for r in rows}

@@ -42,7 +42,9 @@ async def close_card(session_id: uuid.UUID, principal: Runner, res: ResourcesDep
 
 
 @router.get("/{card_no}/tally", response_model=TallyOut, summary="A card's tally",
-            description="The live counts (Redis, atomic) next to the stored answers (PostgreSQL).",
+            description="The live counts (Redis, atomic) next to the stored live answers (PostgreSQL); they agree "
+                        "once answers have settled, and closing the card rebuilds the live ones from the stored if "
+                        "not. Homework answers are in the report.",
             responses=problems(*COMMON))
 async def card_tally(session_id: uuid.UUID, principal: Runner, res: ResourcesDep,
                      card_no: int = Path(..., ge=1, le=100_000)) -> TallyOut:

@@ -17,6 +17,7 @@ from services.classroom.cards import queries
 from services.classroom.cards.schemas import CardIn
 from services.classroom.cards.tally import Tallies
 from services.classroom.problems import queries as problem_queries
+from services.classroom.problems.checking import check_answer
 from services.classroom.service_state import ClassroomState
 from services.classroom.sessions import queries as session_queries
 from services.classroom.sessions import service as sessions
@@ -101,6 +102,7 @@ async def close(res: Resources, st: ClassroomState, principal: Principal, sessio
     expected = await res.redis.hget(lk.card, "expected")
     await res.redis.eval(_CLOSE, 1, lk.card, card.card_no)
     tallies = Tallies(res.redis)
+    await _reconcile(res, principal, session, card, problem.type if problem else None, expected, tallies, lk)
     # The problem may have been deleted since it was shown: the card keeps its own answer.
     result = {**await tallies.card(lk, card.card_no),
               "answer": problem.answer if problem else (expected or ""),
@@ -108,6 +110,23 @@ async def close(res: Resources, st: ClassroomState, principal: Principal, sessio
     await st.log().publish(lk.room, "card_closed", result)
     await st.log().publish(lk.room, "leaderboard", await tallies.leaderboard(lk))
     return result
+
+
+async def _reconcile(res: Resources, principal: Principal, session: SessionRow, card: queries.CardRow,
+                     problem_type: str | None, expected: str | None, tallies: Tallies,
+                     lk: live_state.LiveKeys) -> None:
+    """At close, the live tally must equal the stored answers; rebuild it (and the scores) from
+    the database when it does not."""
+    async with tenant_transaction(res.db(), principal.tenant()) as s:
+        stored = await queries.answer_counts(s, session.id, card.card_no)
+        live = await tallies.card(lk, card.card_no)
+        if live["answered"] == stored["answered"] or problem_type is None or expected is None:
+            return
+        answers = await queries.live_answers(s, session.id, card.card_no)
+        scores = await queries.live_scores(s, session.id)
+    choices = json.loads(await res.redis.hget(lk.card, "choices") or "null")
+    await tallies.rebuild(lk, card.card_no,
+                          [(check_answer(problem_type, expected, a, choices).normalized, c) for a, c in answers], scores)
 
 
 def _keys(res: Resources, session: SessionRow) -> live_state.LiveKeys:

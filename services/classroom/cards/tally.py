@@ -43,6 +43,20 @@ class Tallies:
         return {"card_no": card_no, "answered": int(h.get("n", 0)), "correct": int(h.get("c", 0)),
                 "by_answer": [{"answer": a, "count": n} for a, n in by_answer[:TOP_ANSWERS]]}
 
+    async def rebuild(self, lk: LiveKeys, card_no: int, answers: list[tuple[str, bool]], scores: dict[str, int]) -> None:
+        """The card's tally and the leaderboard from the stored answers (the truth), when the live
+        counts fell behind (Redis failed between storing an answer and counting it)."""
+        counts: dict[str, int] = {"n": len(answers), "c": sum(correct for _, correct in answers)}
+        for key, _ in answers:
+            counts["a:" + key[:MAX_KEY_CHARS]] = counts.get("a:" + key[:MAX_KEY_CHARS], 0) + 1
+        async with self.redis.pipeline(transaction=True) as p:
+            p.delete(lk.tally(card_no))
+            p.hset(lk.tally(card_no), mapping=counts)
+            p.expire(lk.tally(card_no), TTL_SECONDS)
+            if scores:
+                p.zadd(lk.board, scores)
+            await p.execute()
+
     async def leaderboard(self, lk: LiveKeys, top: int = 10) -> dict[str, Any]:
         async with self.redis.pipeline(transaction=False) as p:
             p.zrevrange(lk.board, 0, top - 1, withscores=True)

@@ -103,3 +103,30 @@ async def test_300_answers_within_a_second_all_count(classroom: ClassroomApp) ->
     res = classroom.runtime.resources
     board = await res.redis.zcard(res.keys.tenant(1, school.org, "classroom", "room", s["id"], "board"))
     assert board == n
+
+
+async def test_close_rebuilds_a_tally_that_fell_behind(classroom: ClassroomApp) -> None:
+    """Redis failed between storing answers and counting them (here: the counts are deleted): the
+    card's close rebuilds the tally and the scores from the stored answers."""
+    school = await classroom.school()
+    s = await start(classroom, school)
+    p = await problem(classroom, school.teacher)
+    players = [await join(classroom, s["code"], n) for n in ("Ann", "Ben", "Cho")]
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(classroom.socket(s["code"], j["token"])) for j in players]
+        for c in clients:
+            await c.until("snapshot")
+        await show(classroom, school, s, p["id"])
+        for c, given in zip(clients, ("3/4", "0.75", "2/6"), strict=True):
+            await c.until("card_shown")
+            await c.send("answer", {"card_no": 1, "answer": given})
+            await c.until("answer_ack")
+    res = classroom.runtime.resources
+    room = ("classroom", "room", s["id"])
+    await res.redis.delete(res.keys.tenant(1, school.org, *room, "card") + ":1:tally",
+                           res.keys.tenant(1, school.org, *room, "board"))
+    closed = await classroom.ok("POST", f"/api/v1/classroom/sessions/{s['id']}/cards/current/close", school.teacher)
+    assert (closed["answered"], closed["correct"]) == (3, 2)
+    assert {"answer": "1/3", "count": 1} in closed["by_answer"]
+    board = await res.redis.zrange(res.keys.tenant(1, school.org, *room, "board"), 0, -1, withscores=True)
+    assert len(board) == 3 and sum(1 for _, score in board if score > 0) == 2
