@@ -79,8 +79,6 @@ class LiveKeys:
     def tally(self, card_no: int) -> str:
         return f"{self.card}:{card_no}:tally"
 
-    def chat_bucket(self, participant_id: uuid.UUID | str) -> str:
-        return f"{self.room.id}:{participant_id}"  # suffix of the bucket key, see chat.limits
 
 
 def settings_hash(row: Any) -> dict[str, str]:
@@ -93,8 +91,3 @@ def settings_hash(row: Any) -> dict[str, str]:
 async def read_settings(redis: Any, lk: LiveKeys) -> LiveSettings | None:
     h = await redis.hgetall(lk.state)
     return LiveSettings.from_hash(h) if h else None
-
-
-async def read_card(redis: Any, lk: LiveKeys) -> LiveCard | None:
-    h = await redis.hgetall(lk.card)
-    return LiveCard.from_hash(h) if h else None

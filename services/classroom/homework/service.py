@@ -16,8 +16,6 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
-
 from megacity.auth.tokens import Principal
 from megacity.db import tenant_transaction
 from megacity.errors import AppError
@@ -42,7 +40,6 @@ from services.classroom.sessions import service as sessions
 from services.classroom.sessions.queries import SessionRow
 from services.classroom.typed_text import clean_typed
 
-CODE_TRIES = 8
 POINTS = 1000
 JOIN_URL = "https://app.{domain}/homework/{code}"
 NO_CARDS = (409, "classroom.homework_no_cards", "The session never showed a card")
@@ -75,20 +72,14 @@ async def open_homework(res: Resources, principal: Principal, session_id: uuid.U
             raise sessions.not_found(session_id)
         if await queries.card_count(s, session_id) == 0:
             raise AppError(409, "classroom.homework_no_cards", "the session never showed a card; show one first")
-        updated: SessionRow | None = None
+        updated: SessionRow | None
         if row.homework_code is not None:
             updated = await session_queries.update(s, session_id, {"homework_until": until})
-        for _ in range(0 if updated else CODE_TRIES):
-            try:
-                async with s.begin_nested():
-                    updated = await session_queries.update(s, session_id, {"homework_code": codes.new_code(),
-                                                                           "homework_until": until})
-                break
-            except IntegrityError as exc:
-                if "idx_session_homework_code" not in str(exc.orig):
-                    raise
-        if updated is None:  # 8 collisions in a row among 8.5e11 codes: something else is wrong
-            raise AppError(503, "classroom.code_unavailable", "could not allocate a homework code; try again")
+        else:
+            updated = await codes.with_fresh_code(s, "idx_session_homework_code", lambda code: session_queries.update(
+                s, session_id, {"homework_code": code, "homework_until": until}))
+        if updated is None:
+            raise AppError(*CODE_UNAVAILABLE)
         await session_queries.add_log(s, updated, "homework_opened", {"by": str(principal.user_id),
                                                                       "until": until.isoformat()})
     return updated

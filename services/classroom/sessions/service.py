@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +25,6 @@ from services.classroom.sessions.queries import SessionRow
 from services.classroom.sessions.schemas import SessionIn, SessionPatch
 from services.classroom.teacher_classes import ensure_teaches
 
-CODE_TRIES = 8
 NOT_FOUND = (404, "classroom.session_not_found", "No such session in your org")
 EXPIRED = (410, "classroom.session_expired", "The session's time is up")
 ENDED = (410, "classroom.session_ended", "The session has ended")
@@ -68,18 +66,14 @@ async def start(res: Resources, st: ClassroomState, principal: Principal, body: 
         retired = await queries.retire_expired_of_class(s, body.class_id)
         for old in retired:  # the sweeper had not got to them yet
             await ended_event(s, old, "expired")
-        row: SessionRow | None = None
-        for _ in range(CODE_TRIES):
-            try:
-                async with s.begin_nested():
-                    row = await queries.insert(s, {**values, "code": codes.new_code()})
-                break
-            except IntegrityError as exc:
-                if "idx_session_class_active" in str(exc.orig):
-                    raise AppError(*ACTIVE) from None
-                if "idx_session_code_active" not in str(exc.orig):
-                    raise
-        if row is None:  # 8 collisions in a row among 8.5e11 codes: something else is wrong
+        try:
+            row = await codes.with_fresh_code(s, "idx_session_code_active",
+                                              lambda code: queries.insert(s, {**values, "code": code}))
+        except IntegrityError as exc:
+            if "idx_session_class_active" in str(exc.orig):
+                raise AppError(*ACTIVE) from None
+            raise
+        if row is None:
             raise AppError(*CODE_UNAVAILABLE)
         await queries.add_log(s, row, "started", {"by": str(principal.user_id), "class_id": str(row.class_id)})
         await add_event(s, "classroom", "classroom.session.started", {
@@ -232,7 +226,3 @@ def public_settings(row: SessionRow) -> dict[str, object]:
             "seconds_left": seconds_left(row), "locked": row.locked, "scoring": row.scoring,
             "chat_mode": row.chat_mode, "slow_mode_seconds": row.slow_mode_seconds, "card_seconds": row.card_seconds,
             "friendly_nicknames": row.friendly_nicknames, "approve_arrivals": row.approve_arrivals}
-
-
-def with_status(row: SessionRow) -> SessionRow:
-    return replace(row, status=row.live_status(now()))
