@@ -46,8 +46,9 @@ def points_for(correct: bool, scoring: str, elapsed_ms: int, limit_ms: int) -> i
 
 
 async def answer(res: Resources, st: ClassroomState, session: SessionRow, participant_id: uuid.UUID,
-                 card_no: Any, given: Any) -> dict[str, Any]:
-    """A participant's answer over the WebSocket -> the `answer_ack` data."""
+                 card_no: Any, given: Any, settings: live_state.LiveSettings) -> dict[str, Any]:
+    """A participant's answer over the WebSocket -> the `answer_ack` data (`settings`: the live
+    settings the caller has just checked the session is open with)."""
     received_ms = live_state.ms(sessions.now())
     given = clean_typed(given) if isinstance(given, str) else ""
     if not isinstance(card_no, int) or isinstance(card_no, bool) or not 1 <= len(given) <= 200:
@@ -55,8 +56,8 @@ async def answer(res: Resources, st: ClassroomState, session: SessionRow, partic
     lk = _keys(res, session)
     async with res.redis.pipeline(transaction=False) as p:
         p.hgetall(lk.card)
-        p.hmget(lk.state, ["scoring", f"extra:{participant_id}"])
-        card_hash, (scoring, extra) = await p.execute()
+        p.hget(lk.state, f"extra:{participant_id}")
+        card_hash, extra = await p.execute()
     if not card_hash:
         raise AppError(*NO_CARD)
     card = live_state.LiveCard.from_hash(card_hash)
@@ -67,7 +68,7 @@ async def answer(res: Resources, st: ClassroomState, session: SessionRow, partic
         raise AppError(*CLOSED)
     checked = check_answer(card.type, card.expected, given, card.choices)
     elapsed = max(0, received_ms - card.shown_ms)
-    points = points_for(checked.correct, scoring or session.scoring, elapsed, card.closes_ms - card.shown_ms + extra_ms)
+    points = points_for(checked.correct, settings.scoring, elapsed, card.closes_ms - card.shown_ms + extra_ms)
     row = AnswerRow(zone_id=session.zone_id, org_id=session.org_id, session_id=session.id, card_no=card_no,
                     participant_id=participant_id, answer=given, correct=checked.correct, points=points,
                     elapsed_ms=elapsed, mode="live",

@@ -187,13 +187,13 @@ async def handle(res: Resources, st: ClassroomState, peer: Peer, frame: ClientFr
         return Reply("pong", {"server_time": sessions.now().isoformat()})
     if frame.type == "chat":
         chat = _parse(ChatIn, data, messages.INVALID)
-        await _still_open(res, peer)
-        return Reply("chat_ack", await messages.send(res, st, live.session, live.sender, chat.body))
+        settings = await _still_open(res, peer)
+        return Reply("chat_ack", await messages.send(res, st, live.session, live.sender, chat.body, settings))
     if frame.type == "answer" and live.participant is not None:
         given = _parse(AnswerIn, data, answers.INVALID)
-        await _still_open(res, peer)
+        settings = await _still_open(res, peer)
         return Reply("answer_ack", await answers.answer(res, st, live.session, live.participant.id,
-                                                      given.card_no, given.answer))
+                                                      given.card_no, given.answer, settings))
     raise AppError(400, "classroom.unknown_frame", f"unknown frame type {frame.type!r} for this connection")
 
 
@@ -209,12 +209,14 @@ def _parse(model: type[M], data: Mapping[str, Any], invalid: tuple[int, str, str
         raise AppError(invalid[0], invalid[1], f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
 
-async def _still_open(res: Resources, peer: Peer) -> None:
-    """Against the live settings (extensions and ends land there at once), not the connect-time row."""
+async def _still_open(res: Resources, peer: Peer) -> live_state.LiveSettings:
+    """Against the live settings (extensions and ends land there at once), not the connect-time row;
+    the frame's handler uses the settings read here rather than reading them again."""
     settings = await live_state.read_settings(res.redis, live_state.LiveKeys(res.keys, peer.room))
     if settings is None or settings.status != "active" or settings.expires_ms <= live_state.ms(sessions.now()):
         raise AppError(410, "classroom.session_ended" if settings and settings.status == "ended"
                        else "classroom.session_expired", "the session is over")
+    return settings
 
 
 async def on_join(res: Resources, st: ClassroomState, peer: Peer) -> None:

@@ -77,11 +77,13 @@ async def _pace(res: Resources, st: ClassroomState, session: SessionRow, lk: liv
                        {"retry_after": slow_seconds})
 
 
-async def send(res: Resources, st: ClassroomState, session: SessionRow, sender: Sender, raw: Any) -> dict[str, Any]:
-    """One chat message -> the ack data ({id, status}) for the sender."""
+async def send(res: Resources, st: ClassroomState, session: SessionRow, sender: Sender, raw: Any,
+               live: live_state.LiveSettings | None = None) -> dict[str, Any]:
+    """One chat message -> the ack data ({id, status}) for the sender; `live`: the live settings when
+    the caller has just read them."""
     body = clean_body(raw)
     lk = _keys(res, session)
-    live = await live_state.read_settings(res.redis, lk)
+    live = live or await live_state.read_settings(res.redis, lk)
     chat_mode = live.chat_mode if live else session.chat_mode
     slow = live.slow_mode_seconds if live else session.slow_mode_seconds
     if chat_mode == "off" and not sender.staff:
