@@ -32,6 +32,7 @@ from megacity.realtime.protocol import (
     error_frame,
     frame_body,
     parse_client_frame,
+    parse_data,
     sequenced_frame,
     to_participant,
 )
@@ -42,6 +43,6 @@ __all__ = [
     "CLOSE_REASONS", "CLOSE_SESSION_ENDED", "CLOSE_SLOW_CONSUMER", "CLOSE_TRY_AGAIN", "CLOSE_UNAUTHENTICATED",
     "DEFAULT_QUEUE_LIMIT", "PROTOCOL_VERSION", "SNAPSHOT_TYPE", "TO_ALL", "TO_STAFF",
     "ClientFrame", "Connection", "Hub", "LogEntry", "Peer", "ProtocolError", "Replay", "Reply", "Room", "RoomLog",
-    "audience_matches", "close_code_for", "direct_frame", "error_frame", "frame_body", "parse_client_frame",
+    "audience_matches", "close_code_for", "direct_frame", "error_frame", "frame_body", "parse_client_frame", "parse_data",
     "sequenced_frame", "serve", "to_participant",
 ]

@@ -14,7 +14,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from megacity.errors import AppError
 
 PROTOCOL_VERSION: Final = 1
 MAX_CLIENT_FRAME_BYTES: Final = 4096
@@ -146,3 +150,17 @@ def error_frame(code: str, detail: str = "", ref: str | None = None, extra: Mapp
     """The direct `error` frame: `{"v":1,"type":"error","ref":...,"data":{"code":...,"detail":...,(extra)}}`
     (`extra`: e.g. an AppError's `retry_after`; it cannot replace code or detail)."""
     return direct_frame("error", {**(extra or {}), "code": code, "detail": detail}, ref)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_data(model: type[M], data: Mapping[str, Any], invalid: tuple[int, str, str]) -> M:
+    """A client frame's data by its protocol model; a bad one raises `invalid` (status, code,
+    detail) as an AppError naming the first faulty field, which the endpoint sends as an `error`
+    frame (the connection stays open)."""
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise AppError(invalid[0], invalid[1], f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None

@@ -1,86 +1,31 @@
 """asyncapi.yaml (AsyncAPI 3.0) of the live-session WebSocket, generated from the protocol models
-in live/schemas.py: `python -m services.classroom.live.asyncapi` rewrites it; a test fails when
-it is stale."""
+in live/schemas.py by megacity.realtime.asyncapi: `python -m services.classroom.live.asyncapi`
+rewrites it; a test fails when it is stale."""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from services.classroom.live.schemas import CLIENT_FRAMES, PROTOCOL_VERSION, SERVER_FRAMES
+from megacity.realtime import asyncapi
+from services.classroom.live.schemas import CLIENT_FRAMES, SERVER_FRAMES
 
 OUT = Path(__file__).resolve().parents[1] / "asyncapi.yaml"
-CLOSE_CODES = {4400: "bad frame", 4401: "no or invalid token (or no hello within 10 s)",
-               4403: "forbidden: kicked, banned, pending approval, another session's token",
-               4404: "no such session", 4408: "slow consumer: the client did not read its frames",
-               4410: "the session ended or expired", 1001: "replica draining: reconnect and resume",
-               1013: "try again: reconnect and resume"}
-
-
-def _envelope(type_: str, data_ref: str, *, sequenced: bool, direct: bool) -> dict[str, Any]:
-    props: dict[str, Any] = {"v": {"const": PROTOCOL_VERSION}, "type": {"const": type_},
-                             "data": {"$ref": data_ref}}
-    required = ["v", "type", "data"]
-    if sequenced:
-        props["seq"] = {"type": "integer", "minimum": 1, "description": "per-session sequence number"}
-        required.append("seq")
-    if direct:
-        props["ref"] = {"type": ["string", "null"], "description": "the client frame's ref"}
-    if type_ == "snapshot":
-        props["resync"] = {"type": "boolean", "description": "true: missed frames are too old to replay"}
-    return {"type": "object", "properties": props, "required": required}
-
-
-def document() -> dict[str, Any]:
-    schemas: dict[str, Any] = {}
-    messages: dict[str, Any] = {}
-
-    def add_model(model: Any) -> str:
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        for name, sub in schema.pop("$defs", {}).items():
-            schemas[name] = sub
-        schemas[model.__name__] = schema
-        return f"#/components/schemas/{model.__name__}"
-
-    for type_, (model, audience, when) in SERVER_FRAMES.items():
-        direct = audience.endswith("(direct)") or type_ == "error"
-        messages[type_] = {"name": type_, "summary": f"{when} — to {audience}",
-                           "payload": _envelope(type_, add_model(model), sequenced=not direct and type_ != "error",
-                                                direct=direct)}
-    for type_, model in CLIENT_FRAMES.items():
-        ref = add_model(model)
-        messages[f"client_{type_}"] = {
-            "name": type_, "summary": f"client frame `{type_}`",
-            "payload": {"type": "object", "required": ["type", "data"], "properties": {
-                "type": {"const": type_}, "ref": {"type": "string", "maxLength": 64}, "data": {"$ref": ref}}}}
-    server_refs = [{"$ref": f"#/channels/live/messages/{t}"} for t in SERVER_FRAMES]
-    client_refs = [{"$ref": f"#/channels/live/messages/client_{t}"} for t in CLIENT_FRAMES]
-    return {
-        "asyncapi": "3.0.0",
-        "info": {"title": "MegaCity classroom live session", "version": f"{PROTOCOL_VERSION}.0.0",
-                 "description": ("One WebSocket per participant or teacher. Send `hello` first (10 s), get a "
-                                 "`snapshot`, the frames missed since `last_seq`, then live frames. Frames are JSON "
-                                 "text, at most 4 KB from the client. Close codes:\n"
-                                 + "\n".join(f"- {c}: {t}" for c, t in CLOSE_CODES.items()))},
-        "servers": {"edge": {"host": "api.{domain}", "protocol": "wss", "variables": {
-            "domain": {"default": "univprepai.com", "description": "any zone's domain (libs/megacity/zones.yaml)"}}}},
-        "channels": {"live": {"address": "/api/v1/classroom/sessions/{code}/ws",
-                              "parameters": {"code": {"description": "the session's 8-character code"}},
-                              "messages": messages}},
-        "operations": {
-            "receiveFrames": {"action": "receive", "channel": {"$ref": "#/channels/live"}, "messages": server_refs,
-                              "summary": "frames the server sends"},
-            "sendFrames": {"action": "send", "channel": {"$ref": "#/channels/live"}, "messages": client_refs,
-                           "summary": "frames a client sends"}},
-        "components": {"schemas": dict(sorted(schemas.items()))},
-    }
+SOCKET = asyncapi.Socket(
+    title="MegaCity classroom live session",
+    description=("One WebSocket per participant or teacher. Send `hello` first (10 s), get a `snapshot`, the frames "
+                 "missed since `last_seq`, then live frames. Frames are JSON text, at most 4 KB from the client."),
+    address="/api/v1/classroom/sessions/{code}/ws", parameters={"code": "the session's 8-character code"},
+    server_frames=SERVER_FRAMES, client_frames=CLIENT_FRAMES, seq_scope="session",
+    close_codes={4400: "bad frame", 4401: "no or invalid token (or no hello within 10 s)",
+                 4403: "forbidden: kicked, banned, pending approval, another session's token",
+                 4404: "no such session", 4408: "slow consumer: the client did not read its frames",
+                 4410: "the session ended or expired", 1001: "replica draining: reconnect and resume",
+                 1013: "try again: reconnect and resume"},
+    generator="python -m services.classroom.live.asyncapi")
 
 
 def render() -> str:
-    header = "# Generated by `python -m services.classroom.live.asyncapi` from live/schemas.py — do not edit.\n"
-    return header + yaml.safe_dump(document(), sort_keys=False, allow_unicode=True, width=110)
+    return asyncapi.render(SOCKET)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,9 @@ import uuid
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from fastapi import Request
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import text
 from starlette.websockets import WebSocket
 
@@ -26,7 +25,14 @@ from megacity.db import TenantContext, tenant_transaction
 from megacity.errors import AppError
 from megacity.realtime.connection import Peer
 from megacity.realtime.endpoint import Reply
-from megacity.realtime.protocol import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, TO_STAFF, ClientFrame, ProtocolError
+from megacity.realtime.protocol import (
+    CLOSE_FORBIDDEN,
+    CLOSE_UNAUTHENTICATED,
+    TO_STAFF,
+    ClientFrame,
+    ProtocolError,
+    parse_data,
+)
 from megacity.runtime import Resources
 from megacity.zones import Zone
 from services.classroom import live_state, participant_tokens
@@ -186,27 +192,15 @@ async def handle(res: Resources, st: ClassroomState, peer: Peer, frame: ClientFr
     if frame.type == "ping":
         return Reply("pong", {"server_time": sessions.now().isoformat()})
     if frame.type == "chat":
-        chat = _parse(ChatIn, data, messages.INVALID)
+        chat = parse_data(ChatIn, data, messages.INVALID)
         settings = await _still_open(res, peer)
         return Reply("chat_ack", await messages.send(res, st, live.session, live.sender, chat.body, settings))
     if frame.type == "answer" and live.participant is not None:
-        given = _parse(AnswerIn, data, answers.INVALID)
+        given = parse_data(AnswerIn, data, answers.INVALID)
         settings = await _still_open(res, peer)
         return Reply("answer_ack", await answers.answer(res, st, live.session, live.participant.id,
                                                       given.card_no, given.answer, settings))
     raise AppError(400, "classroom.unknown_frame", f"unknown frame type {frame.type!r} for this connection")
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def _parse(model: type[M], data: Mapping[str, Any], invalid: tuple[int, str, str]) -> M:
-    """A client frame's data by the protocol model (live/schemas.py); a bad one is a 4xx error frame."""
-    try:
-        return model.model_validate(dict(data))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise AppError(invalid[0], invalid[1], f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
 
 async def _still_open(res: Resources, peer: Peer) -> live_state.LiveSettings:

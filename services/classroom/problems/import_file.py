@@ -10,24 +10,20 @@ BOM; an .xlsx is read from its first sheet. Empty rows are skipped. Each cell is
 """
 from __future__ import annotations
 
-import csv
-import io
-import zipfile
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
+from megacity import table_file
 from megacity.request_text import is_storable
 from services.classroom.problems.schemas import ImportRowError, ProblemFields
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 2000
 MAX_REPORTED = 50
-# An .xlsx is a zip: what it unpacks to and the rows its sheet may hold (blank ones too) are
-# bounded as well, so a small file cannot make the reader work without end.
-MAX_UNPACKED_BYTES = 64 * 1024 * 1024
-MAX_SHEET_ROWS = 10 * MAX_ROWS
+# Bytes, data rows, and what an .xlsx may unpack to (megacity.table_file).
+LIMITS = table_file.Limits(max_bytes=MAX_BYTES, max_rows=MAX_ROWS)
 REQUIRED = ("type", "difficulty", "grade", "prompt", "answer")
 OPTIONAL = ("choices", "explanation", "read_aloud", "time_limit_seconds", "class_id")
 COLUMNS = (*REQUIRED, *OPTIONAL)
@@ -64,71 +60,6 @@ class ReadFile:
 
 def _refuse(code: str, detail: str, column: str = "", row: int = 1) -> FileRefused:
     return FileRefused([ImportRowError(row=row, column=column, code=code, detail=detail)])
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _csv_rows(data: bytes) -> list[list[str]]:
-    try:
-        textual = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _refuse("not_utf8", f"a CSV file must be UTF-8 (byte {exc.start} is not)") from None
-    try:
-        return [[c.strip() for c in r] for r in csv.reader(io.StringIO(textual, newline=""))]
-    except csv.Error as exc:
-        raise _refuse("unreadable", f"the CSV cannot be parsed: {exc}") from None
-
-
-def _xlsx_rows(data: bytes) -> list[list[str]]:
-    import openpyxl
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise _refuse("unreadable", f"the workbook cannot be read: {exc}") from None
-    if unpacked > MAX_UNPACKED_BYTES:  # a zip bomb, or a workbook far beyond MAX_ROWS rows
-        raise TooLarge()
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
-        raise _refuse("unreadable", f"the workbook cannot be read: {exc}") from None
-    try:
-        if not wb.worksheets:
-            raise _refuse("no_rows", "the workbook has no sheet")
-        rows: list[list[str]] = []
-        for values in wb.worksheets[0].iter_rows(values_only=True):
-            rows.append([_cell(v) for v in values])
-            if len(rows) > MAX_SHEET_ROWS or (len(rows) > MAX_ROWS + 1 and any(rows[-1])):
-                raise TooLarge()
-        return rows
-    finally:
-        wb.close()
-
-
-def _header(raw: list[str]) -> list[str]:
-    header = [h.strip().lower() for h in raw]
-    while header and not header[-1]:
-        header.pop()
-    errors = [ImportRowError(row=1, column=c, code="missing_column", detail=f"the column {c!r} is required")
-              for c in REQUIRED if c not in header]
-    errors += [ImportRowError(row=1, column=h, code="unknown_column",
-                              detail=(f"unknown column {h!r}" if h else f"column {i + 1} has no name")
-                              + f"; known: {', '.join(COLUMNS)}")
-               for i, h in enumerate(header) if h not in COLUMNS]
-    errors += [ImportRowError(row=1, column=h, code="duplicate_column", detail=f"the column {h!r} appears twice")
-               for i, h in enumerate(header) if h and h in header[:i]]
-    if errors:
-        raise FileRefused(errors)
-    return header
 
 
 def _row_doc(cells: dict[str, str]) -> tuple[dict[str, Any], list[ImportRowError]]:
@@ -180,32 +111,24 @@ def validate_row(n: int, cells: dict[str, str]) -> tuple[ProblemFields | None, l
 def read_file(data: bytes, filename: str = "") -> ReadFile:
     """Every row of the file, validated. Raises FileRefused (header faults, unreadable, no rows)
     and TooLarge (over MAX_BYTES or MAX_ROWS data rows)."""
-    if len(data) > MAX_BYTES:
-        raise TooLarge()
-    xlsx = data.startswith(b"PK\x03\x04")
-    if not xlsx and filename.lower().endswith((".xlsx", ".xlsm", ".xls")):
-        raise _refuse("unreadable", "the file is not an .xlsx workbook (save it as an Excel Workbook or as CSV UTF-8)")
-    raw = _xlsx_rows(data) if xlsx else _csv_rows(data)
-    if not raw or not any(raw[0]):
-        raise _refuse("no_rows", "the file has no header row")
-    header = _header(raw[0])
-    body = [(n, cells) for n, cells in enumerate(raw[1:], start=2) if any(cells)]
-    if len(body) > MAX_ROWS:
-        raise TooLarge()
-    if not body:
-        raise _refuse("no_rows", "the file has a header but no rows", row=2)
+    try:
+        table = table_file.read_table(data, filename, LIMITS)
+    except table_file.Unreadable as exc:
+        raise _refuse(exc.code, exc.detail, row=exc.row) from None
+    except table_file.TooLarge:
+        raise TooLarge() from None
+    faults = table_file.header_faults(table.header, REQUIRED, COLUMNS)
+    if faults:
+        raise FileRefused([ImportRowError(row=1, column=f.column, code=f.code, detail=f.detail) for f in faults])
     problems: list[tuple[int, ProblemFields]] = []
     errors: list[ImportRowError] = []
-    for n, values in body:
-        extra = [v for v in values[len(header):] if v]
-        if extra:
-            errors.append(ImportRowError(row=n, column="", code="invalid",
-                                         detail=f"the row has {len(header) + len(extra)}+ cells, the header "
-                                                f"{len(header)}"))
+    for n, values in table.rows:
+        cells = table_file.row_cells(table.header, values)
+        if isinstance(cells, table_file.CellFault):
+            errors.append(ImportRowError(row=n, column=cells.column, code=cells.code, detail=cells.detail))
             continue
-        cells = {h: (values[i] if i < len(values) else "") for i, h in enumerate(header) if h}
-        fields, faults = validate_row(n, cells)
-        errors.extend(faults)
+        fields, row_faults = validate_row(n, cells)
+        errors.extend(row_faults)
         if fields is not None:
             problems.append((n, fields))
-    return ReadFile(problems=problems, errors=errors, rows=len(body))
+    return ReadFile(problems=problems, errors=errors, rows=len(table.rows))
