@@ -15,8 +15,8 @@ setup: $(VENV)/.installed ## install system packages (wrk, espeak-ng) and the Py
 run: setup ## the whole platform on this machine: services, edge, embedded deps where needed
 	$(PY) scripts/run_platform.py
 
-test: setup ## unit + integration tests against real PostgreSQL, Redis and NATS (tests/compose: make compose-test)
-	$(PY) -m pytest -q --ignore=tests/compose $(PYTEST_ARGS)
+test: setup ## unit + integration tests against real PostgreSQL (with pgvector: pgserver when the configured one lacks it), Redis and NATS (tests/compose: make compose-test)
+	$(PY) scripts/with_test_postgres.py -- $(PY) -m pytest -q --ignore=tests/compose $(PYTEST_ARGS)
 
 protos: setup ## regenerate libs/mcproto from protos/
 	$(PY) protos/build.py
@@ -35,8 +35,8 @@ lint: setup ## ruff everywhere; mypy --strict on libs/megacity, mypy (default mo
 	cd libs && ../$(VENV)/bin/mypy --config-file ../pyproject.toml --strict -p megacity
 	$(VENV)/bin/mypy --config-file pyproject.toml services gateway
 
-bench: setup ## benchmarks; results in bench/REPORT.md
-	$(PY) -m bench
+bench: setup ## benchmarks (PostgreSQL with pgvector as for make test); results in bench/REPORT.md
+	$(PY) scripts/with_test_postgres.py -- $(PY) -m bench
 
 compose-config: setup ## validate docker-compose.yml (+ GPU overlay, + local overlay) with throwaway secrets, no Docker engine needed
 	mkdir -p .state && bash deploy/compose-env.sh > .state/compose.env

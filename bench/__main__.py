@@ -8,13 +8,31 @@ import re
 import sys
 from pathlib import Path
 
-from bench import auth, cat, classroom, compose, edge, exam, inference, kzone, tenant, tutor_quality
+from bench import (
+    arena_grading,
+    arena_leaderboard,
+    arena_matchmaking,
+    arena_rounds,
+    arena_similar,
+    auth,
+    cat,
+    classroom,
+    compose,
+    edge,
+    exam,
+    inference,
+    kzone,
+    tenant,
+    tutor_quality,
+)
 from bench.common import commit_stamp, stamp_section
 
 REPORT = Path(__file__).with_name("REPORT.md")
 BENCHES = {"edge": edge.run, "cat": cat.run, "exam": exam.run, "tenant": tenant.run, "auth": auth.run,
            "kzone": kzone.run, "inference": inference.run, "tutor_quality": tutor_quality.run, "compose": compose.run,
-           "classroom": classroom.run}
+           "classroom": classroom.run, "arena_similar": arena_similar.run, "arena_leaderboard": arena_leaderboard.run,
+           "arena_matchmaking": arena_matchmaking.run, "arena_rounds": arena_rounds.run,
+           "arena_grading": arena_grading.run}
 
 
 def _sections(text: str) -> dict[str, str]:

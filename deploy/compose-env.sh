@@ -28,7 +28,7 @@ done | sed 's/ALERTMANAGER_HEARTBEAT_WEBHOOK_URL/ALERTMANAGER_HEARTBEAT_URL/'
 for team in SRE BACKEND ML; do
   echo "ALERTMANAGER_${team}_EMAIL=$(echo "$team" | tr 'A-Z' 'a-z')@megacity.invalid"
 done
-for svc in AUTH TENANT EXAM CAT KZONE INFERENCE CLASSROOM; do
+for svc in AUTH TENANT EXAM CAT KZONE INFERENCE CLASSROOM ARENA; do
   echo "${svc}_DB_APP_PASSWORD=$(secret)"
   echo "${svc}_DB_OWNER_PASSWORD=$(secret)"
   echo "${svc}_SECRET_KEY=$(secret)"

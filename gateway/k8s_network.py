@@ -25,6 +25,7 @@ GRPC_CALLS: dict[str, tuple[str, ...]] = {
     "exam": ("cat", "tenant", "auth"),
     "kzone": ("inference",),
     "classroom": ("tenant",),
+    "arena": ("inference",),
 }
 EDGE = "traefik"
 EDGE_ANSWERS = "edge-answers"

@@ -144,7 +144,19 @@ def _run_as() -> str | None:
     return PG_USER
 
 
-def start_postgres(state: Path) -> Dependency:
+def has_pgvector(url: str) -> bool:
+    """Whether the server at `url` can create the `vector` extension (arena's embeddings):
+    Debian's PostgreSQL 15 on these machines cannot; pgserver's PostgreSQL 16 can."""
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            return conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'").fetchone() is not None
+    except psycopg.Error:
+        return False
+
+
+def start_postgres(state: Path, settings: dict[str, str] | None = None) -> Dependency:
+    """pgserver's PostgreSQL 16 (with pgvector) on a free port, data under `state/postgres`;
+    `settings` are extra `-c name=value` server settings (tests turn fsync off)."""
     bin_dir = _binary("pgserver", "pginstall", "bin")
     data, log = state / "postgres", state / "logs" / "postgres.log"
     user = _run_as()
@@ -159,7 +171,8 @@ def start_postgres(state: Path) -> Dependency:
             hint = f" (postgres runs as OS user {user!r}, which must be able to reach {data})" if user else ""
             raise DependencyError(f"initdb failed{hint}:\n{init.stdout}\n{init.stderr}")
     port = free_port()
-    proc = _popen([str(bin_dir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", ""],
+    extra = [arg for name, value in (settings or {}).items() for arg in ("-c", f"{name}={value}")]
+    proc = _popen([str(bin_dir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", "", *extra],
                   log, user=user)
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
@@ -205,10 +218,14 @@ STARTERS = {"postgres": start_postgres, "redis": start_redis, "nats": start_nats
 
 
 def ensure(name: str, url: str, state: Path) -> Dependency:
-    """The server at `url` when it answers, else an embedded one started under `state`."""
+    """The server at `url` when it answers (PostgreSQL: and offers pgvector), else an embedded one
+    started under `state`."""
     if tcp_open(url):
-        return Dependency(name, url)
-    print(f"  {name}: nothing at {display_url(url)}; starting an embedded one")
+        if name != "postgres" or has_pgvector(url):
+            return Dependency(name, url)
+        print(f"  {name}: {display_url(url)} has no pgvector (arena needs it); starting an embedded one")
+    else:
+        print(f"  {name}: nothing at {display_url(url)}; starting an embedded one")
     try:
         return STARTERS[name](state)
     except DependencyError:

@@ -4,7 +4,7 @@
    they answer, else embedded ones from pip packages, with state under .state/ (scripts/local_deps.py).
 2. Database MC_DATABASE_NAME (default `megacity`): created if missing, roles/schemas bootstrapped,
    every service migrated, demo orgs seeded. Idempotent.
-3. The seven services (`python -m services.<name>`), logs in .state/logs/<name>.log, each waited
+3. The eight services (`python -m services.<name>`), logs in .state/logs/<name>.log, each waited
    for on /readyz.
    Then the demo accounts (scripts/demo_seed.py: admins per zone, a classroom in univ, a known
    development password and TOTP secret), created through auth's and tenant's own code paths

@@ -19,7 +19,7 @@ import pytest
 from fastapi import APIRouter
 
 ROOT = Path(__file__).resolve().parents[1]
-PUBLIC = ("auth", "tenant", "exam", "kzone", "classroom")
+PUBLIC = ("auth", "tenant", "exam", "kzone", "classroom", "arena")
 SQL_MARKERS = ("text(", "select(", "execute(", "begin(", "tenant_transaction", "commit(", "sqlalchemy")
 ROUTE_METHODS = {"get", "post", "put", "patch", "delete"}
 MAX_ROUTE_LINES = 40

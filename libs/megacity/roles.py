@@ -25,25 +25,29 @@ _KZONE_CONTENT_ALL = ("kzone:content_read", "kzone:content_create", "kzone:conte
 # classes and keep problems; org admins also set the org's moderation word lists.
 _CLASSROOM_TEACHER = ("classroom:session_run", "classroom:problem_read", "classroom:problem_write")
 
+# Arena quiz battles (services/arena/permissions.py): students and staff play; teachers and org
+# admins keep the org's questions; org and zone admins review fair play and appeals.
+_ARENA_AUTHOR = ("arena:play", "arena:question_read", "arena:question_write")
+
 # A permission is `resource:action`; `resource:*` grants every action on the resource, `*` all.
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "super_admin": ("*",),
     # Zone admins run the zone: its orgs (create, read, rename: `org:update`; plan and status are
     # `zone:update`), its users, exams and reports. Classes are each org's own business.
     "zone_admin": ("zone:*", "org:read", "org:create", "org:update", "user:*", "exam:*", "item:*", "attempt:read",
-                   "report:*", *_KZONE_CONTENT_ALL),
+                   "report:*", *_KZONE_CONTENT_ALL, "arena:*"),
     # Org admins run their org: its classes, members, exams, item banks and items, and read every
     # attempt and report in it.
     "org_admin": ("org:read", "org:update", "user:read", "user:create", "user:update", "exam:*", "item:*",
-                  "class:*", "attempt:read", "report:read", *_KZONE_CONTENT_ALL, "classroom:*"),
+                  "class:*", "attempt:read", "report:read", *_KZONE_CONTENT_ALL, "classroom:*", "arena:*"),
     # Teachers write exams and items and read their classes (tenant narrows every class and roster
     # read to the classes a teacher is assigned to), their students, attempts and reports.
     "teacher": ("exam:create", "exam:read", "exam:update", "item:create", "item:read", "item:update",
                 "class:read", "student:read", "attempt:read", "report:read",
                 "kzone:content_read", "kzone:content_create", "kzone:content_update", "kzone:job_read",
-                *_CLASSROOM_TEACHER),
+                *_CLASSROOM_TEACHER, *_ARENA_AUTHOR),
     "student": ("exam:read", "attempt:create", "attempt:read", "profile:read", "profile:update",
-                "kzone:content_read", "kzone:job_create", "kzone:job_read"),
+                "kzone:content_read", "kzone:job_create", "kzone:job_read", "arena:play"),
     "parent": ("student:read", "attempt:read", "report:read", "kzone:job_read"),
     "guest": ("exam:read", "kzone:content_read"),
 }

@@ -4,9 +4,10 @@ with Redis-only progress (shared /api/v1/jobs router) and results in PostgreSQL.
 from __future__ import annotations
 
 from megacity import job_progress
+from megacity.db import after_commit
 from megacity.http_app import create_app
 from megacity.runtime import ConsumerSpec, Resources, ServiceRuntime
-from services.kzone import after_commit, events
+from services.kzone import events
 from services.kzone.ai_jobs import routes as ai_jobs
 from services.kzone.catalogue import routes as catalogue
 from services.kzone.mesh_probes import routes as mesh_probes

@@ -50,7 +50,8 @@ EXTRA_ROLES = {"classroom": ("participant",)}
 # token-guarded operations are staff's (sessions, problems, moderation) or the participant's.
 NO_ACCESS = {"classroom": ("student",)}
 # The zone each public service is exercised in (kzone serves the K-Zone domains).
-SERVICE_ZONE = {"auth": "univ", "tenant": "univ", "exam": "univ", "kzone": "kzone", "classroom": "univ"}
+SERVICE_ZONE = {"auth": "univ", "tenant": "univ", "exam": "univ", "kzone": "kzone", "classroom": "univ",
+                "arena": "univ"}
 STARTUP_TIMEOUT = 120.0
 
 
@@ -181,6 +182,11 @@ class _MeshThread:
                 target = await stack.enter_async_context(run_service(
                     "classroom", self.db, ns, jwks_url=jwks, secret_key="classroom-api-test-secret-key",
                     grpc_peers={"tenant": f"127.0.0.1:{tenant.grpc_port}"}, **NO_LIMITS))
+            elif service == "arena":
+                # Inference is not in this mesh: embeddings stay pending and LLM calls answer 503
+                # (documented); they are tested with the real models in services/arena/tests.
+                target = await stack.enter_async_context(run_service(
+                    "arena", self.db, ns, jwks_url=jwks, grpc_peers={"inference": "127.0.0.1:1"}, **NO_LIMITS))
             assert target is not None, service
             self.mesh.base_url = f"http://127.0.0.1:{target.http_port}"
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{auth_http}", timeout=30) as a, \
@@ -255,7 +261,8 @@ class _Seeder:
 
     async def rows(self) -> None:
         await {"auth": self._auth_rows, "tenant": self._tenant_rows, "exam": self._exam_rows,
-               "kzone": self._kzone_rows, "classroom": self._classroom_rows}[self.mesh.service]()
+               "kzone": self._kzone_rows, "classroom": self._classroom_rows,
+               "arena": self._arena_rows}[self.mesh.service]()
 
     async def _auth_rows(self) -> None:
         for caller in self.mesh.callers.values():
@@ -350,6 +357,27 @@ class _Seeder:
         await self.ok(self.target, "PUT", "/api/v1/classroom/moderation/words/bananas", admin, 201,
                       json={"lang": "en", "kind": "block"})
         mesh.remember("word", "bananas")
+
+    async def _arena_rows(self) -> None:
+        """Every caller's arena profile, a category and an org question by the teacher, the
+        student's practice match (so match, round and question ids are real)."""
+        mesh = self.mesh
+        teacher, student = mesh.callers["teacher"].token, mesh.callers["student"].token
+        for caller in mesh.callers.values():
+            await self.ok(self.target, "GET", "/api/v1/arena/me", caller.token)
+            mesh.remember("user_id", caller.user_id)
+        category = await self.ok(self.target, "POST", "/api/v1/arena/categories", teacher, 201,
+                                 json={"name": "Arithmetic"})
+        mesh.remember("category_id", category["id"])
+        for i in range(8):
+            question = await self.ok(self.target, "POST", "/api/v1/arena/questions", teacher, 201, json={
+                "type": "short", "content": f"What is {i} + {i + 3}?", "answer": str(2 * i + 3),
+                "category_ids": [category["id"]]})
+            mesh.remember("question_id", question["id"])
+        match = await self.ok(self.target, "POST", "/api/v1/arena/matches/practice", student, 201, json={})
+        mesh.remember("match_id", match["id"])
+        mesh.remember("round_no", 1)
+        mesh.remember("board", "all-time")
 
 
 @pytest.fixture(params=sorted(SERVICE_ZONE))

@@ -1,5 +1,5 @@
 """Every public service answers what its OpenAPI says (issue #9): a schemathesis run against the
-OpenAPI that auth, tenant, exam, kzone and classroom serve, over real HTTP with the zone's `Host`, as a
+OpenAPI that auth, tenant, exam, kzone, classroom and arena serve, over real HTTP with the zone's `Host`, as a
 teacher, an org admin and a student holding real tokens from the real auth service
 (tests/api/conftest.py starts the mesh and seeds it).
 
@@ -51,7 +51,9 @@ REQUEST_TIMEOUT = 20.0
 #  - GET /api/v1/classroom/sessions/{code}/ws is a WebSocket: a plain GET answers 426 by design,
 #    whatever the input (the doc operation only carries the protocol's description). The socket
 #    is exercised through the edge in tests/integration/test_classroom_edge.py.
-EXCLUDED_PATHS = ("/api/v1/jobs/{job_id}/events", "/api/v1/kzone/tutor/ask", "/api/v1/classroom/sessions/{code}/ws")
+#  - GET /api/v1/arena/ws likewise (tests/integration/test_arena_edge.py plays a match through it).
+EXCLUDED_PATHS = ("/api/v1/jobs/{job_id}/events", "/api/v1/kzone/tutor/ask", "/api/v1/classroom/sessions/{code}/ws",
+                  "/api/v1/arena/ws")
 # Run last: a successful logout revokes that role's token, after which the role only sees 401s.
 RUN_LAST = ("/api/v1/auth/logout",)
 

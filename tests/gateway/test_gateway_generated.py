@@ -43,7 +43,7 @@ def test_traefik_routes_every_host_and_references_exist() -> None:
     assert routers["unknown-host"]["priority"] == min(r["priority"] for r in routers.values())
     assert routers["refused-methods"]["priority"] == max(r["priority"] for r in routers.values())
     # No router may point at a service that is not in this repository (the old frontend-<zone>).
-    assert set(services) == ({f"svc-{n}" for n in ("auth", "tenant", "exam", "kzone", "classroom")}
+    assert set(services) == ({f"svc-{n}" for n in ("auth", "tenant", "exam", "kzone", "classroom", "arena")}
                              | {"objects", "objects-presigned", "edge-answers"})
     # Presigned URLs: the public objects host reaches S3 with its Host header intact.
     presigned = routers["objects-presigned"]

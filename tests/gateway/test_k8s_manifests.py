@@ -381,3 +381,12 @@ def test_network_policies_deny_by_default_and_allow_the_mesh(docs: list[dict[str
     assert not any(flows(pols, app(n), app("classroom"), classroom.grpc_port) for n in reg.services)
     assert not flows(pols, app("classroom"), app("exam"), reg.services["exam"].grpc_port)
     assert not flows(pols, app("classroom"), store(k8s_cluster.OBJECTS), k8s_cluster.OBJECTS.port)
+    # arena: the edge brings its HTTP and WebSockets; it asks inference (Embed for similar
+    # questions and duplicates, Generate for free-text grading); nothing reaches its gRPC port.
+    arena = reg.services["arena"]
+    assert ("arena", "inference") in grpc_calls_in_code()
+    assert flows(pols, app("arena"), app("inference"), reg.services["inference"].grpc_port)
+    assert flows(pols, edge, app("arena"), arena.http_port)
+    assert not flows(pols, edge, app("arena"), arena.grpc_port)
+    assert not any(flows(pols, app(n), app("arena"), arena.grpc_port) for n in reg.services)
+    assert not flows(pols, app("arena"), app("tenant"), reg.services["tenant"].grpc_port)

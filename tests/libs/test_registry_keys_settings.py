@@ -18,7 +18,7 @@ def test_registry_has_nine_zones_with_five_hosts_each() -> None:
     assert [z.key for z in reg.zones] == ["univ", "college", "skill", "medi", "major", "kzone", "kzone-ai",
                                           "mpc", "dreamseed"]
     assert len(reg.host_routes()) == 9 * 5
-    assert set(reg.services) == {"auth", "tenant", "exam", "cat", "kzone", "inference", "classroom"}
+    assert set(reg.services) == {"auth", "tenant", "exam", "cat", "kzone", "inference", "classroom", "arena"}
 
 
 @pytest.mark.parametrize("host, zone, kind", [
@@ -51,6 +51,8 @@ def test_path_ownership_longest_prefix_wins() -> None:
     for zone in (univ, kzai, portal):
         assert reg.service_for_path(zone, "/api/v1/classroom/sessions/ABCD2345/ws") == "classroom"
     assert reg.service_for_path(univ, "/api/v1/classroomX") != "classroom"
+    for zone in (univ, kzai, portal):
+        assert reg.service_for_path(zone, "/api/v1/arena/ws") == "arena"
     assert reg.service_for_path(portal, "/anything") == "tenant"
 
 

@@ -1,9 +1,11 @@
 """Run an async step once the current database transaction has committed.
 
-Progress in Redis must not say "succeeded" before the result row is committed (a client that
-sees it calls the DB-backed detail endpoint once and stops polling), so event handlers queue
-`JobProgress.finish` here instead of calling it inside their transaction. A rolled-back
-transaction runs nothing.
+What lives outside the database must not run ahead of it: kzone's job progress must not say
+"succeeded" before the result row is committed, and arena's `rating_change` frames and
+leaderboard scores must not announce a rating the transaction may still roll back. Handlers
+queue such steps here instead of running them inside their transaction. A rolled-back
+transaction runs nothing. Steps are best effort (the database is the truth; leaderboards are
+rebuilt from it).
 """
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from megacity.telemetry.logs import get_logger
 
-log = get_logger("kzone.after_commit")
-_running: set[asyncio.Task] = set()
+log = get_logger("megacity.after_commit")
+_running: set[asyncio.Task[None]] = set()
 
 
 def after_commit(session: AsyncSession, step: Callable[[], Awaitable[None]], what: str) -> None:

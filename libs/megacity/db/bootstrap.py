@@ -18,6 +18,10 @@ from psycopg import sql
 
 from megacity.zones import registry
 
+# Extensions a service's tables need, created by the superuser in `public` (arena's question
+# embeddings are pgvector columns; the owner role may not create extensions).
+EXTENSIONS: dict[str, tuple[str, ...]] = {"arena": ("vector",)}
+
 
 def owner_role(service: str) -> str:
     return f"mc_{service}_owner"
@@ -60,6 +64,8 @@ def bootstrap_service(conn: psycopg.Connection, service: str) -> None:
         ).format(o, s, a))
         cur.execute(sql.SQL("ALTER ROLE {} SET search_path = {}, public").format(a, s))
         cur.execute(sql.SQL("ALTER ROLE {} SET search_path = {}, public").format(o, s))
+        for extension in EXTENSIONS.get(service, ()):
+            cur.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {} SCHEMA public").format(sql.Identifier(extension)))
 
 
 def bootstrap(admin_url: str, services: list[str] | None = None) -> None:

@@ -30,10 +30,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from megacity.db import TenantContext, set_tenant
+from megacity.db.after_commit import after_commit
 from megacity.events.envelope import dumps
 from megacity.job_progress import JobProgress
 from megacity.telemetry.logs import get_logger
-from services.kzone.after_commit import after_commit
 from services.kzone.ai_jobs.service import TUTOR_MAX_TOKENS, enqueue_job, inline_ref
 from services.kzone.ai_results import queries
 from services.kzone.ai_results.queries import ResultJob

@@ -147,3 +147,43 @@ class ClassroomAnswerRecorded(_message.Message):
     mode: str
     answered_at: str
     def __init__(self, session_id: _Optional[str] = ..., card_no: _Optional[int] = ..., participant_id: _Optional[str] = ..., correct: _Optional[bool] = ..., points: _Optional[int] = ..., elapsed_ms: _Optional[int] = ..., mode: _Optional[str] = ..., answered_at: _Optional[str] = ...) -> None: ...
+
+class ArenaMatchFinished(_message.Message):
+    __slots__ = ("match_id", "mode", "topic", "rated", "winner_user_id", "end_reason", "finished_at", "unrated_reason")
+    MATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    RATED_FIELD_NUMBER: _ClassVar[int]
+    WINNER_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    END_REASON_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    UNRATED_REASON_FIELD_NUMBER: _ClassVar[int]
+    match_id: str
+    mode: str
+    topic: str
+    rated: bool
+    winner_user_id: str
+    end_reason: str
+    finished_at: str
+    unrated_reason: str
+    def __init__(self, match_id: _Optional[str] = ..., mode: _Optional[str] = ..., topic: _Optional[str] = ..., rated: _Optional[bool] = ..., winner_user_id: _Optional[str] = ..., end_reason: _Optional[str] = ..., finished_at: _Optional[str] = ..., unrated_reason: _Optional[str] = ...) -> None: ...
+
+class ArenaRatingChanged(_message.Message):
+    __slots__ = ("match_id", "user_id", "topic", "reason", "rating_before", "rating_after", "rd_after", "provisional")
+    MATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RATING_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    RATING_AFTER_FIELD_NUMBER: _ClassVar[int]
+    RD_AFTER_FIELD_NUMBER: _ClassVar[int]
+    PROVISIONAL_FIELD_NUMBER: _ClassVar[int]
+    match_id: str
+    user_id: str
+    topic: str
+    reason: str
+    rating_before: float
+    rating_after: float
+    rd_after: float
+    provisional: bool
+    def __init__(self, match_id: _Optional[str] = ..., user_id: _Optional[str] = ..., topic: _Optional[str] = ..., reason: _Optional[str] = ..., rating_before: _Optional[float] = ..., rating_after: _Optional[float] = ..., rd_after: _Optional[float] = ..., provisional: _Optional[bool] = ...) -> None: ...

@@ -1,0 +1,4 @@
+from megacity.runtime import main
+from services.arena.main import build
+
+main(build)

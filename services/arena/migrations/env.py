@@ -1,0 +1,3 @@
+from megacity.db.alembic_env import run
+
+run()
