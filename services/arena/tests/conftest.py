@@ -155,7 +155,10 @@ async def arena_service(test_db: TestDatabase, namespace: str, token_mint: Token
         rt = await es.enter_async_context(run_service(
             "arena", test_db, namespace, grpc_peers={"inference": peer}, **overrides))
         token_mint.install(rt.app)
+        # Keep-alive connections expire before uvicorn's 5 s idle close, so a reused one is never
+        # reset under the client (httpx.ReadError on a POST it cannot retry).
         client = await es.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{rt.http_port}",
+                                                                limits=httpx.Limits(keepalive_expiry=2.0),
                                                                 timeout=60))
         yield ArenaApp(rt, client, token_mint, test_db, namespace, inference)
 

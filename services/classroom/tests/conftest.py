@@ -20,6 +20,7 @@ from megacity.testing import TestDatabase, TokenMint, run_service
 
 ZONE = 1
 HOST = "api.univprepai.com"
+KEEPALIVE = httpx.Limits(keepalive_expiry=2.0)  # under uvicorn's 5 s idle timeout
 OTHER_ZONE_HOST = "api.collegeprepai.com"
 
 
@@ -183,6 +184,10 @@ async def classroom(test_db: TestDatabase, namespace: str, token_mint: TokenMint
         for r in (tenant, rt):
             token_mint.install(r.app)
         tc = await es.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{tenant.http_port}",
+                                                            limits=KEEPALIVE,
                                                             timeout=30, headers={"Host": HOST}))
-        cc = await es.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{rt.http_port}", timeout=30))
+        # uvicorn closes an idle keep-alive connection after 5 s; a client that reuses one at that
+        # moment reads a reset (httpx.ReadError on a POST it cannot retry). Expire them sooner.
+        cc = await es.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{rt.http_port}", timeout=30,
+                                                            limits=KEEPALIVE))
         yield ClassroomApp(rt, cc, token_mint, test_db, tenant, tc)
