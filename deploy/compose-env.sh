@@ -33,3 +33,5 @@ for svc in AUTH TENANT EXAM CAT KZONE INFERENCE CLASSROOM ARENA; do
   echo "${svc}_DB_OWNER_PASSWORD=$(secret)"
   echo "${svc}_SECRET_KEY=$(secret)"
 done
+# web keeps no database: its secret key only.
+echo "WEB_SECRET_KEY=$(secret)"

@@ -1,5 +1,5 @@
 """The edge's own answers, behind Traefik: problem JSON where Traefik alone would answer in plain
-text, the placeholder page of www./app./admin. hosts, and (natively) static files.
+text, and (natively) static files. The zones' pages are the web service's, not the edge's.
 
 Traefik routes here with `replacePath` (unknown host, blocked path, admin allow-list), with the
 `errors` middleware (upstream down, rate limited) or with `addPrefix` (static files):
@@ -10,7 +10,6 @@ Traefik routes here with `replacePath` (unknown host, blocked path, admin allow-
     /_edge/rate-limited            429 edge.rate_limited (Retry-After)
     /_edge/upstream-unavailable    503 edge.upstream_unavailable (Retry-After)
     /_edge/method-not-allowed      405 edge.method_not_allowed (Allow), for TRACE and CONNECT
-    /_edge/frontend/<zone>         200 JSON naming the zone (until the web service serves pages)
     /_edge/static/<zone>/<path>    a file under --static-root/<zone>/ (native runs; S3 elsewhere)
     /healthz                       200 ok
 
@@ -21,14 +20,12 @@ A plain ASGI app (no framework): it is on the path of every refused request, so 
 from __future__ import annotations
 
 import argparse
-import json
 import mimetypes
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
 from gateway import policy
-from megacity.zones import registry
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -42,7 +39,6 @@ PROBLEMS: dict[str, tuple[int, str, list[tuple[bytes, bytes]]]] = {
     "/_edge/upstream-unavailable": (503, policy.UPSTREAM_UNAVAILABLE, [(b"retry-after", b"5")]),
     "/_edge/method-not-allowed": (405, policy.METHOD_NOT_ALLOWED, [(b"allow", policy.ALLOWED_METHODS.encode())]),
 }
-FRONTEND_PREFIX = "/_edge/frontend/"
 STATIC_PREFIX = "/_edge/static/"
 CHUNK = 256 * 1024
 
@@ -53,22 +49,6 @@ async def _answer(send: Send, status: int, body: bytes, content_type: str,
                (b"cache-control", b"no-store"), *(extra or [])]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-def _host(scope: Scope) -> str:
-    for name, value in scope.get("headers", []):
-        if name == b"host":
-            return str(value.decode("latin-1").rsplit(":", 1)[0].lower())
-    return ""
-
-
-def _frontend(zone_key: str, host: str) -> bytes | None:
-    zone = next((z for z in registry().zones if z.key == zone_key), None)
-    if zone is None:
-        return None
-    return json.dumps({"zone": zone.key, "zone_id": zone.id, "host": host,
-                       "detail": "this zone's pages are not deployed yet; its API is at api." + zone.domains[0]},
-                      separators=(",", ":")).encode()
 
 
 class EdgeAnswers:
@@ -91,8 +71,6 @@ class EdgeAnswers:
             await _answer(send, status, body.encode(), policy.PROBLEM_CONTENT_TYPE, extra)
         elif path == "/healthz":
             await _answer(send, 200, b"ok", "text/plain")
-        elif path.startswith(FRONTEND_PREFIX) and (page := _frontend(path[len(FRONTEND_PREFIX):], _host(scope))):
-            await _answer(send, 200, page, "application/json")
         elif path.startswith(STATIC_PREFIX) and (file := self._static_file(path[len(STATIC_PREFIX):])):
             await self._send_file(send, file, scope["method"] == "HEAD")
         else:

@@ -3,7 +3,8 @@ paths of the mesh it needs, and nothing else.
 
 Allowed paths: the internet -> edge (Traefik); edge -> public services' HTTP, edge answers and
 object storage; gRPC caller -> callee (`GRPC_CALLS`, checked against the services' code by the
-tests); token verifiers -> auth's JWKS (HTTP); services -> PgBouncer, Redis, NATS; PgBouncer and
+tests); token verifiers -> auth's JWKS (HTTP); the health prober (web's admin health page) ->
+every service's HTTP port (`/readyz`); services -> PgBouncer, Redis, NATS; PgBouncer and
 migration Jobs -> PostgreSQL; every platform pod -> the OTLP collector and DNS; Prometheus ->
 metrics ports. The data stores living in the namespace (PostgreSQL, Redis, NATS, MinIO, the
 collector) get their clients' ingress and their own pods' peer traffic (replication, clustering).
@@ -27,6 +28,8 @@ GRPC_CALLS: dict[str, tuple[str, ...]] = {
     "classroom": ("tenant",),
     "arena": ("inference",),
 }
+# Reads every service's /readyz over HTTP (the admin console's health page: ops data only).
+HEALTH_PROBER = "web"
 EDGE = "traefik"
 EDGE_ANSWERS = "edge-answers"
 EDGE_ANSWERS_PORT = 8080
@@ -96,6 +99,8 @@ def service_policy(reg: Registry, name: str) -> dict[str, Any]:
         ingress.append(rule("from", pods(EDGE), ports(spec.http_port)))
     if name == "auth":
         ingress.append(rule("from", pods(*jwks_clients(reg)), ports(spec.http_port)))
+    if HEALTH_PROBER in reg.services and name != HEALTH_PROBER:
+        ingress.append(rule("from", pods(HEALTH_PROBER), ports(spec.http_port)))
     egress = [rule("to", [peer(cluster.REDIS)], ports(cluster.REDIS.port)),
               rule("to", [peer(cluster.NATS)], ports(cluster.NATS.port))]
     if has_migrations(name):
@@ -107,6 +112,8 @@ def service_policy(reg: Registry, name: str) -> dict[str, Any]:
             egress.append(rule("to", pods(callee), ports(reg.services[callee].grpc_port)))
     if name in ("kzone", "inference"):
         egress.append(rule("to", [peer(cluster.OBJECTS)], ports(cluster.OBJECTS.port)))
+    if name == HEALTH_PROBER:
+        egress += [rule("to", pods(n), ports(s.http_port)) for n, s in reg.services.items() if n != name]
     return policy(name, {"app.kubernetes.io/name": name}, ingress, egress)
 
 

@@ -95,6 +95,8 @@ def env(reg: Registry, spec: ServiceSpec) -> list[dict[str, Any]]:
         e.secret(f"{p}_S3_SECRET_ACCESS_KEY", SecretRef(app_secret(name), f"{p}_S3_SECRET_ACCESS_KEY"))
     if name == "kzone":
         e.value("KZONE_OBJECT_BACKEND", "s3").value("KZONE_S3_PUBLIC_ENDPOINT_URL", cluster.OBJECTS_PUBLIC_URL)
+    if name == k8s_network.HEALTH_PROBER:  # the admin health page reads each service's /readyz
+        e.value(f"{p}_HEALTH_URL_TEMPLATE", f"http://{cluster.service_host('{service}')}:{{port}}")
     if spec.gpu:
         gpu_env(e, p)
     e.value("OTEL_SERVICE_NAME", name)

@@ -7,8 +7,10 @@
     edge.stop()    # SIGTERM (Traefik drains), then SIGKILL if it hangs
 
 The config is the one compose and k8s use (`gateway.traefik`), rendered for a native `Target`:
-upstreams on 127.0.0.1, plain HTTP on `listen_port` (no redirect: local browsers and tests talk
-HTTP) and HTTPS with Traefik's self-signed certificate on `tls_port`.
+upstreams on 127.0.0.1, plain HTTP on `listen_port` (no redirect: local tools and tests talk
+HTTP) and HTTPS with Traefik's self-signed certificate on `tls_port` (browsers: the refresh cookie
+is `Secure`). Pages on either port may call the api. host on the same one: the CORS allow-list and
+the pages' CSP name both.
 """
 from __future__ import annotations
 
@@ -107,7 +109,7 @@ class LocalEdge:
         return Target(name="native", service_host="127.0.0.1", answers_url=f"http://127.0.0.1:{self.answers_port}",
                       objects_url=None, otlp_endpoint=cfg.otlp_endpoint, entry_points=("web", "websecure"),
                       upstreams=dict(cfg.upstreams), admin_allow_list=allow, rate_limits=cfg.rate_limits,
-                      page_scheme="http", page_port=cfg.listen_port)
+                      page_bases=(("http", cfg.listen_port), ("https", self.tls_port)))
 
     def write_config(self) -> Path:
         """Render traefik.yml and dynamic/routes.yml into the state dir; returns traefik.yml."""

@@ -19,32 +19,51 @@ SECURITY_HEADERS: dict[str, str] = {
 # credentials; nothing else may. Preflights are answered by the edge and cached for 10 minutes.
 PAGE_HOST_PREFIXES = ("www", "app", "admin")
 CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# X-Requested-With: the pages' client (services/web mc.js) sends it on every call; auth requires it
+# where the refresh cookie authenticates (refresh, logout), as CSRF protection: a cross-site form
+# cannot set it, and a cross-site fetch that does needs a preflight this policy refuses.
 CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Request-Id",
-                        "traceparent", "tracestate"]
+                        "X-Requested-With", "traceparent", "tracestate"]
 # RateLimit-*: the services' per-account limits (draft-ietf-httpapi-ratelimit-headers-07).
 CORS_EXPOSED_HEADERS = ["Retry-After", "X-Request-Id", "Location", "ETag", "RateLimit-Limit", "RateLimit-Remaining",
                         "RateLimit-Reset", "RateLimit-Policy"]
 CORS_MAX_AGE_SECONDS = 600
 
 
-def page_origins(domain: str, scheme: str = "https", port: int | None = None) -> list[str]:
-    """The origins of a domain's pages (`https://www.<domain>`, ...); `port` for local runs."""
-    suffix = f":{port}" if port else ""
-    return [f"{scheme}://{prefix}.{domain}{suffix}" for prefix in PAGE_HOST_PREFIXES]
+# Where the pages live: (scheme, port) pairs; port None is the scheme's default. Production
+# serves HTTPS only; the native edge serves plain HTTP on its listen port and HTTPS (self-signed)
+# on its TLS port, and a page on either may call the api. host on the same one.
+PageBase = tuple[str, int | None]
+PRODUCTION_BASES: tuple[PageBase, ...] = (("https", None),)
 
 
-def page_csp(domain: str, scheme: str = "https", port: int | None = None) -> str:
+def _base_urls(host: str, bases: tuple[PageBase, ...], *, websocket: bool = False) -> list[str]:
+    urls = []
+    for scheme, port in bases:
+        if websocket:
+            scheme = "wss" if scheme == "https" else "ws"
+        urls.append(f"{scheme}://{host}" + (f":{port}" if port else ""))
+    return urls
+
+
+def page_origins(domain: str, bases: tuple[PageBase, ...] = PRODUCTION_BASES) -> list[str]:
+    """The origins of a domain's pages (`https://www.<domain>`, ...), on every base."""
+    return [origin for prefix in PAGE_HOST_PREFIXES for origin in _base_urls(f"{prefix}.{domain}", bases)]
+
+
+def page_csp(domain: str, bases: tuple[PageBase, ...] = PRODUCTION_BASES) -> str:
     """CSP of a zone's pages: code and assets from the page itself or `static.<domain>`, calls to
-    `api.<domain>` (fetch, SSE, WebSocket), never framed."""
-    suffix = f":{port}" if port else ""
-    api, static = f"{scheme}://api.{domain}{suffix}", f"{scheme}://static.{domain}{suffix}"
-    ws = ("wss" if scheme == "https" else "ws") + f"://api.{domain}{suffix}"
+    `api.<domain>` (fetch, SSE, WebSocket), never framed; on every base the edge serves."""
+    api = " ".join(_base_urls(f"api.{domain}", bases))
+    ws = " ".join(_base_urls(f"api.{domain}", bases, websocket=True))
+    static = " ".join(_base_urls(f"static.{domain}", bases))
     return "; ".join([
         "default-src 'self'", f"script-src 'self' {static}", f"style-src 'self' {static}",
         f"img-src 'self' data: blob: {static}", f"font-src 'self' {static}", f"media-src 'self' blob: {static}",
         f"connect-src 'self' {api} {ws}", "frame-ancestors 'none'", "base-uri 'self'", "object-src 'none'",
         "form-action 'self'",
     ])
+
 
 # TLS 1.2+ with forward-secret AEAD suites only (TLS 1.3 suites are not configurable in Go).
 TLS_MIN_VERSION = "VersionTLS12"

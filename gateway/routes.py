@@ -1,5 +1,5 @@
 """The edge route table: for each public host, which path prefixes go where and which rate
-limit applies. Both edges (Traefik and nginx) render this table, so they route identically.
+limit applies. Every edge (Traefik natively, in compose and in k8s) renders this table.
 
 Path prefixes are segment-bounded like `Registry.service_for_path`: `/api/v1/auth` matches
 `/api/v1/auth` and `/api/v1/auth/...`, never `/api/v1/authx`; the longest prefix wins.
@@ -66,8 +66,9 @@ def path_routes(reg: Registry, route: HostRoute) -> list[PathRoute]:
 
 
 def api_services(reg: Registry) -> list[str]:
-    """Services reachable through the edge (in registry order)."""
-    used = set(reg.api_paths.values()) | {z.api_service for z in reg.zones}
+    """Services reachable through the edge (in registry order): the API services and the pages
+    service (www., app. and the admin console)."""
+    used = set(reg.api_paths.values()) | {z.api_service for z in reg.zones} | {reg.pages_service}
     return [name for name in reg.services if name in used]
 
 

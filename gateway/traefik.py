@@ -11,8 +11,9 @@ Dynamic config, per host of every zone:
   with its rate limit and the zone's CORS policy (its own www./app./admin. origins only);
 - admin.<domain>: the same API routers, matched only from the admin allow-list (`ClientIP`);
   everyone else falls through to a lower-priority router answering 403 `edge.admin_forbidden`;
-- www./app.<domain> and the admin console: the zone's pages with their CSP (the placeholder of
-  `gateway.edge_answers` until the web service exists);
+- www./app.<domain> and the admin console (admin.'s non-API paths, allow-listed): the registry's
+  `pages_service` (web) with the Host header unchanged (it tells web the zone and the kind of
+  page), the pages' CSP and the page hosts' rate limit;
 - static.<domain>: object storage, bucket `static-<zone>` (natively: files under the state dir);
 - the registry's `edge.objects_host`: object storage with the Host kept (presigned URLs).
 
@@ -70,9 +71,9 @@ class Target:
     upstreams: Mapping[str, str] = field(default_factory=dict)
     admin_allow_list: tuple[str, ...] | None = None
     rate_limits: bool = True
-    # Origins of the pages: scheme and (local) port.
-    page_scheme: str = "https"
-    page_port: int | None = None
+    # Where the pages live, as (scheme, port) pairs (policy.PageBase): the CORS allow-list and the
+    # pages' CSP name every one (natively: plain HTTP on the listen port and HTTPS on the TLS port).
+    page_bases: tuple[policy.PageBase, ...] = policy.PRODUCTION_BASES
 
     def service_url(self, name: str, port: int) -> str:
         return f"http://{self.upstreams.get(name) or f'{self.service_host.format(name=name)}:{port}'}"
@@ -175,7 +176,10 @@ class _HostRouters:
 
     def build(self) -> dict[str, dict[str, Any]]:
         route, zone = self.route, self.route.zone
-        pages = [f"pages-{zone.key}"]
+        web = _service_name(self.reg.pages_service)
+        # The pages' headers (CSP), 502/504 as problem JSON, and the edge limiter's 429 as problem
+        # JSON (the pages service keeps no per-account limits of its own to protect).
+        pages = [f"pages-{zone.key}", "upstream-unavailable"]
         for pr in path_routes(self.reg, route):
             priority = PRIORITY_HOST if pr.prefix == "/" else PRIORITY_PATH_BASE + len(pr.prefix)
             if route.kind in API_KINDS:
@@ -183,8 +187,7 @@ class _HostRouters:
                 api = ["security-headers", f"cors-{zone.key}", "upstream-unavailable", *self.limits(pr, pr.service)]
                 if route.kind == "admin" and pr.prefix == "/":
                     # Non-API paths on admin hosts are the admin console (the zone's pages).
-                    self.add("console", "/", ANSWERS_SERVICE, pages + self.limits(pr, None) + [f"frontend-{zone.key}"],
-                             priority)
+                    self.add("console", "/", web, pages + self.limits(pr, None), priority)
                     self.add("api", "/api", _service_name(pr.service), api, PRIORITY_PATH_BASE + len("/api"))
                     continue
                 self.add(slug(pr.prefix), pr.prefix, _service_name(pr.service), api, priority)
@@ -193,9 +196,8 @@ class _HostRouters:
                 tail = ["upstream-unavailable", *self.limits(pr, None), f"bucket-{zone.key}"]
                 self.add(slug(pr.prefix), pr.prefix, service, ["security-headers", *tail], priority)
             else:
-                self.add(slug(pr.prefix), pr.prefix, ANSWERS_SERVICE,
-                         pages + self.limits(pr, None) + [f"frontend-{zone.key}"], priority)
-        if route.kind in API_KINDS:
+                self.add(slug(pr.prefix), pr.prefix, web, pages + self.limits(pr, None), priority)
+        if route.kind in (*API_KINDS, "pages"):  # hosts in front of a service: its /metrics stays inside
             for blocked in BLOCKED_PATHS:
                 self.add(f"blocked-{slug(blocked)}", blocked, ANSWERS_SERVICE, ["security-headers", "not-found"],
                          PRIORITY_PATH_BASE + len(blocked))
@@ -207,7 +209,7 @@ class _HostRouters:
 
 def _zone_middlewares(target: Target, zone: Zone) -> dict[str, Any]:
     domain = zone.domains[0]
-    origins = [o for d in zone.domains for o in policy.page_origins(d, target.page_scheme, target.page_port)]
+    origins = [o for d in zone.domains for o in policy.page_origins(d, target.page_bases)]
     bucket = (f"/{static_bucket(zone)}" if target.objects_url else f"/_edge/static/{zone.key}")
     return {
         f"cors-{zone.key}": {"headers": {
@@ -221,8 +223,7 @@ def _zone_middlewares(target: Target, zone: Zone) -> dict[str, Any]:
         # The security headers with the pages' CSP in place of the API's.
         f"pages-{zone.key}": {"headers": {"customResponseHeaders": {
             **policy.SECURITY_HEADERS,
-            "Content-Security-Policy": policy.page_csp(domain, target.page_scheme, target.page_port)}}},
-        f"frontend-{zone.key}": {"replacePath": {"path": f"/_edge/frontend/{zone.key}"}},
+            "Content-Security-Policy": policy.page_csp(domain, target.page_bases)}}},
         f"bucket-{zone.key}": {"addPrefix": {"prefix": bucket}},
     }
 

@@ -4,12 +4,14 @@
    they answer, else embedded ones from pip packages, with state under .state/ (scripts/local_deps.py).
 2. Database MC_DATABASE_NAME (default `megacity`): created if missing, roles/schemas bootstrapped,
    every service migrated, demo orgs seeded. Idempotent.
-3. The eight services (`python -m services.<name>`), logs in .state/logs/<name>.log, each waited
-   for on /readyz.
+3. The nine services (`python -m services.<name>`; web serves every zone's www./app./admin.
+   pages), logs in .state/logs/<name>.log, each waited for on /readyz.
    Then the demo accounts (scripts/demo_seed.py: admins per zone, a classroom in univ, a known
    development password and TOTP secret), created through auth's and tenant's own code paths
    and printed. Idempotent; the services run with ENVIRONMENT=development, the only place it runs.
-4. The Traefik edge on MC_EDGE_PORT (default 8080), routing every zone's hosts to the services.
+4. The Traefik edge on MC_EDGE_PORT (default 8080, plain HTTP) and MC_EDGE_TLS_PORT (default 8443,
+   HTTPS with a self-signed certificate: browsers sign in there, the refresh cookie is Secure),
+   routing every zone's hosts to the services.
 5. Runs until Ctrl-C / SIGTERM, then stops everything it started.
 
 `--check` (or MC_RUN_ONCE=1): start, send smoke requests through the edge, log every univ demo
@@ -43,12 +45,13 @@ from psycopg import sql
 from gateway.local_edge import EdgeConfig, EdgeError, LocalEdge
 from megacity.db.bootstrap import app_role, owner_role
 from megacity.db.engine import with_database
-from megacity.db.migrations import migrate_all
+from megacity.db.migrations import has_migrations, migrate_all
 from megacity.zones import registry
 
 STATE = Path(os.environ.get("MC_STATE_DIR", ROOT / ".state")).resolve()
 LOGS = STATE / "logs"
 SMOKE_HOST = "api.univprepai.com"
+SMOKE_PAGE_HOST = "www.univprepai.com"
 ENVIRONMENT = "development"  # of every service make run starts, and the demo seed's condition
 
 
@@ -67,6 +70,7 @@ class Options:
     nats_url: str
     database: str
     edge_port: int
+    edge_tls_port: int
     port_offset: int
     ready_timeout: float
     check: bool
@@ -85,6 +89,7 @@ class Options:
             nats_url=env("MC_NATS_URL", "nats://127.0.0.1:4222"),
             database=env("MC_DATABASE_NAME", "megacity"),
             edge_port=int(env("MC_EDGE_PORT", "8080")),
+            edge_tls_port=int(env("MC_EDGE_TLS_PORT", "8443")),
             port_offset=offset,
             ready_timeout=float(env("MC_READY_TIMEOUT", "90")),
             check=check or env("MC_RUN_ONCE", "") not in ("", "0"),
@@ -130,9 +135,12 @@ def service_env(svc: Service, opts: Options, deps: dict[str, local_deps.Dependen
     p = svc.name.upper().replace("-", "_") + "_"
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "libs"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    if has_migrations(svc.name):  # services that keep no tables (cat, inference, web) get no database
+        env.update({
+            f"{p}DATABASE_URL": with_database(admin, opts.database, app_role(svc.name)),
+            f"{p}MIGRATION_DATABASE_URL": with_database(admin, opts.database, owner_role(svc.name)),
+        })
     env.update({
-        f"{p}DATABASE_URL": with_database(admin, opts.database, app_role(svc.name)),
-        f"{p}MIGRATION_DATABASE_URL": with_database(admin, opts.database, owner_role(svc.name)),
         f"{p}REDIS_URL": deps["redis"].url,
         f"{p}NATS_URL": deps["nats"].url,
         f"{p}ENVIRONMENT": ENVIRONMENT,
@@ -145,6 +153,9 @@ def service_env(svc: Service, opts: Options, deps: dict[str, local_deps.Dependen
                         "/.well-known/jwks.json",
         "OTEL_SERVICE_NAME": svc.name,
     })
+    if svc.name == "web":  # the admin health page reads each service's /readyz where this run put it
+        env["WEB_HEALTH_TARGETS"] = json.dumps({name: f"http://127.0.0.1:{spec.http_port + opts.port_offset}"
+                                                for name, spec in registry().services.items() if name != "web"})
     for var, setting in (("MC_EVENTS_NAMESPACE", "EVENTS_NAMESPACE"), ("MC_REDIS_KEY_PREFIX", "REDIS_KEY_PREFIX")):
         if os.environ.get(var):
             env[p + setting] = os.environ[var]
@@ -159,14 +170,14 @@ def stop_stale_edge(edge_dir: Path) -> None:
         print(f"edge: stopped pid {pid} left running by an earlier run")
 
 
-def check_ports_free(services: list[Service], edge_port: int) -> None:
+def check_ports_free(services: list[Service], edge_port: int, edge_tls_port: int) -> None:
     """Fail early, and clearly, when a port is taken (gRPC's SO_REUSEPORT would not notice)."""
     ports = [(f"{s.name} http", s.http_port) for s in services] + [(f"{s.name} grpc", s.grpc_port) for s in services]
-    taken = [f"{what} :{port}" for what, port in ports + [("edge", edge_port)]
+    taken = [f"{what} :{port}" for what, port in ports + [("edge", edge_port), ("edge https", edge_tls_port)]
              if local_deps.tcp_open(f"tcp://127.0.0.1:{port}", timeout=0.2)]
     if taken:
         raise StartupError(f"ports in use: {', '.join(taken)} (another platform running? "
-                           "stop it, or set MC_PORT_OFFSET / MC_EDGE_PORT)")
+                           "stop it, or set MC_PORT_OFFSET / MC_EDGE_PORT / MC_EDGE_TLS_PORT)")
 
 
 def start_service(svc: Service, env: dict[str, str]) -> None:
@@ -268,11 +279,15 @@ def smoke_demo_logins(services: list[Service]) -> bool:
 
 # --- output -------------------------------------------------------------------------------
 
-def print_urls(edge_port: int) -> None:
-    print(f"\nMegaCity is up. Edge: http://127.0.0.1:{edge_port}  (hosts are chosen by the Host header)")
+def print_urls(edge_port: int, edge_tls_port: int) -> None:
+    print(f"\nMegaCity is up. Edge: http://127.0.0.1:{edge_port} and https://127.0.0.1:{edge_tls_port} "
+          "(self-signed; hosts are chosen by the Host header)")
     for zone in registry().zones:
         for domain in zone.domains:
-            print(f"  {zone.key:<10} http://api.{domain}:{edge_port}")
+            print(f"  {zone.key:<10} https://www.{domain}:{edge_tls_port}  https://app.{domain}:{edge_tls_port}  "
+                  f"http://api.{domain}:{edge_port}")
+    print("Pages in a browser: resolve the hosts to 127.0.0.1 (/etc/hosts, or chromium "
+          "--host-resolver-rules='MAP *.univprepai.com 127.0.0.1') and accept the certificate.")
     print("\nTry:")
     print(f"  curl -H 'Host: {SMOKE_HOST}' http://127.0.0.1:{edge_port}/api/v1/zone")
     print(f"  curl -X POST -H 'Host: {SMOKE_HOST}' http://127.0.0.1:{edge_port}/api/v1/diagnostics/probe")
@@ -281,9 +296,17 @@ def print_urls(edge_port: int) -> None:
 
 
 def smoke(edge_port: int) -> bool:
-    """GET /api/v1/zone and POST a mesh probe through the edge; wait for K-Zone's receipt."""
+    """GET /api/v1/zone and POST a mesh probe through the edge; wait for K-Zone's receipt; GET
+    the landing page of www.univprepai.com (web, through the edge)."""
     base, headers = f"http://127.0.0.1:{edge_port}", {"Host": SMOKE_HOST}
     ok = True
+    with httpx.Client(base_url=base, timeout=10.0, trust_env=False) as pages:
+        page = pages.get("/", headers={"Host": SMOKE_PAGE_HOST})
+        good = (page.status_code == 200 and page.headers.get("x-served-by") == "web"
+                and page.headers.get("content-type", "").startswith("text/html"))
+        ok &= good
+        print(f"smoke GET  {SMOKE_PAGE_HOST}/ -> {page.status_code} {page.headers.get('content-type')}  "
+              f"[{'ok' if good else 'FAIL'}]")
     with httpx.Client(base_url=base, headers=headers, timeout=10.0, trust_env=False) as client:
         zone = client.get("/api/v1/zone")
         good = zone.status_code == 200 and zone.json().get("key") == "univ"
@@ -320,7 +343,7 @@ def run(opts: Options) -> int:
                for name, spec in registry().services.items()]
     try:
         stop_stale_edge(STATE / "edge")
-        check_ports_free(planned, opts.edge_port)
+        check_ports_free(planned, opts.edge_port, opts.edge_tls_port)
         LOGS.mkdir(parents=True, exist_ok=True)
         print("dependencies:")
         for name, url in (("postgres", opts.admin_url), ("redis", opts.redis_url), ("nats", opts.nats_url)):
@@ -337,7 +360,8 @@ def run(opts: Options) -> int:
         print("demo accounts:")
         seed_demo_accounts(services, deps["postgres"].url, opts.database)
         upstreams = {s.name: f"127.0.0.1:{s.http_port}" for s in services}
-        edge = LocalEdge(EdgeConfig(listen_port=opts.edge_port, upstreams=upstreams), STATE / "edge")
+        edge = LocalEdge(EdgeConfig(listen_port=opts.edge_port, tls_port=opts.edge_tls_port, upstreams=upstreams),
+                         STATE / "edge")
         edge.start()
         print(f"edge: Traefik on 127.0.0.1:{opts.edge_port}, https :{edge.tls_port} (logs {STATE / 'edge' / 'logs'})")
         if opts.check:
@@ -345,7 +369,7 @@ def run(opts: Options) -> int:
             demo_ok = smoke_demo_logins(services)
             print(f"smoke demo logins: {'passed' if demo_ok else 'FAILED'}", flush=True)
             return 0 if edge_ok and demo_ok else 1
-        print_urls(opts.edge_port)
+        print_urls(opts.edge_port, opts.edge_tls_port)
         while True:  # until a signal; a service that dies takes the platform down with it
             for svc in services:
                 if svc.process.poll() is not None:

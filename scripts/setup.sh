@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the platform needs on a fresh Debian machine: wrk (edge benchmark), espeak-ng (speech
-# for the inference tests) and Prometheus/Alertmanager/node-exporter (alert tests) from Debian, then the Python
+# Installs what the platform needs on a fresh Debian machine: wrk (edge benchmark), chromium and npm
+# (page tests, Lighthouse), espeak-ng (speech for the inference tests) and Prometheus/Alertmanager/node-exporter (alert tests) from Debian, then the Python
 # virtual environment from requirements-dev.txt, requirements-local.txt and requirements-ml.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,12 @@ command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)  # spoken test sentenc
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-exporter)
+# The pages' browser tests and Lighthouse run Debian's chromium (Playwright's browser download is not used).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# Korean glyphs for the pages' screenshots (Debian's chromium brings no CJK font).
+fc-list :lang=ko 2>/dev/null | grep -q . || need+=(fonts-noto-cjk)
+# axe-core (injected by the browser tests) and lighthouse (make bench) come from npm.
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "installing Debian packages: ${need[*]}"
@@ -34,5 +40,7 @@ if [ ! -x "$VENV/checkov/bin/checkov" ]; then
   python3.11 -m venv "$VENV/checkov" 2>/dev/null || python3 -m venv "$VENV/checkov"
   "$VENV/checkov/bin/pip" install -q --disable-pip-version-check checkov==3.3.30
 fi
+# Browser-test and benchmark tools from package-lock.json (the pages themselves need no Node build).
+npm ci --no-audit --no-fund --loglevel=error
 PYTHONPATH=.:libs "$VENV/bin/python" -m services.inference.model_files  # whisper-base + Gemma laid out once (.state/inference)
 echo "setup done: $VENV"

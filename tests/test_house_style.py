@@ -7,7 +7,9 @@
 - documented errors are merged with `problems(...)`: `{**a, **b}` keeps only the last entry of
   a status and silently drops codes from the OpenAPI;
 - every error code a feature raises (`AppError(<status>, "<code>"` in its package) is in the
-  OpenAPI of its routes.
+  OpenAPI of its routes;
+- the pages service (web) holds no business rules and reaches no data: no database, gRPC or
+  event code in it (the browser calls api.<domain> itself).
 """
 from __future__ import annotations
 
@@ -20,6 +22,11 @@ from fastapi import APIRouter
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = ("auth", "tenant", "exam", "kzone", "classroom", "arena")
+# Public, but pages (HTML shells) rather than an API: no service / queries layer to check.
+PAGES = ("web",)
+# What a pages service must not import: databases, other services' gRPC, events.
+DATA_ACCESS = ("sqlalchemy", "psycopg", "alembic", "megacity.db", "megacity.events", "megacity.grpc",
+               "megacity.tenant_lookups", "mcproto", "grpc", "nats")
 SQL_MARKERS = ("text(", "select(", "execute(", "begin(", "tenant_transaction", "commit(", "sqlalchemy")
 ROUTE_METHODS = {"get", "post", "put", "patch", "delete"}
 MAX_ROUTE_LINES = 40
@@ -93,6 +100,23 @@ def test_every_raised_code_is_documented(service: str) -> None:
         raised = {(int(s), c) for f in package.glob("*.py") for s, c in RAISED.findall(f.read_text())}
         missing += [f"{package.relative_to(ROOT)}: {s} {c}" for s, c in sorted(raised - documented)]
     assert not missing, "raised but not in the OpenAPI of the feature's routes:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("service", PAGES)
+def test_pages_service_reaches_no_data(service: str) -> None:
+    found = []
+    for path in (ROOT / "services" / service).rglob("*.py"):
+        if "tests" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{path.relative_to(ROOT)}:{node.lineno} imports {n}" for n in names
+                      if any(n == banned or n.startswith(banned + ".") for banned in DATA_ACCESS)]
+    assert not found, "\n".join(found)
+    from megacity.db.migrations import has_migrations
+
+    assert not has_migrations(service)
 
 
 def _codes(response: dict) -> set[str]:

@@ -1,6 +1,7 @@
 # Production images (python:3.11-slim, dependencies from PyPI); the build context is the
 # repository root. One stage per kind of image, selected by compose's `target`:
-#   service       the six non-GPU services (build arg SERVICE, e.g. exam)
+#   service       every non-GPU service (build arg SERVICE, e.g. exam; web: templates, static files
+#                 and translations are inside services/web/)
 #   inference     inference with requirements-ml.txt and its models assembled at build time
 #   edge-answers  the edge's own answers (python -m gateway.edge_answers)
 #   docker build -f deploy/docker/service.Dockerfile --target service --build-arg SERVICE=exam \

@@ -9,7 +9,9 @@ included) and anything else is `400 request.unknown_parameter`, naming the param
 the app includes afterwards, and knows the matched route, which a middleware does not) and a
 generic 400 entry in the OpenAPI of every operation that takes query parameters (an operation
 without any documents nothing: a query there is equally refused, like any unknown parameter).
-WebSocket routes are not checked (their handshake parameters are the handler's business).
+WebSocket routes are not checked (their handshake parameters are the handler's business), nor
+are routes whose class sets `open_query = True`: HTML pages (services/web), whose query
+(`?next=`, `?lang=`, a campaign's tags) is read by the page's script or ignored, as browsers expect.
 """
 from __future__ import annotations
 
@@ -62,7 +64,7 @@ async def reject_unknown_query_parameters(connection: HTTPConnection) -> None:
     if connection.scope.get("type") != "http" or not connection.scope.get("query_string"):
         return
     route = connection.scope.get("route")
-    if not isinstance(route, APIRoute):
+    if not isinstance(route, APIRoute) or getattr(route, "open_query", False):
         return
     allowed = declared_query_parameters(route)
     unknown = sorted({key for key in connection.query_params if key not in allowed})

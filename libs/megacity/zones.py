@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, Field, field_validator
@@ -25,6 +26,10 @@ REGISTRY_PATH = Path(__file__).with_name("zones.yaml")
 ZONES_FILE_ENV = "MEGACITY_ZONES_FILE"
 # A zone key names routers, k8s objects and its `static-<key>` bucket (S3: ≤ 63 chars, lowercase).
 _ZONE_KEY = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+# What a host prefix (www, app, api, static, admin) is: the zone's pages (served by the registry's
+# `pages_service`), its API (path-routed to the owning services), the API plus the admin console
+# behind the allow-list, or object storage.
+HostKind = Literal["pages", "api", "admin", "objects"]
 _DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 
 
@@ -36,12 +41,21 @@ class ServiceSpec(BaseModel):
     gpu: bool = False
 
 
+class Brand(BaseModel):
+    """How a zone's pages look: a colour that keeps WCAG AA contrast (4.5:1) against white, and
+    a Korean name (the registry's `name` is the English one)."""
+
+    color: str = Field(default="#1d4ed8", pattern=r"^#[0-9a-f]{6}$")
+    name_ko: str = ""
+
+
 class Zone(BaseModel):
     key: str
     id: int = Field(gt=0)
     name: str
     domains: list[str] = Field(min_length=1)
     api_service: str
+    brand: Brand = Field(default_factory=Brand)
 
     @field_validator("key")
     @classmethod
@@ -82,7 +96,7 @@ class HostRoute(BaseModel):
 
     host: str
     prefix: str
-    kind: str
+    kind: HostKind
     zone: Zone
 
 
@@ -95,8 +109,10 @@ class EdgeSettings(BaseModel):
 
 
 class Registry(BaseModel):
-    host_prefixes: dict[str, str]
+    host_prefixes: dict[str, HostKind]
     services: dict[str, ServiceSpec]
+    # The service behind every `pages` host (www., app.) and the admin console (admin.'s non-API paths).
+    pages_service: str
     api_paths: dict[str, str]
     rate_limits: list[RateLimit]
     admin_allow_list: list[str]
@@ -119,6 +135,8 @@ class Registry(BaseModel):
         for path, svc in self.api_paths.items():
             if svc not in self.services:
                 raise ValueError(f"api path {path}: unknown service {svc}")
+        if self.pages_service not in self.services or not self.services[self.pages_service].public:
+            raise ValueError(f"pages_service {self.pages_service}: not a public service of this registry")
         self._by_host = {r.host: r for r in self.host_routes()}
 
     def host_routes(self) -> list[HostRoute]:

@@ -49,7 +49,11 @@ EXTRA_ROLES = {"classroom": ("participant",)}
 # Roles that get no 2xx from any token-guarded operation of a service, by design: classroom's
 # token-guarded operations are staff's (sessions, problems, moderation) or the participant's.
 NO_ACCESS = {"classroom": ("student",)}
-# The zone each public service is exercised in (kzone serves the K-Zone domains).
+# The zone each public service is exercised in (kzone serves the K-Zone domains). Left out: web,
+# the pages service: its routes answer HTML page shells and their assets on www./app./admin.
+# hosts (no JSON operation, no token-guarded one: every role's "some 2xx with its token" check
+# could never hold); the pages are tested in a real browser (services/web/tests) and their
+# routing through the edge in tests/integration/test_edge_routing.py.
 SERVICE_ZONE = {"auth": "univ", "tenant": "univ", "exam": "univ", "kzone": "kzone", "classroom": "univ",
                 "arena": "univ"}
 STARTUP_TIMEOUT = 120.0

@@ -1,5 +1,6 @@
-"""Every public service answers what its OpenAPI says (issue #9): a schemathesis run against the
-OpenAPI that auth, tenant, exam, kzone, classroom and arena serve, over real HTTP with the zone's `Host`, as a
+"""Every public API service answers what its OpenAPI says (issue #9): a schemathesis run against the
+OpenAPI that auth, tenant, exam, kzone, classroom and arena serve (not web: HTML pages, see
+tests/api/conftest.py), over real HTTP with the zone's `Host`, as a
 teacher, an org admin and a student holding real tokens from the real auth service
 (tests/api/conftest.py starts the mesh and seeds it).
 

@@ -112,6 +112,13 @@ def test_object_storage_and_gpu_settings(monkeypatch: pytest.MonkeyPatch) -> Non
     assert Path(inference.stt_model).is_absolute() and Path(inference.llm_gpu_model).is_absolute()
 
 
+def test_web_probes_each_service_by_its_cluster_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The admin health page reads every service's /readyz at its Service's cluster DNS name."""
+    web: Any = load_settings("web", container_env("Deployment", "web"), monkeypatch)
+    for name, spec in registry().services.items():
+        assert web.health_url(name, spec.http_port) == f"http://{k8s_cluster.service_host(name)}:{spec.http_port}"
+
+
 def test_a_variable_missing_from_the_manifest_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     env = container_env("Deployment", "auth")
     del env["AUTH_PII_KEYS"]

@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_BIN = Path(compose.__file__).parent / "docker-compose"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 GPU_OVERLAY = ROOT / "deploy/compose.gpu.yml"
+# No database role at all (no bootstrap password, no wait for db-init or PgBouncer): the pages.
+NO_DATABASE = {"web"}
 
 
 def required_vars() -> set[str]:
@@ -72,8 +74,8 @@ def test_compose_services_match_registry(compose_model: dict[str, Any]) -> None:
             assert "@pgbouncer:6432/" in env[f"{prefix}_DATABASE_URL"]
             assert env[f"{prefix}_MIGRATION_DATABASE_URL"].startswith(f"postgresql+psycopg://mc_{name}_owner:")
             assert "@postgres:5432/" in env[f"{prefix}_MIGRATION_DATABASE_URL"]
-        else:  # cat and inference keep no tables
-            assert f"{prefix}_DATABASE_URL" not in env
+        else:  # cat, inference and web keep no tables
+            assert f"{prefix}_DATABASE_URL" not in env and f"{prefix}_MIGRATION_DATABASE_URL" not in env
         assert env[f"{prefix}_ENVIRONMENT"] == "compose"
         assert env[f"{prefix}_GRPC_PEER_TEMPLATE"] == "{service}:{port}"
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4317" and env["OTEL_TRACES_EXPORTER"] == "otlp"
@@ -81,13 +83,20 @@ def test_compose_services_match_registry(compose_model: dict[str, Any]) -> None:
             assert env[f"{prefix}_{key}"], key
         check = " ".join(svc["healthcheck"]["test"])
         assert f"megacity.grpc.healthcheck {spec.grpc_port}" in check and f":{spec.http_port}/readyz" in check
+        assert svc["depends_on"]["redis"]["condition"] == "service_healthy"
+        if name in NO_DATABASE:
+            assert not {"db-init", "pgbouncer", "postgres"} & set(svc["depends_on"]), name
+            continue
         assert svc["depends_on"]["db-init"]["condition"] == "service_completed_successfully"
         assert svc["depends_on"]["pgbouncer"]["condition"] == "service_healthy"
+    # web's admin health page reads each service's /readyz by its compose hostname.
+    template = services["web"]["environment"]["WEB_HEALTH_URL_TEMPLATE"]
+    assert template.format(service="auth", port=8101) == "http://auth:8101"
     db_init = services["db-init"]
     assert db_init["command"] == ["python", "-m", "megacity.db.bootstrap"]
     assert db_init["depends_on"]["postgres"]["condition"] == "service_healthy"
     for name in reg.services:
-        assert f"{name.upper()}_DB_APP_PASSWORD" in db_init["environment"]
+        assert (f"{name.upper()}_DB_APP_PASSWORD" in db_init["environment"]) == (name not in NO_DATABASE), name
 
 
 def test_compose_every_long_running_container_has_a_healthcheck(compose_model: dict[str, Any]) -> None:

@@ -1,20 +1,25 @@
 """Generated edge/deploy files are current and consistent with the zone registry."""
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from gateway import __main__ as gateway_cli
 from gateway import policy, traefik
 from gateway.local_edge import traefik_bin
-from gateway.routes import path_routes
+from gateway.routes import api_services, path_routes
 from megacity.zones import registry
 
 ROOT = Path(__file__).resolve().parents[2]
+# Mounted by every public service on purpose (megacity.job_progress reads Redis only), so the
+# zone's default service answers it: not an owned prefix.
+SHARED_API_PREFIXES = ("/api/v1/jobs/",)
 
 
 def test_generated_files_are_current() -> None:
@@ -43,7 +48,7 @@ def test_traefik_routes_every_host_and_references_exist() -> None:
     assert routers["unknown-host"]["priority"] == min(r["priority"] for r in routers.values())
     assert routers["refused-methods"]["priority"] == max(r["priority"] for r in routers.values())
     # No router may point at a service that is not in this repository (the old frontend-<zone>).
-    assert set(services) == ({f"svc-{n}" for n in ("auth", "tenant", "exam", "kzone", "classroom", "arena")}
+    assert set(services) == ({f"svc-{n}" for n in ("auth", "tenant", "exam", "kzone", "classroom", "arena", "web")}
                              | {"objects", "objects-presigned", "edge-answers"})
     # Presigned URLs: the public objects host reaches S3 with its Host header intact.
     presigned = routers["objects-presigned"]
@@ -79,6 +84,80 @@ def test_traefik_api_routers_match_registry_ownership() -> None:
             refused = [r for r in routers.values() if r["rule"] == f"Host(`{route.host}`)"]
             assert len(refused) == 1 and refused[0]["priority"] == traefik.PRIORITY_ADMIN_REFUSED
             assert "admin-forbidden" in refused[0]["middlewares"]
+
+
+@pytest.mark.parametrize("service", [n for n in registry().services if n in api_services(registry())
+                                     and n != registry().pages_service])
+def test_every_api_route_of_a_service_is_routed_to_it(service: str) -> None:
+    """Each path a public service serves under /api (or /.well-known) reaches that service through
+    the edge on every zone's api./admin. hosts: a new prefix not in `api_paths` would fall to the
+    zone's default service and answer 404 there (tenant's /api/v1/notifications once did)."""
+    main = importlib.import_module(f"services.{service}.main")
+    settings = importlib.import_module(f"services.{service}.settings").Settings(environment="test")
+    reg = registry()
+    paths = set(main.build(settings).app.openapi()["paths"])
+    misrouted = sorted({(path, z.key, reg.service_for_path(z, path)) for path in paths
+                        if path.startswith(("/api/", "/.well-known/")) and not path.startswith(SHARED_API_PREFIXES)
+                        for z in reg.zones
+                        if reg.service_for_path(z, path) != service})
+    assert not misrouted, f"add their prefixes to api_paths in zones.yaml: {misrouted}"
+
+
+def test_page_hosts_and_the_admin_console_go_to_the_pages_service() -> None:
+    """www./app. (every path) and admin.'s non-API paths reach web with the Host unchanged (web
+    resolves zone and kind from it), under the pages' CSP, 502/504 as problem JSON and the page
+    hosts' flood ceiling; admin's console only from the allow-list; web's /metrics stays inside.
+    The edge's old placeholder page (`frontend-<zone>`, `/_edge/frontend/…`) is gone."""
+    reg = registry()
+    dynamic = traefik.dynamic_config(reg)["http"]
+    routers, services, middlewares = dynamic["routers"], dynamic["services"], dynamic["middlewares"]
+    assert reg.pages_service == "web"
+    assert services["svc-web"]["loadBalancer"].get("passHostHeader", True) is True
+    assert services["svc-web"]["loadBalancer"]["servers"] == [{"url": "http://web:8109"}]
+    assert not [m for m in middlewares if m.startswith("frontend-")]
+    assert "/_edge/frontend" not in yaml.safe_dump(dynamic)
+    for route in reg.host_routes():
+        zone = route.zone.key
+        if route.kind == "pages":
+            host_routers = {n: r for n, r in routers.items() if f"Host(`{route.host}`)" in r["rule"]}
+            root = routers[f"{zone}-{route.prefix}-root"]
+            assert root["rule"] == f"Host(`{route.host}`)" and root["service"] == "svc-web"
+            limit = f"ratelimit-{route.prefix}"
+            assert root["middlewares"] == [f"pages-{zone}", "upstream-unavailable", "edge-rate-limited", limit]
+            blocked = routers[f"{zone}-{route.prefix}-blocked-metrics"]
+            assert blocked["service"] == "edge-answers" and "not-found" in blocked["middlewares"]
+            assert set(host_routers) == {f"{zone}-{route.prefix}-root", f"{zone}-{route.prefix}-blocked-metrics"}
+        elif route.kind == "admin":
+            console = routers[f"{zone}-admin-console"]
+            assert console["rule"] == traefik._rule(route.host, "/", list(reg.admin_allow_list))
+            assert console["service"] == "svc-web"
+            assert console["middlewares"][:2] == [f"pages-{zone}", "upstream-unavailable"]
+            assert console["priority"] < routers[f"{zone}-admin-api"]["priority"]
+            assert routers[f"{zone}-admin-api"]["service"] == f"svc-{route.zone.api_service}"
+    csp = middlewares["pages-univ"]["headers"]["customResponseHeaders"]["Content-Security-Policy"]
+    assert csp == policy.page_csp("univprepai.com") and "script-src 'self' https://static.univprepai.com" in csp
+    cors = middlewares["cors-univ"]["headers"]
+    assert cors["accessControlAllowOriginList"] == [
+        "https://www.univprepai.com", "https://app.univprepai.com", "https://admin.univprepai.com"]
+    assert "X-Requested-With" in cors["accessControlAllowHeaders"]
+
+
+def test_native_pages_policy_names_the_http_and_the_https_port() -> None:
+    """The native edge serves plain HTTP on its listen port and HTTPS on its TLS port: a page on
+    either may call api. on the same one (CORS) and load and connect there (CSP)."""
+    bases = (("http", 8080), ("https", 8443))
+    target = traefik.Target(name="native", service_host="127.0.0.1", answers_url="http://127.0.0.1:1",
+                            objects_url=None, otlp_endpoint=None, page_bases=bases)
+    middlewares = traefik.dynamic_config(registry(), target)["http"]["middlewares"]
+    origins = middlewares["cors-mpc"]["headers"]["accessControlAllowOriginList"]
+    assert origins == [f"{scheme}://{prefix}.mpcstudy.com:{port}" for prefix in ("www", "app", "admin")
+                       for scheme, port in bases]
+    csp = middlewares["pages-mpc"]["headers"]["customResponseHeaders"]["Content-Security-Policy"]
+    connect = csp.split("connect-src ")[1].split(";")[0].split()
+    assert connect == ["'self'", "http://api.mpcstudy.com:8080", "https://api.mpcstudy.com:8443",
+                       "ws://api.mpcstudy.com:8080", "wss://api.mpcstudy.com:8443"]
+    script = csp.split("script-src ")[1].split(";")[0].split()
+    assert script == ["'self'", "http://static.mpcstudy.com:8080", "https://static.mpcstudy.com:8443"]
 
 
 def test_classroom_and_its_websocket_are_routed_on_every_api_host() -> None:

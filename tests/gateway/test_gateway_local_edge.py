@@ -1,5 +1,6 @@
 """The native edge (real Traefik via LocalEdge) in front of small real upstreams: host and path
-routing for all nine zones, admin allow-list, edge problem answers, rate limit, headers, CORS."""
+routing for all nine zones (pages to web, APIs to their owners), admin allow-list, edge problem
+answers, rate limit, headers, CORS and CSP on both the HTTP and the HTTPS port."""
 from __future__ import annotations
 
 import json
@@ -141,19 +142,43 @@ def test_security_headers_on_proxied_and_edge_answers(edge: LocalEdge) -> None:
         assert resp.status_code == 200, (host, resp.text)
         for name, value in policy.SECURITY_HEADERS.items():
             assert resp.headers[name] == value, (host, name)
-    # Pages keep every header but get the CSP that lets them call their api. and load from static.
+    # Pages keep every header but get the CSP that lets them call their api. and load from static,
+    # on the HTTP port and on the HTTPS one (browsers sign in there: the refresh cookie is Secure).
     page = get(edge, "www.my-ktube.ai", "/")
+    bases = (("http", edge.port), ("https", edge.tls_port))
     for name, value in policy.SECURITY_HEADERS.items():
-        expected = policy.page_csp("my-ktube.ai", "http", edge.port) if name == "Content-Security-Policy" else value
+        expected = policy.page_csp("my-ktube.ai", bases) if name == "Content-Security-Policy" else value
         assert page.headers[name] == expected, name
     csp = page.headers["Content-Security-Policy"]
-    assert f"connect-src 'self' http://api.my-ktube.ai:{edge.port}" in csp
-    assert f"script-src 'self' http://static.my-ktube.ai:{edge.port}" in csp and "frame-ancestors 'none'" in csp
+    assert (f"connect-src 'self' http://api.my-ktube.ai:{edge.port} https://api.my-ktube.ai:{edge.tls_port} "
+            f"ws://api.my-ktube.ai:{edge.port} wss://api.my-ktube.ai:{edge.tls_port};") in csp
+    assert f"script-src 'self' http://static.my-ktube.ai:{edge.port} https://static.my-ktube.ai:{edge.tls_port};" in csp
+    assert "frame-ancestors 'none'" in csp
 
 
-def test_frontend_and_static_hosts(edge: LocalEdge) -> None:
-    www = get(edge, "app.my-ktube.ai", "/some/page")
-    assert www.json()["zone"] == "kzone-ai" and www.json()["host"] == "app.my-ktube.ai"
+@pytest.mark.parametrize("host", ["www.my-ktube.ai", "app.my-ktube.ai", "app.univprepai.com", "www.dreamseedai.com"])
+def test_page_hosts_reach_web_with_the_host_unchanged(edge: LocalEdge, host: str) -> None:
+    """Every path of www./app. is web's (web resolves zone and kind from the Host); the edge's
+    old placeholder JSON is gone."""
+    for path in ("/", "/some/page?x=1", "/static/js/mc.js", "/api/v1/exams"):
+        seen = get(edge, host, path).json()
+        assert seen["upstream"] == "web" and seen["host"] == host and seen["path"] == path, (host, path)
+    assert_problem(get(edge, host, "/metrics"), 404, "edge.not_found")  # web's metrics stay inside
+    with httpx.Client(base_url=edge.tls_url, verify=False, timeout=10) as client:
+        seen = client.get("/exams", headers={"Host": host}).json()
+    assert seen["upstream"] == "web" and seen["host"] == host and seen["headers"]["x-forwarded-proto"] == "https"
+
+
+def test_page_host_down_is_problem_503(upstreams: dict[str, str], tmp_path: Path) -> None:
+    e = _edge(tmp_path, upstreams={**upstreams, "web": f"127.0.0.1:{free_port()}"})
+    try:
+        assert_problem(get(e, "app.univprepai.com", "/exams"), 503, "edge.upstream_unavailable")
+        assert get(e, "api.univprepai.com", "/api/v1/exams/1").json()["upstream"] == "exam"
+    finally:
+        e.stop()
+
+
+def test_static_host(edge: LocalEdge) -> None:
     static = get(edge, "static.univprepai.com", "/hello.txt")
     assert static.text == "hello static\n" and static.headers["content-type"].startswith("text/plain")
     assert_problem(get(edge, "static.univprepai.com", "/missing.png"), 404, "edge.not_found")
@@ -217,20 +242,24 @@ def test_services_own_429_passes_through(edge: LocalEdge, service_path: str) -> 
         registry().zone("college"), service_path)
 
 
-def test_cors_allows_only_the_zones_own_pages(edge: LocalEdge) -> None:
-    origin = f"http://app.univprepai.com:{edge.port}"
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_cors_allows_only_the_zones_own_pages(edge: LocalEdge, scheme: str) -> None:
+    port = edge.port if scheme == "http" else edge.tls_port
+    origin = f"{scheme}://app.univprepai.com:{port}"
     preflight = {"Origin": origin, "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "authorization,content-type"}
+                 "Access-Control-Request-Headers": "authorization,content-type,x-requested-with"}
     with httpx.Client(base_url=edge.url, timeout=10) as client:
         ok = client.options("/api/v1/exams", headers={"Host": "api.univprepai.com", **preflight})
         assert ok.status_code == 200
         assert ok.headers["Access-Control-Allow-Origin"] == origin
         assert ok.headers["Access-Control-Allow-Credentials"] == "true"
         assert "POST" in ok.headers["Access-Control-Allow-Methods"]
-        assert "authorization" in ok.headers["Access-Control-Allow-Headers"].lower()
+        allowed = ok.headers["Access-Control-Allow-Headers"].lower()
+        assert "authorization" in allowed and "x-requested-with" in allowed
         assert ok.headers["Access-Control-Max-Age"] == str(policy.CORS_MAX_AGE_SECONDS)
         # Another zone's page, or any other site, gets nothing to work with.
-        for stranger in (f"http://app.mpcstudy.com:{edge.port}", "https://evil.example", "null"):
+        for stranger in (f"{scheme}://app.mpcstudy.com:{port}", "https://evil.example", "null",
+                         f"{scheme}://app.univprepai.com:{free_port()}"):
             refused = client.options("/api/v1/exams", headers={"Host": "api.univprepai.com", **preflight,
                                                                "Origin": stranger})
             assert "Access-Control-Allow-Origin" not in refused.headers, stranger
@@ -248,10 +277,18 @@ def test_https_entry_point_serves_the_same_routes(edge: LocalEdge) -> None:
 def test_admin_host_allow_list(upstreams: dict[str, str], tmp_path: Path) -> None:
     e = _edge(tmp_path, upstreams=upstreams, admin_allow_list=["127.0.0.2/32"])
     try:
-        assert_problem(get(e, "admin.univprepai.com", "/api/v1/exams/1"), 403, "edge.admin_forbidden")
-        allowed = get(e, "admin.univprepai.com", "/api/v1/exams/1",
-                      transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+        for path in ("/api/v1/exams/1", "/", "/audit"):  # the API and the console alike
+            assert_problem(get(e, "admin.univprepai.com", path), 403, "edge.admin_forbidden")
+        inside = httpx.HTTPTransport(local_address="127.0.0.2")
+        allowed = get(e, "admin.univprepai.com", "/api/v1/exams/1", transport=inside)
         assert allowed.status_code == 200 and allowed.json()["upstream"] == "exam"
+        # The console (admin.'s non-API paths) is web's, Host unchanged, with the pages' CSP.
+        console = get(e, "admin.univprepai.com", "/audit?action=login", transport=inside)
+        assert console.json()["upstream"] == "web" and console.json()["host"] == "admin.univprepai.com"
+        assert console.json()["path"] == "/audit?action=login"
+        assert console.headers["Content-Security-Policy"] == policy.page_csp(
+            "univprepai.com", (("http", e.port), ("https", e.tls_port)))
+        assert get(e, "admin.univprepai.com", "/api/v1/zone", transport=inside).json()["upstream"] == "tenant"
         # The api. host of the same zone is not behind the allow-list.
         assert get(e, "api.univprepai.com", "/api/v1/exams/1").status_code == 200
     finally:

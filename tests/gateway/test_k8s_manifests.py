@@ -390,3 +390,19 @@ def test_network_policies_deny_by_default_and_allow_the_mesh(docs: list[dict[str
     assert not flows(pols, edge, app("arena"), arena.grpc_port)
     assert not any(flows(pols, app(n), app("arena"), arena.grpc_port) for n in reg.services)
     assert not flows(pols, app("arena"), app("tenant"), reg.services["tenant"].grpc_port)
+    # web: the edge brings every page request (www., app., the admin console); web keeps no
+    # database and calls no service's API (the browser calls api.<domain> itself): it only reads
+    # every service's /readyz on its HTTP port (the admin health page), and nobody but the edge
+    # and Prometheus reaches web.
+    web = reg.services["web"]
+    assert not {callee for caller, callee in grpc_calls_in_code() if caller == "web"}
+    assert "web" not in k8s_network.GRPC_CALLS and k8s_network.HEALTH_PROBER == "web"
+    assert flows(pols, edge, app("web"), web.http_port)
+    assert not flows(pols, edge, app("web"), web.grpc_port)
+    for name, spec in reg.services.items():
+        assert not flows(pols, app("web"), app(name), spec.grpc_port), name
+        assert flows(pols, app("web"), app(name), spec.http_port) == (name != "web"), name
+        assert not flows(pols, app(name), app("web"), web.http_port), name
+    assert not flows(pols, app("web"), app("pgbouncer", "database-pooler"), k8s_cluster.PGBOUNCER.port)
+    assert not flows(pols, app("web"), store(k8s_cluster.OBJECTS), k8s_cluster.OBJECTS.port)
+    assert not flows(pols, app("exam"), app("tenant"), reg.services["tenant"].http_port)  # probing is web's alone

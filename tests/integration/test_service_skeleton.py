@@ -27,7 +27,8 @@ async def _health(port: int, service: str = "") -> int:
         return resp.status
 
 
-@pytest.mark.parametrize("service", ["auth", "tenant", "exam", "cat", "kzone", "inference", "classroom", "arena"])
+@pytest.mark.parametrize("service", ["auth", "tenant", "exam", "cat", "kzone", "inference", "classroom", "arena",
+                                     "web"])
 async def test_every_service_starts_ready_and_serves_health(service, test_db, namespace) -> None:
     async with run_service(service, test_db, namespace) as rt:
         assert await _health(rt.grpc_port) == health_pb2.HealthCheckResponse.SERVING

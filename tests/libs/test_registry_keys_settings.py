@@ -18,7 +18,19 @@ def test_registry_has_nine_zones_with_five_hosts_each() -> None:
     assert [z.key for z in reg.zones] == ["univ", "college", "skill", "medi", "major", "kzone", "kzone-ai",
                                           "mpc", "dreamseed"]
     assert len(reg.host_routes()) == 9 * 5
-    assert set(reg.services) == {"auth", "tenant", "exam", "cat", "kzone", "inference", "classroom", "arena"}
+    assert set(reg.services) == {"auth", "tenant", "exam", "cat", "kzone", "inference", "classroom", "arena", "web"}
+    # www./app. and the admin console are the pages service's; it is public (behind the edge).
+    assert reg.pages_service == "web" and reg.services["web"].public
+    assert {r.prefix: r.kind for r in reg.host_routes() if r.zone.key == "univ"} == {
+        "www": "pages", "app": "pages", "api": "api", "static": "objects", "admin": "admin"}
+
+
+def test_registry_refuses_an_unknown_host_kind_or_pages_service() -> None:
+    data = registry().model_dump()
+    for bad in ({"host_prefixes": {**data["host_prefixes"], "www": "frontend"}},
+                {"pages_service": "nowhere"}, {"pages_service": "cat"}):  # cat is not public
+        with pytest.raises(ValidationError):
+            type(registry()).model_validate({**data, **bad})
 
 
 @pytest.mark.parametrize("host, zone, kind", [
@@ -26,7 +38,8 @@ def test_registry_has_nine_zones_with_five_hosts_each() -> None:
     ("API.My-KTube.ai:443", "kzone-ai", "api"),
     ("admin.dreamseedai.com.", "dreamseed", "admin"),
     ("static.mpcstudy.com", "mpc", "objects"),
-    ("www.mediprepai.com", "medi", "frontend"),
+    ("www.mediprepai.com", "medi", "pages"),
+    ("app.my-ktube.com:8443", "kzone", "pages"),
 ])
 def test_host_resolution(host: str, zone: str, kind: str) -> None:
     route = registry().resolve_host(host)

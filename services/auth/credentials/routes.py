@@ -63,8 +63,24 @@ async def login(body: LoginIn, response: Response, zone: ZoneDep, client: Client
     return token_response(response, st.settings, outcome)
 
 
+CSRF_HEADER = "X-Requested-With"
+CSRF_MISSING = (403, "auth.csrf_header_missing", f"The refresh cookie is only honoured with an `{CSRF_HEADER}` header")
+
+
+def cookie_token(request: Request, name: str, fallback: str | None = None) -> str | None:
+    """The refresh cookie, honoured only with an `X-Requested-With` header: a browser sends that
+    header cross-origin only after a CORS preflight, which the edge grants to the zone's own
+    pages, so another site cannot make a browser spend the cookie (CSRF). SameSite=Strict is the
+    first guard; this one also holds for sibling subdomains."""
+    cookie = request.cookies.get(name) or fallback
+    if cookie and not request.headers.get(CSRF_HEADER):
+        raise AppError(*CSRF_MISSING)
+    return cookie
+
+
 @router.post("/refresh", response_model=TokenResponse, summary="New tokens for a refresh token (rotates it)",
-             description="Reads the `mc_refresh` cookie or `refresh_token` in the body. Every use returns a new "
+             description="Reads `refresh_token` in the body, or the `mc_refresh` cookie (which needs an "
+                         "`X-Requested-With` header: CSRF). Every use returns a new "
                          "refresh token; the old one is dead. Presenting a used one again within "
                          "`AUTH_REFRESH_REUSE_GRACE_SECONDS` (default 10 s: a client retry, a second tab) returns the "
                          "same new pair; after that window it revokes the whole session (its family) — the sign of "
@@ -73,13 +89,13 @@ async def login(body: LoginIn, response: Response, zone: ZoneDep, client: Client
                                 (401, "auth.refresh_reused", "Already-used token: the session is now revoked"),
                                 (401, "auth.refresh_expired", "Refresh token expired"),
                                 (401, "auth.session_revoked", "Session revoked (logout, password or role change)"),
-                                (401, "auth.refresh_missing", "No refresh token given"), UNKNOWN_HOST))
+                                (401, "auth.refresh_missing", "No refresh token given"), CSRF_MISSING,
+                                UNKNOWN_HOST))
 async def refresh(request: Request, response: Response, zone: ZoneDep, client: ClientDep, res: ResourcesDep,
                   st: AuthStateDep, body: RefreshIn | None = None,
                   mc_refresh: str | None = Cookie(default=None, description="the refresh cookie set at login"),
                   ) -> TokenResponse:
-    cookie = request.cookies.get(st.settings.refresh_cookie_name) or mc_refresh
-    token = (body.refresh_token if body else None) or cookie
+    token = (body.refresh_token if body else None) or cookie_token(request, st.settings.refresh_cookie_name, mc_refresh)
     issued = await service.refresh(res, st, zone, client, token)
     return token_response(response, st.settings, issued)
 
@@ -90,11 +106,11 @@ async def refresh(request: Request, response: Response, zone: ZoneDep, client: C
                          "token (cookie or body), and denies the access token until it expires. Other services "
                          "learn of it through Redis at once and the `auth.logout` event.",
              responses=problems(UNAUTHORIZED, (401, "auth.token_missing", "Neither access nor refresh token given"),
-                                ZONE_MISMATCH, UNKNOWN_HOST))
+                                CSRF_MISSING, ZONE_MISMATCH, UNKNOWN_HOST))
 async def logout(request: Request, zone: ZoneDep, client: ClientDep, res: ResourcesDep, st: AuthStateDep,
                  body: RefreshIn | None = None) -> Response:
     principal: Principal | None = None
-    refresh_token = (body.refresh_token if body else None) or request.cookies.get(st.settings.refresh_cookie_name)
+    refresh_token = (body.refresh_token if body else None) or cookie_token(request, st.settings.refresh_cookie_name)
     if request.headers.get("authorization"):
         try:
             principal = await current_principal(request)

@@ -33,8 +33,12 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(env) -> None:
     stored = await env.auth_sql("SELECT token_hash FROM auth.refresh_tokens WHERE user_id = :u", u=user_id)
     assert [bytes(r.token_hash) for r in stored][-1] == hashlib.sha256(first["refresh_token"].encode()).digest()
 
-    # browser style: the cookie
-    second = await env.client.post("/api/v1/auth/refresh", headers={**host(), "Cookie": f"mc_refresh={cookie}"})
+    # browser style: the cookie, honoured only with X-Requested-With (CSRF: another site's form or
+    # simple request cannot add it without the edge's CORS preflight)
+    forged = await env.client.post("/api/v1/auth/refresh", headers={**host(), "Cookie": f"mc_refresh={cookie}"})
+    assert forged.status_code == 403 and forged.json()["code"] == "auth.csrf_header_missing", forged.text
+    second = await env.client.post("/api/v1/auth/refresh", headers={
+        **host(), "Cookie": f"mc_refresh={cookie}", "X-Requested-With": "mc-web"})
     assert second.status_code == 200, second.text
     second_body = second.json()
     assert _cookie(second)[0] == second_body["refresh_token"] != first["refresh_token"]

@@ -1,0 +1,4 @@
+from megacity.runtime import main
+from services.web.main import build
+
+main(build)

@@ -1,0 +1,295 @@
+// /join and /join/{code}: a student joins a live class by its code (anonymous seat: nickname +
+// avatar → participant token), then takes part over the classroom WebSocket
+// (services/classroom/README.md, asyncapi.yaml): chat, problem cards, live tally, leaderboard.
+// The participant token is kept in sessionStorage per code, so a reload goes back to the same seat.
+import { t, connect, clone, showError, announce, busy } from "../mc.js";
+import { anonApi, frameError, LiveSocket, renderChat, renderBoard, Countdown } from "./classroom-live.js";
+
+const root = document.getElementById("classroom-join");
+const code = root.dataset.code || "";
+const $ = (id) => document.getElementById(id);
+const errorBox = $("join-error");
+const storeKey = `mc.classroom.${code}`;
+
+const state = { seat: null, card: null, answered: new Set(), chatMode: "open", sock: null, timer: null };
+
+function show(section) {
+  for (const id of ["find-section", "seat-section", "waiting-section", "live-section", "ended-section"]) {
+    $(id).hidden = id !== section;
+  }
+}
+
+function saved() {
+  try { return JSON.parse(sessionStorage.getItem(storeKey) || "null"); } catch { return null; }
+}
+
+async function start() {
+  if (!code) { show("find-section"); return; }
+  const mine = saved();
+  if (mine && mine.token) {
+    try {
+      const me = await anonApi("GET", "/api/v1/classroom/participants/me", { token: mine.token });
+      state.seat = { ...mine, nickname: me.nickname, status: me.status };
+      if (me.status === "pending") return waitForApproval();
+      return goLive();
+    } catch { sessionStorage.removeItem(storeKey); }
+  }
+  let info;
+  try {
+    info = await anonApi("GET", `/api/v1/classroom/join/${encodeURIComponent(code)}`);
+  } catch (err) {
+    show("find-section");
+    showError(errorBox, err);
+    return;
+  }
+  $("session-title").textContent = info.title || code;
+  const notes = [t("seconds_left", { minutes: Math.max(1, Math.round(info.seconds_left / 60)) })];
+  if (info.approve_arrivals) notes.push(t("approval"));
+  if (info.friendly_nicknames) notes.push(t("friendly"));
+  $("session-info").textContent = notes.join(" ");
+  $("nickname").required = !info.friendly_nicknames;
+  show("seat-section");
+  busy($("seat-section"), false);
+  if (info.locked) {
+    $("session-info").textContent = t("locked");
+    $("join-button").disabled = true;
+    return;
+  }
+  $("nickname").focus();
+}
+
+$("join-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  errorBox.replaceChildren();
+  const nickname = $("nickname").value.trim();
+  if (!nickname && $("nickname").required) { $("nickname").focus(); announce(t("nickname_required")); return; }
+  const button = $("join-button");
+  button.disabled = true;
+  try {
+    const body = { avatar: $("avatar").value };
+    if (nickname) body.nickname = nickname;
+    const out = await anonApi("POST", `/api/v1/classroom/join/${encodeURIComponent(code)}`, { json: body });
+    state.seat = { token: out.token, participant_id: out.participant_id, nickname: out.nickname,
+      avatar: out.avatar, status: out.status, title: (out.session && out.session.title) || "" };
+    sessionStorage.setItem(storeKey, JSON.stringify(state.seat));
+    announce(t("joined", { nickname: out.nickname }));
+    if (out.status === "pending") waitForApproval(); else goLive();
+  } catch (err) {
+    showError(errorBox, err);
+    $("nickname").focus();
+  } finally {
+    button.disabled = false;
+  }
+});
+
+async function waitForApproval() {
+  show("waiting-section");
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 2000));
+    try {
+      const me = await anonApi("GET", "/api/v1/classroom/participants/me", { token: state.seat.token });
+      if (me.status === "active") { state.seat.status = "active"; return goLive(); }
+    } catch (err) {
+      sessionStorage.removeItem(storeKey);
+      show("ended-section");
+      $("ended-text").textContent = err.code === "classroom.participant_banned" ? t("kicked") : t("session_gone");
+      return;
+    }
+  }
+}
+
+function goLive() {
+  show("live-section");
+  $("live-title").textContent = state.seat.title || code;
+  meLine({ nickname: state.seat.nickname, score: 0, rank: null });
+  $("conn-status").textContent = t("connecting");
+  state.sock = new LiveSocket(connect, `/api/v1/classroom/sessions/${encodeURIComponent(code)}/ws`,
+    () => state.seat.token, onFrame, onStatus);
+  state.sock.open();
+}
+
+function onStatus(status, closeCode) {
+  if (status === "open") $("conn-status").textContent = t("connected");
+  else if (status === "retry") $("conn-status").textContent = t("reconnecting");
+  else if (status === "closed") {
+    if (closeCode === 4410) ended(t("ended"));
+    else if (closeCode === 4403) ended(t("kicked"));
+    else if (closeCode === 4404 || closeCode === 4401) ended(t("session_gone"));
+  }
+}
+
+function ended(text) {
+  if (state.timer) state.timer.stop();
+  sessionStorage.removeItem(storeKey);
+  show("ended-section");
+  $("ended-text").textContent = text;
+  announce(text);
+}
+
+function meLine(me) {
+  const name = me.nickname || state.seat.nickname;
+  $("me-line").textContent = me.rank ? t("me", { nickname: name, score: me.score ?? 0, rank: me.rank })
+    : t("me_norank", { nickname: name, score: me.score ?? 0 });
+}
+
+function chatMode(mode) {
+  state.chatMode = mode;
+  const off = mode === "off";
+  $("chat-input").disabled = off;
+  $("chat-form").querySelector("button").disabled = off;
+  $("chat-note").textContent = off ? t("chat_off") : mode === "hold" ? t("chat_hold") : "";
+}
+
+function onFrame(frame, replayed) {
+  if (replayed) return;  // the snapshot already holds what a replayed frame did
+  const d = frame.data || {};
+  switch (frame.type) {
+    case "snapshot": {
+      $("live-title").textContent = d.session.title || code;
+      chatMode(d.session.chat_mode);
+      if (d.me && d.me.nickname) { state.seat.nickname = d.me.nickname; meLine(d.me); }
+      renderChat($("chat-log"), d.chat || [], { reset: true, teacherLabel: t("teacher") });
+      renderBoard($("board"), d.leaderboard);
+      if (d.card && !d.card.closed) showCard(d.card, d.card.answered, d.card.time_left_ms);
+      else if (!d.card) clearCard();
+      break;
+    }
+    case "chat": renderChat($("chat-log"), [d], { teacherLabel: t("teacher") }); break;
+    case "message_hidden": {
+      const li = $("chat-log").querySelector(`[data-id="${CSS.escape(d.id)}"]`);
+      if (li) { li.remove(); announce(t("chat_hidden")); }
+      break;
+    }
+    case "chat_ack":
+      if (d.status === "held") $("chat-note").textContent = t("held");
+      break;
+    case "card_shown": showCard(d, false, null); announce(t("new_card", { n: d.card_no, prompt: d.problem.prompt })); break;
+    case "card_closed": closeCard(d); break;
+    case "tally":
+      if (state.card && d.card_no === state.card.card_no) $("tally-line").textContent = t("tally", { n: d.answered });
+      break;
+    case "leaderboard": renderBoard($("board"), d); break;
+    case "answer_ack": answered(d); break;
+    case "session_updated": chatMode(d.session.chat_mode); break;
+    case "session_extended": announce(t("extended")); break;
+    case "session_ending": announce(t("ending", { minutes: Math.max(1, Math.round(d.seconds_left / 60)) })); break;
+    case "session_ended": ended(d.reason === "expired" ? t("expired") : t("ended")); state.sock.stop(); break;
+    case "kicked": ended(t("kicked")); state.sock.stop(); break;
+    case "error": {
+      if (d.code === "classroom.already_answered") { cardResult(t("already")); break; }
+      showError(errorBox, frameError(d));
+      break;
+    }
+    default: break;  // frames for teachers, pong, unknown: ignored
+  }
+}
+
+$("chat-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const input = $("chat-input");
+  const body = input.value.trim();
+  if (!body || !state.sock) return;
+  state.sock.send("chat", { body });
+  input.value = "";
+  input.focus();
+});
+
+function clearCard() {
+  if (state.timer) state.timer.stop();
+  state.card = null;
+  $("card-area").replaceChildren($("card-empty") || document.createTextNode(""));
+  $("tally-line").textContent = "";
+}
+
+function showCard(card, alreadyAnswered, timeLeftMs) {
+  if (state.timer) state.timer.stop();
+  state.card = card;
+  const node = clone("tpl-card");
+  node.dataset.card = String(card.card_no);
+  node.querySelector(".card-meta").textContent = t("card_meta", { n: card.card_no, type: t(`type_${card.problem.type}`) });
+  const prompt = node.querySelector(".card-prompt");
+  prompt.textContent = card.problem.prompt;
+  prompt.id = `card-prompt-${card.card_no}`;
+  const form = node.querySelector(".card-form");
+  form.setAttribute("aria-labelledby", prompt.id);
+  const choices = card.problem.choices;
+  if (choices && choices.length) {
+    const box = node.querySelector(".card-choices");
+    box.hidden = false;
+    const list = node.querySelector(".card-choice-list");
+    choices.forEach((choice, i) => {
+      const item = clone("tpl-choice");
+      const input = item.querySelector("input");
+      input.id = `choice-${card.card_no}-${i}`;
+      input.value = choice;
+      const label = item.querySelector("label");
+      label.htmlFor = input.id;
+      label.textContent = `${String.fromCharCode(65 + i)}. ${choice}`;
+      list.append(item);
+    });
+  } else {
+    node.querySelector(".card-text").hidden = false;
+    const input = node.querySelector(".card-text-input");
+    input.id = `card-answer-${card.card_no}`;
+    node.querySelector(".card-text-label").htmlFor = input.id;
+  }
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); submitAnswer(node, card); });
+  $("card-area").replaceChildren(node);
+  $("tally-line").textContent = "";
+  const timerEl = node.querySelector(".card-timer");
+  const ms = timeLeftMs ?? Math.max(0, Date.parse(card.closes_at) - Date.now());
+  state.timer = new Countdown(ms, (s) => { timerEl.textContent = s > 0 ? t("time_left", { seconds: s }) : t("time_up"); });
+  if (alreadyAnswered || state.answered.has(card.card_no)) lockCard(node, t("answered_wait"));
+  else {
+    const first = node.querySelector("input");
+    if (first) first.focus();
+  }
+}
+
+function submitAnswer(node, card) {
+  let answer = "";
+  const picked = node.querySelector("input.choice-input:checked");
+  if (picked) answer = picked.value;
+  else {
+    const text = node.querySelector(".card-text-input");
+    if (text && !text.hidden) answer = text.value.trim();
+  }
+  if (!answer) { cardResult(t("choose_first")); return; }
+  state.sock.send("answer", { card_no: card.card_no, answer });
+  state.answered.add(card.card_no);
+  lockCard(node, t("sent"));
+}
+
+function lockCard(node, message) {
+  for (const ctl of node.querySelectorAll(".card-form input, .card-form button")) ctl.disabled = true;
+  cardResult(message);
+}
+
+function cardResult(message) {
+  const out = $("card-area").querySelector(".card-result");
+  if (out) out.textContent = message;
+}
+
+function answered(ack) {
+  const msg = ack.correct ? t("correct", { points: ack.points, score: ack.score, rank: ack.rank })
+    : t("wrong", { score: ack.score, rank: ack.rank });
+  cardResult(msg);
+  meLine({ nickname: state.seat.nickname, score: ack.score, rank: ack.rank });
+}
+
+function closeCard(d) {
+  if (state.timer) state.timer.stop();
+  const node = $("card-area").querySelector(`[data-card="${d.card_no}"]`);
+  if (node) {
+    for (const ctl of node.querySelectorAll(".card-form input, .card-form button")) ctl.disabled = true;
+    node.querySelector(".card-form").hidden = true;
+    node.querySelector(".card-timer").textContent = "";
+    node.querySelector(".card-closed").hidden = false;
+    node.querySelector(".card-answer").textContent = t("right_answer", { answer: d.answer });
+    node.querySelector(".card-explanation").textContent = d.explanation || "";
+  }
+  $("tally-line").textContent = t("tally_closed", { correct: d.correct, answered: d.answered });
+  announce(`${t("card_closed", { n: d.card_no })} ${t("right_answer", { answer: d.answer })}`);
+}
+
+start();

@@ -1,0 +1,1 @@
+"""Student pages on the app. host: my exams, taking an exam, a result, my parent-link requests."""

@@ -1,0 +1,194 @@
+"""The page tests' platform: auth, tenant, exam, CAT, classroom, arena and web behind the real
+Traefik edge (LocalEdge, HTTPS with its self-signed certificate, so auth's Secure refresh cookie
+works as in production), and Debian's chromium driven by Playwright with the zones' host names
+resolved to this machine. axe-core (npm) is injected into pages to check accessibility."""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pyotp
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from gateway.local_edge import EdgeConfig, LocalEdge, free_port
+from megacity.db import make_engine, make_sessionmaker
+from megacity.runtime import ServiceRuntime
+from megacity.testing import TestDatabase, run_service
+from megacity.zones import registry
+from services.auth.tests.conftest import FAST_HASH
+from services.web.tests.seed import PASSWORD, Api, Seeder
+
+REPO = Path(__file__).resolve().parents[3]
+ZONE_KEY = "univ"
+ARTIFACTS = REPO / "test-artifacts" / "web"
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+DEAD_PEER = "127.0.0.1:9"  # inference: arena stores questions with their embedding pending
+# Bounds a hang only; assertions wait on conditions, never on time.
+WAIT_MS = 20_000
+
+
+def chromium_path() -> str:
+    """Debian's chromium (scripts/setup.sh installs it); MEGACITY_CHROMIUM overrides."""
+    path = os.environ.get("MEGACITY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    assert Path(path).exists(), "chromium is missing: run scripts/setup.sh (Debian package chromium)"
+    return path
+
+
+@dataclass
+class Platform:
+    edge: LocalEdge
+    api: Api
+    seed: Seeder
+    services: dict[str, ServiceRuntime]
+    db: TestDatabase
+    zone_key: str = ZONE_KEY
+    pages: list[Page] = field(default_factory=list)
+
+    @property
+    def zone_id(self) -> int:
+        return registry().zone(self.zone_key).id
+
+    @property
+    def domain(self) -> str:
+        return registry().zone(self.zone_key).domains[0]
+
+    def url(self, kind: str, path: str = "/", zone: str | None = None) -> str:
+        domain = registry().zone(zone).domains[0] if zone else self.domain
+        return f"https://{kind}.{domain}:{self.edge.tls_port}{path}"
+
+    async def ok(self, method: str, path: str, token: str | None = None, status: int = 200, **kw: Any) -> Any:
+        return await self.api.ok(method, path, token, status, **kw)
+
+    async def page(self, browser: Browser, lang: str = "en") -> Page:
+        """A new browser context (its own cookies: one person) and page. Uncaught page errors and
+        CSP refusals are collected on `page.problems` (axe_check asserts there are none)."""
+        context: BrowserContext = await browser.new_context(
+            ignore_https_errors=True, locale="ko-KR" if lang == "ko" else "en-US",
+            extra_http_headers={"Accept-Language": "ko" if lang == "ko" else "en"}, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(WAIT_MS)
+        page = await context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+        page.on("console", lambda msg: problems.append(f"console: {msg.text}")
+                if msg.type == "error" and "Content Security Policy" in msg.text else None)
+        page.problems = problems  # type: ignore[attr-defined]
+        self.pages.append(page)
+        return page
+
+
+@pytest.fixture
+async def platform(test_db: TestDatabase, namespace: str, tmp_path: Path, request: pytest.FixtureRequest
+                   ) -> AsyncIterator[Platform]:
+    """The platform behind the edge. Arena settings: `@pytest.mark.parametrize("arena_overrides",
+    [{...}], indirect=True)` or a test module's `ARENA_OVERRIDES` dict."""
+    arena_overrides = {"upkeep_interval_seconds": 3600.0, **getattr(request.module, "ARENA_OVERRIDES", {})}
+    auth_http, auth_grpc = free_port(), free_port()
+    jwks = f"http://127.0.0.1:{auth_http}/.well-known/jwks.json"
+    auth_engine = make_engine(test_db.app_url("auth"), pool_size=1)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            tenant = await stack.enter_async_context(run_service(
+                "tenant", test_db, namespace, jwks_url=jwks, grpc_peers={"auth": f"127.0.0.1:{auth_grpc}"}))
+            auth = await stack.enter_async_context(run_service(
+                "auth", test_db, namespace, **FAST_HASH, http_port=auth_http, grpc_port=auth_grpc,
+                grpc_peers={"tenant": f"127.0.0.1:{tenant.grpc_port}"}))
+            cat = await stack.enter_async_context(run_service("cat", None, namespace))
+            tenant_peer = f"127.0.0.1:{tenant.grpc_port}"
+            exam = await stack.enter_async_context(run_service(
+                "exam", test_db, namespace, expiry_sweep_seconds=3600, jwks_url=jwks, grpc_peers={
+                    "tenant": tenant_peer, "cat": f"127.0.0.1:{cat.grpc_port}", "auth": f"127.0.0.1:{auth_grpc}"}))
+            classroom = await stack.enter_async_context(run_service(
+                "classroom", test_db, namespace, jwks_url=jwks, secret_key="classroom-test-secret-key",
+                grpc_peers={"tenant": tenant_peer}))
+            arena = await stack.enter_async_context(run_service(
+                "arena", test_db, namespace, jwks_url=jwks, grpc_peers={"inference": DEAD_PEER, "tenant": tenant_peer},
+                **arena_overrides))
+            started = {"auth": auth, "tenant": tenant, "exam": exam, "classroom": classroom, "arena": arena,
+                       "cat": cat}
+            web = await stack.enter_async_context(run_service("web", None, namespace, health_targets={
+                name: f"http://127.0.0.1:{rt.http_port}" for name, rt in started.items()}))
+            services = {**started, "web": web}
+            cfg = EdgeConfig(listen_port=free_port(), upstreams={
+                name: f"127.0.0.1:{rt.http_port}" for name, rt in services.items() if name != "cat"})
+            edge = stack.enter_context(LocalEdge(cfg, tmp_path / "edge"))
+            client = await stack.enter_async_context(httpx.AsyncClient(
+                base_url=edge.url, timeout=60, limits=httpx.Limits(keepalive_expiry=2.0)))
+            api = Api(client, f"api.{registry().zone(ZONE_KEY).domains[0]}")
+            seeder = Seeder(api, make_sessionmaker(auth_engine), auth.app.state.auth.hasher, ZONE_KEY)
+            plat = Platform(edge=edge, api=api, seed=seeder, services=services, db=test_db)
+            yield plat
+            for page in plat.pages:
+                with contextlib.suppress(Exception):
+                    await page.context.close()
+            await tenant.app.state.roster_imports.wait_idle(timeout=30)
+    finally:
+        await auth_engine.dispose()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    domains = [d for z in registry().zones for d in z.domains]
+    rules = ", ".join(f"MAP *.{d} 127.0.0.1" for d in domains)
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=chromium_path(), headless=True,
+                                     args=[f"--host-resolver-rules={rules}", "--no-sandbox"])
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+def totp_code(secret: str) -> str:
+    """The code of the NEXT 30 s step (auth accepts ±1 step): auth accepts each step once per
+    user, and the seeder's own login may have spent the current one. A second browser sign-in by
+    the same admin in one test would need to wait for the step after."""
+    return str(pyotp.TOTP(secret).at(time.time() + 30))
+
+
+async def sign_in(page: Page, platform: Platform, email: str, password: str = PASSWORD,
+                  totp_secret: str | None = None, next_url: str | None = None) -> None:
+    """Drives www /signin (and its TOTP step); returns once the browser has left the sign-in page."""
+    query = f"?next={quote(next_url, safe='')}" if next_url else ""
+    await page.goto(platform.url("www", f"/signin{query}"))
+    await page.locator("#email").fill(email)
+    await page.locator("#password").fill(password)
+    await page.locator("#signin-form button[type=submit]").click()
+    if totp_secret is not None:
+        await page.locator("#totp-code").wait_for(state="visible")
+        await page.locator("#totp-code").fill(totp_code(totp_secret))
+        await page.locator("#totp-form button[type=submit]").click()
+    await page.wait_for_url(lambda url: "/signin" not in url, timeout=WAIT_MS)
+
+
+async def axe_check(page: Page, *, allow: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """axe-core on the page as it is now: 0 serious or critical violations (rule ids in `allow`
+    excepted, each needing a reason at the call site). Also: no uncaught page error and no CSP
+    refusal since the page opened. Returns every violation (minor/moderate included)."""
+    assert AXE.exists(), "axe-core is missing: run scripts/setup.sh (npm ci)"
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.evaluate(AXE.read_text())  # evaluated by the driver: the page's CSP does not apply
+    result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    violations: list[dict[str, Any]] = result["violations"]
+    bad = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:5])
+           for v in violations if v["impact"] in ("serious", "critical") and v["id"] not in allow]
+    assert not bad, f"axe on {page.url}: {bad}"
+    problems = getattr(page, "problems", [])
+    assert not problems, f"{page.url}: {problems}"
+    return violations
+
+
+async def shot(page: Page, name: str) -> Path:
+    """A full-page screenshot under test-artifacts/web/ (kept by CI as the journeys' record)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
