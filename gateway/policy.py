@@ -51,15 +51,18 @@ def page_origins(domain: str, bases: tuple[PageBase, ...] = PRODUCTION_BASES) ->
     return [origin for prefix in PAGE_HOST_PREFIXES for origin in _base_urls(f"{prefix}.{domain}", bases)]
 
 
-def page_csp(domain: str, bases: tuple[PageBase, ...] = PRODUCTION_BASES) -> str:
+def page_csp(domain: str, bases: tuple[PageBase, ...] = PRODUCTION_BASES, objects_host: str | None = None) -> str:
     """CSP of a zone's pages: code and assets from the page itself or `static.<domain>`, calls to
-    `api.<domain>` (fetch, SSE, WebSocket), never framed; on every base the edge serves."""
+    `api.<domain>` (fetch, SSE, WebSocket), never framed; on every base the edge serves. Images
+    and media may also come from `objects_host`, where presigned URLs of uploads point (a K-Zone
+    pose result shows the student's own photo from there)."""
     api = " ".join(_base_urls(f"api.{domain}", bases))
     ws = " ".join(_base_urls(f"api.{domain}", bases, websocket=True))
     static = " ".join(_base_urls(f"static.{domain}", bases))
+    media = static + ("".join(" " + u for u in _base_urls(objects_host, bases)) if objects_host else "")
     return "; ".join([
         "default-src 'self'", f"script-src 'self' {static}", f"style-src 'self' {static}",
-        f"img-src 'self' data: blob: {static}", f"font-src 'self' {static}", f"media-src 'self' blob: {static}",
+        f"img-src 'self' data: blob: {media}", f"font-src 'self' {static}", f"media-src 'self' blob: {media}",
         f"connect-src 'self' {api} {ws}", "frame-ancestors 'none'", "base-uri 'self'", "object-src 'none'",
         "form-action 'self'",
     ])

@@ -207,7 +207,7 @@ class _HostRouters:
         return self.routers
 
 
-def _zone_middlewares(target: Target, zone: Zone) -> dict[str, Any]:
+def _zone_middlewares(target: Target, zone: Zone, objects_host: str | None = None) -> dict[str, Any]:
     domain = zone.domains[0]
     origins = [o for d in zone.domains for o in policy.page_origins(d, target.page_bases)]
     bucket = (f"/{static_bucket(zone)}" if target.objects_url else f"/_edge/static/{zone.key}")
@@ -223,7 +223,7 @@ def _zone_middlewares(target: Target, zone: Zone) -> dict[str, Any]:
         # The security headers with the pages' CSP in place of the API's.
         f"pages-{zone.key}": {"headers": {"customResponseHeaders": {
             **policy.SECURITY_HEADERS,
-            "Content-Security-Policy": policy.page_csp(domain, target.page_bases)}}},
+            "Content-Security-Policy": policy.page_csp(domain, target.page_bases, objects_host)}}},
         f"bucket-{zone.key}": {"addPrefix": {"prefix": bucket}},
     }
 
@@ -272,7 +272,7 @@ def dynamic_config(reg: Registry | None = None, target: Target = COMPOSE) -> dic
     for rl in reg.rate_limits:
         middlewares[f"ratelimit-{rl.name}"] = {"rateLimit": {"average": rl.rate, "period": "1m", "burst": rl.burst}}
     for z in reg.zones:
-        middlewares.update(_zone_middlewares(target, z))
+        middlewares.update(_zone_middlewares(target, z, reg.edge.objects_host if target.objects_url else None))
 
     return {
         "http": {"routers": routers, "services": services, "middlewares": middlewares},

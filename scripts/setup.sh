@@ -16,7 +16,7 @@ command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-ex
 # The pages' browser tests and Lighthouse run Debian's chromium (Playwright's browser download is not used).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # Korean glyphs for the pages' screenshots (Debian's chromium brings no CJK font).
-fc-list :lang=ko 2>/dev/null | grep -q . || need+=(fonts-noto-cjk)
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 # axe-core (injected by the browser tests) and lighthouse (make bench) come from npm.
 command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then

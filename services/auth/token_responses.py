@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from fastapi import Response
+from fastapi import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.auth.issuance import IssuedTokens
@@ -26,9 +26,11 @@ class TokenResponse(BaseModel):
     access_token: str = Field(description="EdDSA JWT, 15 minutes; send as `Authorization: Bearer …`")
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int = Field(description="seconds until the access token expires")
-    refresh_token: str = Field(description="opaque, single use, 30 days; also set as an httpOnly cookie. Presented "
-                               "again within AUTH_REFRESH_REUSE_GRACE_SECONDS (a retry, a second tab) it returns "
-                               "this same pair; later, it revokes the session")
+    refresh_token: str | None = Field(description="opaque, single use, 30 days; also set as an httpOnly cookie. "
+                                      "Presented again within AUTH_REFRESH_REUSE_GRACE_SECONDS (a retry, a second "
+                                      "tab) it returns this same pair; later, it revokes the session. null for "
+                                      "browser pages (requests with `X-Requested-With`): the cookie carries it, so "
+                                      "no page script ever reads it")
     refresh_expires_in: int
     session_id: uuid.UUID
     role: str
@@ -47,11 +49,17 @@ class MfaChallengeResponse(BaseModel):
     expires_in: int
 
 
-def token_response(response: Response, settings: AuthSettings, issued: IssuedTokens) -> TokenResponse:
+def token_response(response: Response, settings: AuthSettings, issued: IssuedTokens, request: Request | None = None
+                   ) -> TokenResponse:
+    """Tokens, and the refresh cookie. A page (its requests carry `X-Requested-With`) gets the
+    refresh token in the HttpOnly cookie only: a script injected into a page could otherwise read
+    a 30-day token and keep the account after the page is closed."""
     set_refresh_cookie(response, settings, issued.refresh_token)
     ttl = settings.refresh_ttl_days * 86400
+    cookie_only = request is not None and bool(request.headers.get("x-requested-with"))
     return TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in,
-                         refresh_token=issued.refresh_token, refresh_expires_in=ttl, session_id=issued.session.id,
+                         refresh_token=None if cookie_only else issued.refresh_token, refresh_expires_in=ttl,
+                         session_id=issued.session.id,
                          role=issued.session.role, org_id=issued.session.org_id)
 
 

@@ -42,14 +42,29 @@ def translations(lang: str) -> Translations:
     return Translations(fp=buf, domain="messages")
 
 
+def accepted(header: str) -> list[str]:
+    """Accept-Language's tags, most wanted first (q-values; q=0 means not at all)."""
+    ranked = []
+    for n, part in enumerate(header.split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        if tag and tag != "*" and q > 0:
+            ranked.append((-q, n, tag.strip().replace("-", "_")))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
 def negotiate(query: str | None, cookie: str | None, accept_language: str | None, default: str) -> str:
     """?lang= first (a switch), then the mc_lang cookie, then Accept-Language, then `default`."""
     for choice in (query, cookie):
         if choice in LANGUAGES:
             return choice
     if accept_language:
-        wanted = [part.split(";")[0].strip().replace("-", "_") for part in accept_language.split(",")]
-        best = Locale.negotiate([w for w in wanted if w and w != "*"], list(LANGUAGES), sep="_")
+        best = Locale.negotiate(accepted(accept_language), list(LANGUAGES), sep="_")
         if best is not None:
             return best.language
     return default

@@ -60,6 +60,12 @@ class _KindRoute(APIRoute):
     # Pages take any query (`?next=`, `?lang=`, campaign tags): megacity.query_params skips them.
     open_query: ClassVar[bool] = True
 
+    def __init__(self, path: str, endpoint: Any, **kwargs: Any) -> None:
+        methods = kwargs.get("methods")
+        if methods and "GET" in methods:  # a page answers HEAD too (link checkers, monitors)
+            kwargs["methods"] = {*methods, "HEAD"}
+        super().__init__(path, endpoint, **kwargs)
+
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         route = scope.get("state", {}).get("host_route")
         if route is None or route.prefix != self.kind:

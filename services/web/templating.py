@@ -43,7 +43,7 @@ def language(request: Request, default: str) -> str:
 
 
 def render(request: Request, site: Site, template: str, *, title: str, script: str | None = None,
-           status_code: int = 200, **context: Any) -> HTMLResponse:
+           status_code: int = 200, headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
     """A page: `template` (extends base.html) in the request's language. `title` is an
     English msgid (mark it with `N_`); `script` names static/js/pages/<script>.js."""
     settings = request.app.state.resources.settings
@@ -57,8 +57,10 @@ def render(request: Request, site: Site, template: str, *, title: str, script: s
         script=asset_url(f"js/pages/{script}.js") if script else None, strings=strings,
         path=request.url.path, **context)
     response = HTMLResponse(html, status_code=status_code, headers={
-        "Cache-Control": PAGE_CACHE_CONTROL, "Content-Language": lang, "Vary": "Accept-Language, Cookie"})
+        "Cache-Control": PAGE_CACHE_CONTROL, "Content-Language": lang, "Vary": "Accept-Language, Cookie",
+        **(headers or {})})
     if request.query_params.get("lang") in LANGUAGES:
+        # On the zone's domain: the choice made on www. holds on app. and admin. too.
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, secure=site.scheme == "https",
-                            samesite="lax", path="/")
+                            samesite="lax", path="/", domain=site.domain)
     return response

@@ -135,7 +135,9 @@ def test_page_hosts_and_the_admin_console_go_to_the_pages_service() -> None:
             assert console["priority"] < routers[f"{zone}-admin-api"]["priority"]
             assert routers[f"{zone}-admin-api"]["service"] == f"svc-{route.zone.api_service}"
     csp = middlewares["pages-univ"]["headers"]["customResponseHeaders"]["Content-Security-Policy"]
-    assert csp == policy.page_csp("univprepai.com") and "script-src 'self' https://static.univprepai.com" in csp
+    assert csp == policy.page_csp("univprepai.com", objects_host=reg.edge.objects_host)
+    assert "script-src 'self' https://static.univprepai.com;" in csp  # code never from the uploads' host
+    assert f"img-src 'self' data: blob: https://static.univprepai.com https://{reg.edge.objects_host};" in csp
     cors = middlewares["cors-univ"]["headers"]
     assert cors["accessControlAllowOriginList"] == [
         "https://www.univprepai.com", "https://app.univprepai.com", "https://admin.univprepai.com"]

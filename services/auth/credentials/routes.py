@@ -53,14 +53,14 @@ async def register(body: RegisterIn, zone: ZoneDep, client: ClientDep, res: Reso
                                  ), TOO_MANY, ADDRESS_CEILING,
                                 (503, "dependency.tenant_unavailable", "Memberships could not be read"),
                                 UNKNOWN_HOST))
-async def login(body: LoginIn, response: Response, zone: ZoneDep, client: ClientDep, res: ResourcesDep,
-                st: AuthStateDep) -> TokenResponse | MfaChallengeResponse:
+async def login(request: Request, body: LoginIn, response: Response, zone: ZoneDep, client: ClientDep,
+                res: ResourcesDep, st: AuthStateDep) -> TokenResponse | MfaChallengeResponse:
     outcome = await service.login(res, st, zone, client, email=body.email, password=body.password,
                                   org_id=body.org_id)
     if isinstance(outcome, service.MfaChallenge):
         return MfaChallengeResponse(mfa_token=outcome.token, enrollment_required=outcome.enrollment_required,
                                     expires_in=outcome.expires_in)
-    return token_response(response, st.settings, outcome)
+    return token_response(response, st.settings, outcome, request)
 
 
 CSRF_HEADER = "X-Requested-With"
@@ -97,20 +97,24 @@ async def refresh(request: Request, response: Response, zone: ZoneDep, client: C
                   ) -> TokenResponse:
     token = (body.refresh_token if body else None) or cookie_token(request, st.settings.refresh_cookie_name, mc_refresh)
     issued = await service.refresh(res, st, zone, client, token)
-    return token_response(response, st.settings, issued)
+    return token_response(response, st.settings, issued, request)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
              summary="End this session",
              description="Revokes the session of the access token (Authorization header) and/or of the refresh "
-                         "token (cookie or body), and denies the access token until it expires. Other services "
-                         "learn of it through Redis at once and the `auth.logout` event.",
+                         "token (body, or the cookie with an `X-Requested-With` header), and denies the access "
+                         "token until it expires. Other services learn of it through Redis at once and the "
+                         "`auth.logout` event.",
              responses=problems(UNAUTHORIZED, (401, "auth.token_missing", "Neither access nor refresh token given"),
-                                CSRF_MISSING, ZONE_MISMATCH, UNKNOWN_HOST))
+                                ZONE_MISMATCH, UNKNOWN_HOST))
 async def logout(request: Request, zone: ZoneDep, client: ClientDep, res: ResourcesDep, st: AuthStateDep,
                  body: RefreshIn | None = None) -> Response:
     principal: Principal | None = None
-    refresh_token = (body.refresh_token if body else None) or cookie_token(request, st.settings.refresh_cookie_name)
+    # An unguarded cookie is ignored here rather than refused: a logout by access token still works,
+    # and a forged cross-site logout finds nothing to end.
+    cookie = request.cookies.get(st.settings.refresh_cookie_name) if request.headers.get(CSRF_HEADER) else None
+    refresh_token = (body.refresh_token if body else None) or cookie
     if request.headers.get("authorization"):
         try:
             principal = await current_principal(request)

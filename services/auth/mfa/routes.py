@@ -60,4 +60,4 @@ async def verify(request: Request, response: Response, body: VerifyIn, zone: Zon
                                    principal=principal)
     if isinstance(outcome, service.MfaTurnedOn):
         return MfaEnabledOut()
-    return token_response(response, st.settings, outcome)
+    return token_response(response, st.settings, outcome, request)

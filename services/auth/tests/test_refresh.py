@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from services.auth.tests.conftest import bearer, host
+from services.auth.tests.conftest import PASSWORD, bearer, host
 
 
 @pytest.fixture
@@ -40,11 +40,11 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(env) -> None:
     second = await env.client.post("/api/v1/auth/refresh", headers={
         **host(), "Cookie": f"mc_refresh={cookie}", "X-Requested-With": "mc-web"})
     assert second.status_code == 200, second.text
-    second_body = second.json()
-    assert _cookie(second)[0] == second_body["refresh_token"] != first["refresh_token"]
+    second_body, rotated = second.json(), _cookie(second)[0]
+    assert second_body["refresh_token"] is None and rotated != first["refresh_token"]  # a page: cookie only
     assert second_body["session_id"] == first["session_id"]
     # API style: the body
-    third = await env.client.post("/api/v1/auth/refresh", json={"refresh_token": second_body["refresh_token"]},
+    third = await env.client.post("/api/v1/auth/refresh", json={"refresh_token": rotated},
                                   headers=host())
     assert third.status_code == 200, third.text
     live = third.json()
@@ -90,3 +90,20 @@ async def test_logout_variants(env) -> None:
     assert missing.status_code == 401 and missing.json()["code"] == "auth.refresh_missing"
     events = await env.auth_sql("SELECT payload FROM auth.outbox WHERE event_type = 'auth.logout'")
     assert events[0].payload["sids"] == [tokens["session_id"]]
+
+
+async def test_a_page_gets_the_refresh_token_in_the_cookie_only(env) -> None:
+    """Requests from the pages carry X-Requested-With: their token answers hold no refresh token
+    (an injected script could read it), only the HttpOnly cookie does; API clients keep both."""
+    await env.user("page@example.com")
+    page = {**host(), "X-Requested-With": "mc-web"}
+    login = await env.client.post("/api/v1/auth/login", json={"email": "page@example.com", "password": PASSWORD},
+                                  headers=page)
+    assert login.status_code == 200, login.text
+    assert login.json()["refresh_token"] is None and login.json()["access_token"]
+    cookie = _cookie(login)[0]
+    refreshed = await env.client.post("/api/v1/auth/refresh", headers={**page, "Cookie": f"mc_refresh={cookie}"})
+    assert refreshed.status_code == 200 and refreshed.json()["refresh_token"] is None
+    assert _cookie(refreshed)[0] not in ("", cookie)
+    api = await env.login("page@example.com")
+    assert api.json()["refresh_token"] == _cookie(api)[0]

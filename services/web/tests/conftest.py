@@ -114,8 +114,11 @@ async def platform(test_db: TestDatabase, namespace: str, tmp_path: Path, reques
                 **arena_overrides))
             started = {"auth": auth, "tenant": tenant, "exam": exam, "classroom": classroom, "arena": arena,
                        "cat": cat}
-            web = await stack.enter_async_context(run_service("web", None, namespace, health_targets={
-                name: f"http://127.0.0.1:{rt.http_port}" for name, rt in started.items()}))
+            # Services not started here answer from a dead address, never from whatever holds their
+            # registry port on this machine (a `make run` beside the tests).
+            targets = {name: "http://127.0.0.1:9" for name in registry().services if name != "web"}
+            targets.update({name: f"http://127.0.0.1:{rt.http_port}" for name, rt in started.items()})
+            web = await stack.enter_async_context(run_service("web", None, namespace, health_targets=targets))
             services = {**started, "web": web}
             cfg = EdgeConfig(listen_port=free_port(), upstreams={
                 name: f"127.0.0.1:{rt.http_port}" for name, rt in services.items() if name != "cat"})
@@ -167,6 +170,8 @@ async def sign_in(page: Page, platform: Platform, email: str, password: str = PA
         await page.locator("#totp-code").fill(totp_code(totp_secret))
         await page.locator("#totp-form button[type=submit]").click()
     await page.wait_for_url(lambda url: "/signin" not in url, timeout=WAIT_MS)
+    # app's home sends each role on to its pages: let that settle before the caller navigates.
+    await page.wait_for_load_state("networkidle")
 
 
 async def axe_check(page: Page, *, allow: tuple[str, ...] = ()) -> list[dict[str, Any]]:

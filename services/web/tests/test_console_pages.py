@@ -66,7 +66,7 @@ async def test_a_zone_admin_filters_the_audit_log_and_pages_with_the_cursor(plat
     await shot(page, "admin-audit-filtered")
 
     # A prefix, today's date range and 10 rows a page: the cursor pages through the rest.
-    today = dt.date.today().isoformat()
+    today = dt.datetime.now(dt.UTC).date().isoformat()  # audit times are UTC
     await page.locator("#f-user").fill("")
     await page.locator("#f-action").fill("auth.login.*")
     await page.locator("#f-from").fill(today)

@@ -51,8 +51,9 @@ async def test_every_page_renders_in_both_languages_on_its_host(web) -> None:
         # The same path on another kind of host is not this page.
         other = next(k for k in HOSTS if k != kind)
         resp = await client.get(path, headers={"Host": HOSTS[other], "Accept": "text/html"})
-        if resp.status_code == 200:  # `/` exists on every kind: it must be that kind's own page
-            assert path == "/" or any(k == other and p == path for k, p in pages), (kind, other, path)
+        # `/` exists on every kind (each kind's own page); anything else is 404 on the other host.
+        assert resp.status_code == 404 or path == "/" or any(k == other and p == path for k, p in pages), \
+            (kind, other, path, resp.status_code)
 
 
 async def test_assets_are_versioned_and_cached_and_nothing_escapes_the_static_tree(web) -> None:
@@ -104,3 +105,24 @@ def test_every_zone_brand_colour_keeps_aa_contrast_on_white() -> None:
         ratio = 1.05 / (luminance(zone.brand.color) + 0.05)
         assert ratio >= 4.5, (zone.key, zone.brand.color, round(ratio, 2))
         assert zone.brand.name_ko, zone.key
+
+
+async def test_head_malformed_ids_and_unsupported_methods_on_pages(web) -> None:
+    _, client = web
+    host = {"Host": HOSTS["app"], "Accept": "text/html"}
+    head = await client.head("/exams", headers=host)
+    assert head.status_code == 200 and head.headers["content-type"].startswith("text/html")
+    malformed = await client.get("/exams/not-a-uuid", headers=host)
+    assert malformed.status_code == 404 and malformed.headers["content-type"].startswith("text/html")
+    post = await client.post("/exams", headers=host)
+    assert post.status_code == 405 and "GET" in post.headers.get("allow", ""), post.headers
+
+
+def test_accept_language_q_values_decide() -> None:
+    from services.web.i18n import negotiate
+
+    assert negotiate(None, None, "en;q=0.1, ko;q=0.9", "ko") == "ko"
+    assert negotiate(None, None, "ko;q=0, en", "ko") == "en"
+    assert negotiate(None, None, "fr-FR, en-US;q=0.8", "ko") == "en"
+    assert negotiate(None, None, "fr", "ko") == "ko"
+    assert negotiate("en", "ko", "ko", "ko") == "en" and negotiate(None, "en", "ko", "ko") == "en"

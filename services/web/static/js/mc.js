@@ -69,11 +69,17 @@ async function rawFetch(method, path, { json, body: payload, headers = {}, query
   return resp;
 }
 
+/** The error body as a problem: only a JSON object's fields (an edge's HTML or a plain-text
+ * body is never shown to the user). */
+function problemOf(data) {
+  return data && typeof data === "object" ? data : null;
+}
+
 async function parse(resp) {
   if (resp.status === 204) return null;
   const type = resp.headers.get("content-type") || "";
   const data = type.includes("json") ? await resp.json().catch(() => null) : await resp.text();
-  if (!resp.ok) throw new ApiError(resp.status, typeof data === "object" ? data : { detail: data });
+  if (!resp.ok) throw new ApiError(resp.status, problemOf(data));
   return data;
 }
 
@@ -90,9 +96,26 @@ export const session = {
     pending = pending || refresh().finally(() => { pending = null; });
     return pending;
   },
-  /** The session if its role is one of `roles`; otherwise off to sign in (or a notice). */
+  /** Forget `token` (a socket or call was refused with it): the next ensure() refreshes. */
+  invalidate(token) {
+    if (current && (!token || current.token === token)) current = null;
+  },
+  /** The session if its role is one of `roles`; otherwise off to sign in (or a notice). When the
+   * session cannot be checked (auth down, offline) the page says so with a "Try again" button
+   * instead of staying on "Loading…"; the returned promise then never settles. */
   async require(roles) {
-    const s = await this.ensure();
+    let s;
+    try {
+      s = await this.ensure();
+    } catch (err) {
+      const main = document.getElementById("main");
+      const retry = el("button", { type: "button", onclick: () => location.reload() }, t("try_again"));
+      main.replaceChildren(el("h1", {}, t("error")), el("div", {}), el("p", {}, retry));
+      showError(main.children[1], err);
+      for (const node of main.querySelectorAll("[aria-busy]")) node.setAttribute("aria-busy", "false");
+      retry.focus();
+      return new Promise(() => {});
+    }
     if (!s) {
       location.assign(`${cfg.www}/signin?next=${encodeURIComponent(location.href)}`);
       return new Promise(() => {});
@@ -139,20 +162,36 @@ export async function api(method, path, options = {}) {
   });
   let resp = await call(s?.token);
   if (resp.status === 401 && s) {
-    current = null;
+    session.invalidate(s.token);  // another call may have refreshed already: keep its token
     const again = await session.ensure();
-    if (again) resp = await call(again.token);
+    if (!again) {
+      location.assign(`${cfg.www}/signin?next=${encodeURIComponent(location.href)}`);
+      throw new ApiError(401, { code: "auth.signed_out", detail: t("signed_out") });
+    }
+    resp = await call(again.token);
   }
   return parse(resp);
 }
 
 /** A call that needs no session (sign in, sign up): cookies included so auth can set its own. */
 export async function publicApi(method, path, options = {}) {
-  return parse(await rawFetch(method, path, { ...options, credentials: "include" }));
+  const headers = { ...CSRF, ...(options.headers || {}) };  // also: auth keeps the refresh token in the cookie only
+  return parse(await rawFetch(method, path, { ...options, headers, credentials: "include" }));
 }
 
-/** A multipart upload with progress (fetch has no upload progress): resolves to the JSON answer. */
+/** A multipart upload with progress (fetch has no upload progress): resolves to the JSON answer.
+ * A token that expired during a long upload is refreshed and the form sent once more. */
 export async function upload(path, formData, onProgress, method = "POST") {
+  try {
+    return await uploadOnce(path, formData, onProgress, method);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 401) throw err;
+    session.invalidate();
+    return uploadOnce(path, formData, onProgress, method);
+  }
+}
+
+async function uploadOnce(path, formData, onProgress, method) {
   const s = await session.ensure();
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
@@ -160,30 +199,42 @@ export async function upload(path, formData, onProgress, method = "POST") {
     if (s) xhr.setRequestHeader("Authorization", `Bearer ${s.token}`);
     xhr.setRequestHeader("Accept", "application/json");
     xhr.upload.onprogress = (e) => { if (e.lengthComputable && onProgress) onProgress(e.loaded, e.total); };
-    xhr.onerror = () => reject(new ApiError(0, { code: "web.network", detail: t("offline") }));
+    const offline = () => reject(new ApiError(0, { code: "web.network", detail: t("offline") }));
+    xhr.onerror = offline;
+    xhr.onabort = offline;
+    xhr.ontimeout = offline;
     xhr.onload = () => {
       let data = null;
-      try { data = xhr.responseText ? JSON.parse(xhr.responseText) : null; } catch { data = { detail: xhr.responseText }; }
+      try { data = xhr.responseText ? JSON.parse(xhr.responseText) : null; } catch { data = null; }
       if (xhr.status >= 200 && xhr.status < 300) resolve(data);
-      else reject(new ApiError(xhr.status, data));
+      else reject(new ApiError(xhr.status, problemOf(data)));
     };
     xhr.send(formData);
   });
 }
 
-/** Server-sent events over fetch (EventSource cannot send the Authorization header). */
-export async function* stream(path, { query, signal } = {}) {
-  const s = await session.ensure();
-  const resp = await rawFetch("GET", path, {
-    query, signal, headers: { Accept: "text/event-stream", ...(s ? { Authorization: `Bearer ${s.token}` } : {}) },
+/** Server-sent events over fetch (EventSource cannot send the Authorization header, nor POST):
+ * yields {event, data, id, json}; a 401 refreshes the session and retries once. */
+export async function* stream(path, { method = "GET", json, query, signal } = {}) {
+  const open = async (token) => rawFetch(method, path, {
+    json, query, signal, headers: { Accept: "text/event-stream", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
   });
+  const s = await session.ensure();
+  let resp = await open(s?.token);
+  if (resp.status === 401 && s) {
+    session.invalidate(s.token);
+    resp = await open((await session.ensure())?.token);
+  }
   if (!resp.ok) await parse(resp);
   const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
+  try {
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buffer += value;
+    // Any line ending (CRLF, CR, LF) as LF; a chunk-final CR waits for a possible LF.
+    buffer = (buffer + value).replace(/\r\n/g, "\n").replace(/\r(?!$)/g, "\n");
+    if (buffer.length > 1_000_000) throw new ApiError(0, { code: "web.stream_too_large", detail: t("error") });
     let cut;
     while ((cut = buffer.indexOf("\n\n")) >= 0) {
       const block = buffer.slice(0, cut);
@@ -203,6 +254,9 @@ export async function* stream(path, { query, signal } = {}) {
         yield ev;
       }
     }
+  }
+  } finally {
+    reader.cancel().catch(() => {});  // the consumer left early (break/return): close the stream
   }
 }
 
@@ -236,7 +290,7 @@ export function clone(id) {
 /** An error in `container` (role=alert): the API's message and its stable code, or a text. */
 export function showError(container, err) {
   const msg = typeof err === "string" ? err : err instanceof ApiError
-    ? (err.status === 0 || err.status === 503 ? t("offline") : (err.detail || err.title || t("error")))
+    ? ([0, 502, 503, 504].includes(err.status) ? t("offline") : (err.detail || err.title || t("error")))
     : t("error");
   const box = el("p", { class: "error", role: "alert" }, msg,
     err instanceof ApiError ? el("span", { class: "code" }, ` (${err.code})`) : "");

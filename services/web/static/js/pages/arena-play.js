@@ -9,24 +9,40 @@ const $ = (id) => document.getElementById(id);
 const errorBox = $("arena-error");
 const fail = (err) => showError(errorBox, err);
 const state = { me: null, match: null, round: null, timer: null, ws: null, lastSeq: null, snapshotSeq: 0,
-  tries: 0, refs: 0, stopped: false };
+  tries: 0, refs: 0, stopped: false, ready: false, authRetried: false, lastToken: null, retryTimer: null };
 
 // --- socket ------------------------------------------------------------------------------------
 const FINAL = new Set([4400, 4403, 4404]);
 
 function openSocket() {
+  state.retryTimer = null;
+  if (state.stopped) return;
   const ws = connect("/api/v1/arena/ws");
   state.ws = ws;
-  let authRetried = false;
+  state.ready = false;
   ws.addEventListener("open", async () => {
-    const { token } = await session.require(["student", "teacher", "org_admin"]);
-    ws.send(JSON.stringify({ type: "hello", data: { token, last_seq: state.lastSeq } }));
+    try {
+      // ensure(), not require(): a failed refresh (network) throws, the socket closes and
+      // retries, instead of the whole page turning into require()'s error notice.
+      const s = await session.ensure();
+      const token = s ? s.token : (await session.require(["student", "teacher", "org_admin"])).token;
+      state.lastToken = token;
+      if (state.ws !== ws || ws.readyState !== WebSocket.OPEN) return;
+      ws.send(JSON.stringify({ type: "hello", data: { token, last_seq: state.lastSeq } }));
+    } catch {
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(4000);
+    }
   });
   ws.addEventListener("message", (ev) => {
+    if (state.ws !== ws) return;
     let frame;
     try { frame = JSON.parse(ev.data); } catch { return; }
-    if (frame.type === "snapshot") { state.tries = 0; state.snapshotSeq = frame.seq || 0; }
-    else if (typeof frame.seq === "number" && state.lastSeq !== null && frame.seq <= state.lastSeq) return;
+    if (frame.type === "snapshot") {
+      state.tries = 0;
+      state.authRetried = false;
+      state.ready = true;
+      state.snapshotSeq = frame.seq || 0;
+    } else if (typeof frame.seq === "number" && state.lastSeq !== null && frame.seq <= state.lastSeq) return;
     const replayed = frame.type !== "snapshot" && typeof frame.seq === "number" && frame.seq <= state.snapshotSeq;
     if (typeof frame.seq === "number") state.lastSeq = Math.max(state.lastSeq || 0, frame.seq);
     try { onFrame(frame, replayed); } catch (err) { fail(err); }
@@ -34,17 +50,45 @@ function openSocket() {
   ws.addEventListener("close", (ev) => {
     if (state.ws !== ws || state.stopped) return;
     state.ws = null;
-    if (FINAL.has(ev.code) || (ev.code === 4401 && authRetried)) return;
-    if (ev.code === 4401) authRetried = true;
+    state.ready = false;
+    if (FINAL.has(ev.code) || (ev.code === 4401 && state.authRetried)) { connectionClosed(); return; }
+    if (ev.code === 4401) {
+      // Once until the next snapshot: forget the refused token so the next one is fresh.
+      state.authRetried = true;
+      if (state.lastToken) session.invalidate(state.lastToken);
+    }
     announce(t("reconnecting"));
-    setTimeout(openSocket, Math.min(10_000, 500 * 2 ** state.tries++));
+    state.retryTimer = setTimeout(openSocket, Math.min(10_000, 500 * 2 ** state.tries++));
   });
 }
 
+// A final close: the page cannot go on by itself; say so and offer a reload.
+function connectionClosed() {
+  state.stopped = true;
+  if (state.timer) clearInterval(state.timer);
+  $("conn-final").hidden = false;
+  announce(t("conn_final"));
+  $("reload-button").focus();
+}
+
+$("reload-button").addEventListener("click", () => location.reload());
+
+/** Sends a frame; false (nothing sent) while the socket is not connected and greeted. */
 function send(type, data) {
+  if (!state.ws || !state.ready || state.ws.readyState !== WebSocket.OPEN) return false;
   const ref = `a${++state.refs}`;
-  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type, ref, data }));
-  return ref;
+  try { state.ws.send(JSON.stringify({ type, ref, data })); } catch { return false; }
+  return true;
+}
+
+function stopSocket() {
+  state.stopped = true;
+  if (state.retryTimer) clearTimeout(state.retryTimer);
+  if (state.timer) clearInterval(state.timer);
+  const ws = state.ws;
+  state.ws = null;
+  state.ready = false;
+  if (ws) { try { ws.close(1000); } catch { /* already closed */ } }
 }
 
 // --- profile and history -----------------------------------------------------------------------
@@ -205,7 +249,10 @@ $("answer-form").addEventListener("submit", (ev) => {
   const picked = document.querySelector("input.choice-input:checked");
   const answer = picked ? picked.value : $("answer-input").value.trim();
   if (!answer) { $("answer-line").textContent = t("choose_first"); return; }
-  send("answer", { match_id: state.match.id, round: state.round.n, answer });
+  if (!send("answer", { match_id: state.match.id, round: state.round.n, answer })) {
+    $("answer-line").textContent = t("not_sent");  // nothing was sent: the round stays open
+    return;
+  }
   state.round.answered = true;
   for (const ctl of $("answer-form").querySelectorAll("input, button")) ctl.disabled = true;
   $("answer-line").textContent = t("sent");
@@ -213,7 +260,7 @@ $("answer-form").addEventListener("submit", (ev) => {
 
 $("forfeit-button").addEventListener("click", () => {
   if (!state.match || !window.confirm(t("confirm_forfeit"))) return;
-  send("forfeit", { match_id: state.match.id });
+  if (!send("forfeit", { match_id: state.match.id })) announce(t("not_sent"));
 });
 
 function verdictText(v, points) {
@@ -327,5 +374,9 @@ async function main() {
   announce(t("connecting"));
   openSocket();
 }
+
+// Leaving the page (or into the back/forward cache): no socket, no timers left behind.
+window.addEventListener("pagehide", stopSocket);
+window.addEventListener("pageshow", (ev) => { if (ev.persisted) location.reload(); });
 
 main().catch(fail);

@@ -33,8 +33,16 @@ async function main() {
   for (const p of people.items) upsertPerson(p);
   $("conn-status").textContent = t("connecting");
   state.sock = new LiveSocket(connect, `/api/v1/classroom/sessions/${encodeURIComponent(code)}/ws`,
-    async () => (await session.require(["teacher", "org_admin"])).token, onFrame, onStatus);
+    socketToken, onFrame, onStatus, { invalidate: (token) => session.invalidate(token) });
   state.sock.open();
+}
+
+// The token for the socket's hello: a failed refresh (network) throws, so the socket closes and
+// retries instead of the whole page turning into require()'s error notice; signed out → sign in.
+async function socketToken() {
+  const s = await session.ensure();
+  if (!s) return (await session.require(["teacher", "org_admin"])).token;
+  return s.token;
 }
 
 function setSession(s) {
@@ -59,7 +67,19 @@ function onStatus(status, closeCode) {
   if (status === "open") $("conn-status").textContent = t("connected");
   else if (status === "retry") $("conn-status").textContent = t("reconnecting");
   else if (status === "closed" && closeCode === 4410) over();
+  else if (status === "closed") connectionClosed();
 }
+
+// A final close (4400/4401/4403/4404): the console cannot go on by itself; say so, offer a reload.
+function connectionClosed() {
+  if (state.timer) state.timer.stop();
+  $("conn-status").textContent = "";
+  $("conn-final").hidden = false;
+  announce(t("conn_final"));
+  $("reload-button").focus();
+}
+
+$("reload-button").addEventListener("click", () => location.reload());
 
 // --- participants ------------------------------------------------------------------------------
 function upsertPerson(p) {
@@ -77,45 +97,83 @@ function personStatus(p) {
   return p.online === false ? t("status_offline") : t("status_active");
 }
 
-function renderPeople() {
-  const rows = $("people-rows");
-  rows.replaceChildren();
-  const shown = [...state.people.values()].filter((p) => p.status !== "kicked" && p.status !== "banned");
-  for (const p of shown) {
-    const tr = clone("tpl-person");
-    tr.dataset.id = p.id;
-    tr.querySelector(".p-name").textContent = p.nickname;
-    tr.querySelector(".p-status").textContent = personStatus(p) + (p.muted ? ` · ${t("muted")}` : "");
-    tr.querySelector(".p-score").textContent = String(p.score ?? 0);
-    const actions = tr.querySelector(".p-actions");
-    if (p.status === "pending") {
-      actions.append(button(t("approve_short"), t("approve", { name: p.nickname }), () => patchPerson(p, { status: "active" })));
-    } else {
-      actions.append(p.muted
-        ? button(t("unmute"), t("unmute_label", { name: p.nickname }), () => patchPerson(p, { muted: false }))
-        : button(t("mute"), t("mute_label", { name: p.nickname }), () => patchPerson(p, { muted: true })));
-    }
-    actions.append(" ", button(t("kick"), t("kick_label", { name: p.nickname }), () => patchPerson(p, { status: "kicked" })));
-    rows.append(tr);
-  }
-  $("people-count").textContent = String(shown.length);
-  $("people-empty").hidden = shown.length > 0;
+// Rows are updated in place (keyed by data-id): a teacher on a row's button keeps the focus while
+// joined/left/leaderboard frames arrive. When a row's buttons change (Mute → Unmute) or the row
+// goes (removed), focus moves to the same button slot of that row (or the next one).
+function actionsKey(p) {
+  return JSON.stringify([p.status === "pending" ? "approve" : p.muted ? "unmute" : "mute", p.nickname]);
 }
 
+function fillActions(cell, p) {
+  const primary = p.status === "pending"
+    ? button(t("approve_short"), t("approve", { name: p.nickname }), () => patchPerson(p.id, { status: "active" }))
+    : p.muted
+      ? button(t("unmute"), t("unmute_label", { name: p.nickname }), () => patchPerson(p.id, { muted: false }))
+      : button(t("mute"), t("mute_label", { name: p.nickname }), () => patchPerson(p.id, { muted: true }));
+  primary.dataset.slot = "primary";
+  const kick = button(t("kick"), t("kick_label", { name: p.nickname }), () => patchPerson(p.id, { status: "kicked" }));
+  kick.dataset.slot = "kick";
+  cell.replaceChildren(primary, " ", kick);
+}
+
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+function renderPeople() {
+  const rows = $("people-rows");
+  const active = document.activeElement;
+  const focusRow = active && rows.contains(active) ? active.closest("tr") : null;
+  const focusSlot = focusRow && active.dataset ? active.dataset.slot || "primary" : null;
+  const focusIndex = focusRow ? [...rows.children].indexOf(focusRow) : -1;
+  const shown = [...state.people.values()].filter((p) => p.status !== "kicked" && p.status !== "banned");
+  const wanted = new Set(shown.map((p) => String(p.id)));
+  for (const tr of [...rows.children]) if (!wanted.has(tr.dataset.id)) tr.remove();
+  shown.forEach((p, i) => {
+    let tr = rows.querySelector(`tr[data-id="${CSS.escape(String(p.id))}"]`);
+    if (!tr) {
+      tr = clone("tpl-person");
+      tr.dataset.id = p.id;
+    }
+    setText(tr.querySelector(".p-name"), p.nickname);
+    setText(tr.querySelector(".p-status"), personStatus(p) + (p.muted ? ` · ${t("muted")}` : ""));
+    setText(tr.querySelector(".p-score"), String(p.score ?? 0));
+    const key = actionsKey(p);
+    if (tr.dataset.actions !== key) {
+      tr.dataset.actions = key;
+      fillActions(tr.querySelector(".p-actions"), p);
+    }
+    if (rows.children[i] !== tr) rows.insertBefore(tr, rows.children[i] || null);
+  });
+  $("people-count").textContent = String(shown.length);
+  $("people-empty").hidden = shown.length > 0;
+  // Focus lost with a replaced button or a removed row: the same slot of that row, else the
+  // row now at its place, else the one before it, else the heading.
+  if (focusRow && !rows.contains(document.activeElement)) {
+    const row = rows.contains(focusRow) ? focusRow
+      : rows.children[focusIndex] || rows.children[focusIndex - 1] || null;
+    const target = row && (row.querySelector(`button[data-slot="${focusSlot}"]`) || row.querySelector("button"));
+    if (target) target.focus();
+    else { const h = $("people-heading"); h.tabIndex = -1; h.focus(); }
+  }
+}
+
+// A busy button stays focusable (aria-disabled, not disabled: disabling drops the focus).
 function button(text, label, onClick) {
   const b = el("button", { type: "button", class: "button small secondary", "aria-label": label }, text);
   b.addEventListener("click", async () => {
-    b.disabled = true;
-    try { await onClick(); } catch (err) { fail(err); } finally { b.disabled = false; }
+    if (b.getAttribute("aria-disabled") === "true") return;
+    b.setAttribute("aria-disabled", "true");
+    try { await onClick(); } catch (err) { fail(err); } finally { b.removeAttribute("aria-disabled"); }
   });
   return b;
 }
 
-async function patchPerson(p, body) {
-  const out = await api("PATCH", `/api/v1/classroom/sessions/${state.s.id}/participants/${p.id}`, { json: body });
-  upsertPerson({ ...out, online: p.online });
+async function patchPerson(id, body) {
+  const before = state.people.get(id) || {};
+  const out = await api("PATCH", `/api/v1/classroom/sessions/${state.s.id}/participants/${id}`, { json: body });
+  upsertPerson({ ...out, online: before.online });
 }
-
 // --- chat --------------------------------------------------------------------------------------
 function chatActions(li, msg) {
   const name = msg.author && msg.author.staff ? t("teacher") : (msg.author && msg.author.nickname) || "?";
@@ -137,8 +195,8 @@ async function moderate(msg, action) {
   addChat([{ ...msg, status: out.status }]);
 }
 
-function addChat(messages, reset = false) {
-  renderChat($("chat-log"), messages, { reset, teacherLabel: t("teacher"), actions: chatActions });
+function addChat(messages, sync = false) {
+  renderChat($("chat-log"), messages, { sync, teacherLabel: t("teacher"), actions: chatActions });
 }
 
 $("chat-form").addEventListener("submit", (ev) => {
@@ -146,7 +204,12 @@ $("chat-form").addEventListener("submit", (ev) => {
   const input = $("chat-input");
   const body = input.value.trim();
   if (!body || !state.sock) return;
-  state.sock.send("chat", { body });
+  if (!state.sock.send("chat", { body })) {
+    $("chat-note").textContent = t("not_sent");  // the message stays in the input
+    input.focus();
+    return;
+  }
+  $("chat-note").textContent = "";
   input.value = "";
   input.focus();
 });
@@ -238,7 +301,7 @@ function cardClosed(d) {
   }
   $("close-card").hidden = true;
   renderTally(d, true);
-  announce(t("card_closed", { n: d.card_no }));
+  announce(`${t("card_closed", { n: d.card_no })} ${t("tally_closed", { correct: d.correct, answered: d.answered })}`);
 }
 
 // --- settings ----------------------------------------------------------------------------------
@@ -310,7 +373,7 @@ function onFrame(frame, replayed) {
     case "leaderboard":
       renderBoard($("board"), d);
       for (const row of d.top || []) if (state.people.has(row.participant_id)) state.people.get(row.participant_id).score = row.score;
-      renderPeople();
+      renderPeople();  // in place: only the points cells change
       break;
     case "session_updated": state.s = { ...state.s, ...d.session }; setSession(state.s); break;
     case "session_extended": case "session_ending":
@@ -320,5 +383,12 @@ function onFrame(frame, replayed) {
     default: break;
   }
 }
+
+// Leaving the page (or into the back/forward cache): no socket, no timers left behind.
+window.addEventListener("pagehide", () => {
+  if (state.sock) state.sock.stop();
+  if (state.timer) state.timer.stop();
+});
+window.addEventListener("pageshow", (ev) => { if (ev.persisted) location.reload(); });
 
 main().catch(fail);

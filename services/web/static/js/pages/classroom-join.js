@@ -11,7 +11,7 @@ const $ = (id) => document.getElementById(id);
 const errorBox = $("join-error");
 const storeKey = `mc.classroom.${code}`;
 
-const state = { seat: null, card: null, answered: new Set(), chatMode: "open", sock: null, timer: null };
+const state = { seat: null, card: null, answered: new Set(), chatMode: "open", sock: null, timer: null, leaving: false };
 
 function show(section) {
   for (const id of ["find-section", "seat-section", "waiting-section", "live-section", "ended-section"]) {
@@ -23,16 +23,40 @@ function saved() {
   try { return JSON.parse(sessionStorage.getItem(storeKey) || "null"); } catch { return null; }
 }
 
+// Answers of GET /participants/me after which the seat token is worthless; any other failure
+// (network, 429, 5xx) is retried and the seat kept.
+const SEAT_GONE = new Set([401, 403, 404, 410]);
+const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
+
+// The participant behind a seat token, retrying transient failures with backoff (up to 15 s);
+// throws only a final ApiError (SEAT_GONE) or when the page is leaving.
+async function fetchMe(token) {
+  for (let tries = 0; ; tries += 1) {
+    try {
+      const me = await anonApi("GET", "/api/v1/classroom/participants/me", { token });
+      errorBox.replaceChildren();
+      return me;
+    } catch (err) {
+      if (SEAT_GONE.has(err.status) || state.leaving) throw err;
+      if (tries === 0) showError(errorBox, err);
+      await sleep(Math.min(15_000, 1000 * 2 ** tries));
+    }
+  }
+}
+
 async function start() {
   if (!code) { show("find-section"); return; }
   const mine = saved();
   if (mine && mine.token) {
     try {
-      const me = await anonApi("GET", "/api/v1/classroom/participants/me", { token: mine.token });
+      const me = await fetchMe(mine.token);
       state.seat = { ...mine, nickname: me.nickname, status: me.status };
       if (me.status === "pending") return waitForApproval();
       return goLive();
-    } catch { sessionStorage.removeItem(storeKey); }
+    } catch {
+      if (state.leaving) return undefined;
+      sessionStorage.removeItem(storeKey);
+    }
   }
   let info;
   try {
@@ -84,21 +108,24 @@ $("join-form").addEventListener("submit", async (ev) => {
 
 async function waitForApproval() {
   show("waiting-section");
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 2000));
+  while (!state.leaving) {
+    await sleep(2000);
     try {
-      const me = await anonApi("GET", "/api/v1/classroom/participants/me", { token: state.seat.token });
+      const me = await fetchMe(state.seat.token);
       if (me.status === "active") { state.seat.status = "active"; return goLive(); }
     } catch (err) {
+      if (state.leaving) return undefined;
       sessionStorage.removeItem(storeKey);
       show("ended-section");
       $("ended-text").textContent = err.code === "classroom.participant_banned" ? t("kicked") : t("session_gone");
-      return;
+      return undefined;
     }
   }
+  return undefined;
 }
 
 function goLive() {
+  if (state.leaving) return;
   show("live-section");
   $("live-title").textContent = state.seat.title || code;
   meLine({ nickname: state.seat.nickname, score: 0, rank: null });
@@ -115,8 +142,20 @@ function onStatus(status, closeCode) {
     if (closeCode === 4410) ended(t("ended"));
     else if (closeCode === 4403) ended(t("kicked"));
     else if (closeCode === 4404 || closeCode === 4401) ended(t("session_gone"));
+    else connectionClosed();
   }
 }
+
+// A final close the page cannot recover from by itself (4400, …): say so and offer a reload.
+function connectionClosed() {
+  if (state.timer) state.timer.stop();
+  $("conn-status").textContent = "";
+  $("conn-final").hidden = false;
+  announce(t("conn_final"));
+  $("reload-button").focus();
+}
+
+$("reload-button").addEventListener("click", () => location.reload());
 
 function ended(text) {
   if (state.timer) state.timer.stop();
@@ -148,10 +187,14 @@ function onFrame(frame, replayed) {
       $("live-title").textContent = d.session.title || code;
       chatMode(d.session.chat_mode);
       if (d.me && d.me.nickname) { state.seat.nickname = d.me.nickname; meLine(d.me); }
-      renderChat($("chat-log"), d.chat || [], { reset: true, teacherLabel: t("teacher") });
+      renderChat($("chat-log"), d.chat || [], { sync: true, teacherLabel: t("teacher") });
       renderBoard($("board"), d.leaderboard);
-      if (d.card && !d.card.closed) showCard(d.card, d.card.answered, d.card.time_left_ms);
-      else if (!d.card) clearCard();
+      if (d.card && !d.card.closed) {
+        // The server knows whether the answer arrived: a local "sent" it lacks was lost.
+        if (!d.card.answered) state.answered.delete(d.card.card_no);
+        else state.answered.add(d.card.card_no);
+        showCard(d.card, !!d.card.answered, d.card.time_left_ms);
+      } else if (!d.card) clearCard();
       break;
     }
     case "chat": renderChat($("chat-log"), [d], { teacherLabel: t("teacher") }); break;
@@ -163,7 +206,11 @@ function onFrame(frame, replayed) {
     case "chat_ack":
       if (d.status === "held") $("chat-note").textContent = t("held");
       break;
-    case "card_shown": showCard(d, false, null); announce(t("new_card", { n: d.card_no, prompt: d.problem.prompt })); break;
+    case "card_shown":
+      if (state.card && state.card.card_no === d.card_no) break;  // already on show
+      showCard(d, false, null);
+      announce(t("new_card", { n: d.card_no, prompt: d.problem.prompt }));
+      break;
     case "card_closed": closeCard(d); break;
     case "tally":
       if (state.card && d.card_no === state.card.card_no) $("tally-line").textContent = t("tally", { n: d.answered });
@@ -189,7 +236,12 @@ $("chat-form").addEventListener("submit", (ev) => {
   const input = $("chat-input");
   const body = input.value.trim();
   if (!body || !state.sock) return;
-  state.sock.send("chat", { body });
+  if (!state.sock.send("chat", { body })) {
+    $("chat-note").textContent = t("not_sent");  // the message stays in the input
+    input.focus();
+    return;
+  }
+  if ($("chat-note").textContent === t("not_sent")) chatMode(state.chatMode);
   input.value = "";
   input.focus();
 });
@@ -201,7 +253,39 @@ function clearCard() {
   $("tally-line").textContent = "";
 }
 
+function startTimer(node, card, timeLeftMs) {
+  if (state.timer) state.timer.stop();
+  const timerEl = node.querySelector(".card-timer");
+  const ms = timeLeftMs ?? Math.max(0, Date.parse(card.closes_at) - Date.now());
+  state.timer = new Countdown(ms, (s) => { timerEl.textContent = s > 0 ? t("time_left", { seconds: s }) : t("time_up"); });
+}
+
+// The card on show again (a snapshot after a reconnect): keep the node (and an unsubmitted
+// choice), only bring the answered state and the timer up to date.
+function syncCard(node, card, answeredNow, timeLeftMs) {
+  state.card = card;
+  startTimer(node, card, timeLeftMs);
+  const locked = node.dataset.locked === "1";
+  if (answeredNow && !locked) lockCard(node, t("answered_wait"));
+  else if (!answeredNow && locked) {
+    node.dataset.locked = "";
+    for (const ctl of node.querySelectorAll(".card-form input, .card-form button")) ctl.disabled = false;
+    cardResult(t("not_sent"));
+  }
+}
+
 function showCard(card, alreadyAnswered, timeLeftMs) {
+  const area = $("card-area");
+  const current = area.querySelector(`[data-card="${card.card_no}"]`);
+  if (current && state.card && state.card.card_no === card.card_no) {
+    syncCard(current, card, alreadyAnswered || state.answered.has(card.card_no), timeLeftMs);
+    return;
+  }
+  // Move focus into the new card only when the student is not busy elsewhere: nothing focused,
+  // focus in the old card, or on an empty chat input (a half-typed message keeps its focus).
+  const active = document.activeElement;
+  const mayFocus = !active || active === document.body || area.contains(active)
+    || (active === $("chat-input") && !active.value.trim());
   if (state.timer) state.timer.stop();
   state.card = card;
   const node = clone("tpl-card");
@@ -234,13 +318,11 @@ function showCard(card, alreadyAnswered, timeLeftMs) {
     node.querySelector(".card-text-label").htmlFor = input.id;
   }
   form.addEventListener("submit", (ev) => { ev.preventDefault(); submitAnswer(node, card); });
-  $("card-area").replaceChildren(node);
+  area.replaceChildren(node);
   $("tally-line").textContent = "";
-  const timerEl = node.querySelector(".card-timer");
-  const ms = timeLeftMs ?? Math.max(0, Date.parse(card.closes_at) - Date.now());
-  state.timer = new Countdown(ms, (s) => { timerEl.textContent = s > 0 ? t("time_left", { seconds: s }) : t("time_up"); });
+  startTimer(node, card, timeLeftMs);
   if (alreadyAnswered || state.answered.has(card.card_no)) lockCard(node, t("answered_wait"));
-  else {
+  else if (mayFocus) {
     const first = node.querySelector("input");
     if (first) first.focus();
   }
@@ -255,12 +337,16 @@ function submitAnswer(node, card) {
     if (text && !text.hidden) answer = text.value.trim();
   }
   if (!answer) { cardResult(t("choose_first")); return; }
-  state.sock.send("answer", { card_no: card.card_no, answer });
+  if (!state.sock || !state.sock.send("answer", { card_no: card.card_no, answer })) {
+    cardResult(t("not_sent"));  // nothing was sent: the card stays open
+    return;
+  }
   state.answered.add(card.card_no);
   lockCard(node, t("sent"));
 }
 
 function lockCard(node, message) {
+  node.dataset.locked = "1";
   for (const ctl of node.querySelectorAll(".card-form input, .card-form button")) ctl.disabled = true;
   cardResult(message);
 }
@@ -291,5 +377,13 @@ function closeCard(d) {
   $("tally-line").textContent = t("tally_closed", { correct: d.correct, answered: d.answered });
   announce(`${t("card_closed", { n: d.card_no })} ${t("right_answer", { answer: d.answer })}`);
 }
+
+// Leaving the page (or into the back/forward cache): no socket, no timers left behind.
+window.addEventListener("pagehide", () => {
+  state.leaving = true;
+  if (state.sock) state.sock.stop();
+  if (state.timer) state.timer.stop();
+});
+window.addEventListener("pageshow", (ev) => { if (ev.persisted) location.reload(); });
 
 start();

@@ -19,32 +19,46 @@ const FINAL = new Set([4400, 4401, 4403, 4404, 4410]);
 // One resumable socket: hello with the token and the last seq seen; after a drop it reconnects
 // (backoff up to 10 s) and resumes. `onFrame(frame, replayed)`: replayed is true for the frames
 // the server replays after the snapshot (the snapshot already holds their effect).
+// `invalidate(token)` (optional): forget a token the server refused (4401) before the one retry.
 export class LiveSocket {
-  constructor(connectFn, path, getToken, onFrame, onStatus) {
-    Object.assign(this, { connectFn, path, getToken, onFrame, onStatus });
+  constructor(connectFn, path, getToken, onFrame, onStatus, { invalidate = null } = {}) {
+    Object.assign(this, { connectFn, path, getToken, onFrame, onStatus, invalidate });
     this.lastSeq = null;
     this.snapshotSeq = 0;
     this.ws = null;
+    this.ready = false;  // hello answered by a snapshot: frames may be sent
     this.stopped = false;
     this.tries = 0;
     this.refs = 0;
-    this.authRetried = false;
+    this.authRetried = false;  // kept across reconnects; reset by a snapshot
+    this.lastToken = null;
+    this.timer = null;
   }
 
   open() {
+    this.timer = null;
     if (this.stopped) return;
     const ws = this.connectFn(this.path);
     this.ws = ws;
+    this.ready = false;
     ws.addEventListener("open", async () => {
-      const token = await this.getToken();
-      ws.send(JSON.stringify({ type: "hello", data: { token, last_seq: this.lastSeq } }));
+      try {
+        const token = await this.getToken();
+        this.lastToken = token;
+        if (this.ws !== ws || ws.readyState !== WebSocket.OPEN) return;
+        ws.send(JSON.stringify({ type: "hello", data: { token, last_seq: this.lastSeq } }));
+      } catch {
+        if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(4000);
+      }
     });
     ws.addEventListener("message", (ev) => {
+      if (this.ws !== ws) return;
       let frame;
       try { frame = JSON.parse(ev.data); } catch { return; }
       if (frame.type === "snapshot") {
         this.tries = 0;
         this.authRetried = false;
+        this.ready = true;
         this.snapshotSeq = frame.seq || 0;
         this.onStatus("open");
       }
@@ -58,9 +72,18 @@ export class LiveSocket {
     ws.addEventListener("close", (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      this.ready = false;
       if (this.stopped) return;
-      // 4401 once: an access token may have expired; getToken() refreshes it.
-      if (ev.code === 4401 && !this.authRetried) { this.authRetried = true; this.retry(); return; }
+      // 4401 once (until the next snapshot): an access token may have expired; forget it so
+      // getToken() fetches a fresh one.
+      if (ev.code === 4401 && !this.authRetried) {
+        this.authRetried = true;
+        if (this.invalidate && this.lastToken) {
+          try { this.invalidate(this.lastToken); } catch { /* best effort */ }
+        }
+        this.retry();
+        return;
+      }
       if (FINAL.has(ev.code)) { this.stopped = true; this.onStatus("closed", ev.code); return; }
       this.retry();
     });
@@ -69,38 +92,84 @@ export class LiveSocket {
   retry() {
     this.onStatus("retry");
     const wait = Math.min(10_000, 500 * 2 ** this.tries++);
-    setTimeout(() => this.open(), wait);
+    this.timer = setTimeout(() => this.open(), wait);
   }
 
+  /** Sends a frame; false (nothing sent) while the socket is not connected and greeted. */
   send(type, data) {
+    if (!this.ws || !this.ready || this.ws.readyState !== WebSocket.OPEN) return false;
     const ref = `r${++this.refs}`;
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type, ref, data }));
-    return ref;
+    try { this.ws.send(JSON.stringify({ type, ref, data })); } catch { return false; }
+    return true;
   }
 
   stop() {
     this.stopped = true;
-    if (this.ws) this.ws.close(1000);
+    this.ready = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const ws = this.ws;
     this.ws = null;
+    if (ws) { try { ws.close(1000); } catch { /* already closed */ } }
   }
 }
 
-// Appends chat messages (deduplicated by id) to an <ol>; `actions(li, msg)` adds teacher buttons.
-export function renderChat(list, messages, { reset = false, teacherLabel = "Teacher", actions = null } = {}) {
-  if (reset) list.replaceChildren();
+const CHAT_MAX = 200;
+
+function chatSignature(msg, teacherLabel) {
+  const author = msg.author || {};
+  return JSON.stringify([msg.status || "visible", msg.body, author.staff ? teacherLabel : author.nickname || "?", msg.reason || ""]);
+}
+
+// Chat messages into an <ol role="log"> (deduplicated by id; the newest CHAT_MAX kept);
+// `actions(li, msg)` adds teacher buttons. `sync: true` (a snapshot): messages already shown and
+// unchanged are left alone (not announced again), ones the server no longer lists are removed.
+// A changed message is replaced in place; focus inside it moves to the same button slot.
+export function renderChat(list, messages, { sync = false, teacherLabel = "Teacher", actions = null } = {}) {
+  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
+  if (sync) {
+    // Within the snapshot's window (from its oldest message shown on), a message it lacks was
+    // hidden meanwhile; older ones are just outside the window and stay.
+    const keep = new Set(messages.map((m) => String(m.id)));
+    let inWindow = false;
+    for (const li of [...list.children]) {
+      if (keep.has(li.dataset.id)) inWindow = true;
+      else if (inWindow) li.remove();
+    }
+  }
   for (const msg of messages) {
-    const existing = list.querySelector(`[data-id="${CSS.escape(msg.id)}"]`);
+    const existing = list.querySelector(`[data-id="${CSS.escape(String(msg.id))}"]`);
+    const sig = chatSignature(msg, teacherLabel);
+    if (existing && existing.dataset.sig === sig) continue;
     const li = clone("tpl-chat");
     li.dataset.id = msg.id;
+    li.dataset.sig = sig;
     li.dataset.status = msg.status || "visible";
     const author = msg.author || {};
     li.querySelector(".chat-author").textContent = author.staff ? `${teacherLabel}:` : `${author.nickname || "?"}:`;
     if (author.staff) li.classList.add("chat-staff");
     li.querySelector(".chat-body").textContent = msg.body;
     if (actions) actions(li, msg);
-    if (existing) existing.replaceWith(li); else list.append(li);
+    if (existing) {
+      const focused = existing.contains(document.activeElement) ? document.activeElement : null;
+      const slot = focused ? [...existing.querySelectorAll("button")].indexOf(focused) : -1;
+      existing.replaceWith(li);
+      if (focused) {
+        const buttons = li.querySelectorAll("button");
+        const target = buttons[Math.max(0, Math.min(slot, buttons.length - 1))];
+        if (target) target.focus();
+        else { li.tabIndex = -1; li.focus(); }
+      }
+    } else {
+      list.append(li);
+    }
   }
-  list.scrollTop = list.scrollHeight;
+  while (list.children.length > CHAT_MAX) {
+    const first = list.firstElementChild;
+    if (first.contains(document.activeElement)) break;
+    first.remove();
+  }
+  if (nearBottom || sync) list.scrollTop = list.scrollHeight;
 }
 
 export function renderBoard(list, board) {

@@ -17,6 +17,8 @@ let query = null; // the API query of the current search (without cursor)
 let cursor = null;
 let shown = 0;
 let body = null;
+let gen = 0; // bumped by each new search: a response for an older search is dropped
+let loading = false;
 
 // A local calendar day (YYYY-MM-DD) as the instant it starts, plus `days`.
 function dayStart(day, days = 0) {
@@ -75,10 +77,14 @@ function entryRow(e) {
 }
 
 async function loadPage() {
+  if (loading && body) return; // "Load more" while a page is on its way
+  const mine = gen;
+  loading = true;
   busy(box, true);
   more.disabled = true;
   try {
     const page = await api("GET", "/api/v1/admin/audit-logs", { query: cursor ? { ...query, cursor } : query });
+    if (mine !== gen) return; // a newer search started meanwhile
     if (!body) {
       box.replaceChildren();
       if (!page.items.length) {
@@ -104,6 +110,7 @@ async function loadPage() {
       cell.focus();
     }
   } catch (err) {
+    if (mine !== gen) return;
     if (!body) box.replaceChildren();
     if (err && err.status === 403 && err.code === "auth.permission_denied") {
       alertBox.replaceChildren(el("p", { role: "alert" }, t("zoneOnly")));
@@ -111,17 +118,23 @@ async function loadPage() {
       showError(alertBox, err);
     }
   } finally {
-    more.disabled = false;
-    busy(box, false);
+    if (mine === gen) {
+      loading = false;
+      more.disabled = false;
+      busy(box, false);
+    }
   }
 }
 
 async function search(params) {
+  gen += 1;
+  loading = false;
   alertBox.replaceChildren();
   try {
     query = readFilters(params);
   } catch (err) {
     alertBox.replaceChildren(el("p", { role: "alert" }, err.message));
+    more.disabled = false; // the shown list (and its cursor) stays as it was
     busy(box, false);
     return;
   }

@@ -15,6 +15,7 @@ let role = "";
 let cursor = null;
 let shown = 0;
 let body = null;
+let gen = 0; // bumped by each reload: a response for an older list is dropped
 
 async function loadOrg() {
   const org = await api("GET", `/api/v1/orgs/${encodeURIComponent(orgId)}`);
@@ -66,11 +67,13 @@ function memberRow(member) {
 }
 
 async function loadMembers() {
+  const mine = gen;
   busy(membersBox, true);
   more.disabled = true;
   try {
     const query = { limit: 100, ...(role ? { role } : {}), ...(cursor ? { cursor } : {}) };
     const page = await api("GET", base, { query });
+    if (mine !== gen) return; // the filter changed meanwhile
     if (!body) {
       membersBox.replaceChildren();
       if (!page.items.length) {
@@ -86,13 +89,18 @@ async function loadMembers() {
     cursor = page.next_cursor;
     more.hidden = !cursor;
     announce(t("shown", { shown, total: page.total }));
+  } catch (err) {
+    if (mine === gen) throw err;
   } finally {
-    more.disabled = false;
-    busy(membersBox, false);
+    if (mine === gen) {
+      more.disabled = false;
+      busy(membersBox, false);
+    }
   }
 }
 
 function reloadMembers() {
+  gen += 1;
   cursor = null;
   shown = 0;
   body = null;
@@ -132,7 +140,9 @@ async function main() {
     role = document.getElementById("role-filter").value;
     reloadMembers().catch((err) => showError(alertBox, err));
   });
-  more.addEventListener("click", () => loadMembers().catch((err) => showError(alertBox, err)));
+  more.addEventListener("click", () => {
+    if (!more.disabled) loadMembers().catch((err) => showError(alertBox, err));
+  });
   document.getElementById("add-form").addEventListener("submit", addMember);
   await Promise.all([loadOrg(), loadMembers()]);
 }

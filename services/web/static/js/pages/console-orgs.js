@@ -9,12 +9,15 @@ const alertBox = document.getElementById("console-alert");
 let cursor = null;
 let shown = 0;
 let body = null;
+let gen = 0; // bumped by each reload: a response for an older list is dropped
 
 async function loadPage() {
+  const mine = gen;
   busy(box, true);
   more.disabled = true;
   try {
     const page = await listOrgs(cursor);
+    if (mine !== gen) return; // the list was reloaded meanwhile
     if (!body) {
       box.replaceChildren();
       if (!page.items.length) {
@@ -30,9 +33,13 @@ async function loadPage() {
     cursor = page.next_cursor;
     more.hidden = !cursor;
     announce(t("shown", { shown, total: page.total }));
+  } catch (err) {
+    if (mine === gen) throw err;
   } finally {
-    more.disabled = false;
-    busy(box, false);
+    if (mine === gen) {
+      more.disabled = false;
+      busy(box, false);
+    }
   }
 }
 
@@ -50,6 +57,7 @@ async function create(ev) {
     result.append(el("p", {}, t("created", { name: org.name }), " ",
       el("a", { href: `/orgs/${encodeURIComponent(org.id)}` }, org.name)));
     form.reset();
+    gen += 1;
     cursor = null;
     shown = 0;
     body = null;
@@ -63,7 +71,9 @@ async function create(ev) {
 
 async function main() {
   const me = await requireAdmin();
-  more.addEventListener("click", () => loadPage().catch((err) => showError(alertBox, err)));
+  more.addEventListener("click", () => {
+    if (!more.disabled) loadPage().catch((err) => showError(alertBox, err));
+  });
   if (ZONE_ROLES.includes(me.role)) {
     document.getElementById("create-org").hidden = false;
     document.getElementById("create-form").addEventListener("submit", create);

@@ -6,6 +6,7 @@ const form = document.getElementById("signin-form");
 const totpForm = document.getElementById("totp-form");
 const message = document.getElementById("signin-message");
 let mfaToken = null;
+let inFlight = false; // one sign-in or verify request at a time (double click, Enter twice)
 
 function destination(role) {
   const next = new URLSearchParams(location.search).get("next");
@@ -32,6 +33,8 @@ form.addEventListener("submit", async (event) => {
     form.email.focus();
     return;
   }
+  if (inFlight) return;
+  inFlight = true;
   form.querySelector("button").disabled = true;
   try {
     const answer = await publicApi("POST", "/api/v1/auth/login", { json: { email, password } });
@@ -40,16 +43,22 @@ form.addEventListener("submit", async (event) => {
     if (answer.enrollment_required) {
       const enrolled = await publicApi("POST", "/api/v1/auth/mfa/totp/enroll", { json: { mfa_token: mfaToken } });
       document.getElementById("totp-secret").textContent = enrolled.secret;
-      document.getElementById("totp-uri").href = enrolled.otpauth_uri;
+      const uri = document.getElementById("totp-uri");
+      // Only an authenticator link: never a javascript: or other URL from the answer.
+      const safe = typeof enrolled.otpauth_uri === "string" && enrolled.otpauth_uri.startsWith("otpauth://");
+      if (safe) uri.href = enrolled.otpauth_uri;
+      uri.parentElement.hidden = !safe;
       document.getElementById("totp-enroll").hidden = false;
     }
     message.replaceChildren();
     form.hidden = true;
     totpForm.hidden = false;
     document.getElementById("totp-code").focus();
+    inFlight = false;
   } catch (err) {
     showError(message, err);
     form.querySelector("button").disabled = false;
+    inFlight = false;
   }
 });
 
@@ -61,13 +70,19 @@ totpForm.addEventListener("submit", async (event) => {
     totpForm.code.focus();
     return;
   }
+  if (inFlight) return;
+  inFlight = true;
+  const button = totpForm.querySelector("button[type=submit]");
+  button.disabled = true;
   try {
     const answer = await publicApi("POST", "/api/v1/auth/mfa/totp/verify", { json: { mfa_token: mfaToken, code } });
-    if (answer.access_token) return done(answer);
+    if (answer.access_token) return done(answer); // stays disabled while the page changes
     // Enrollment confirmed without tokens: sign in again with the new code.
     location.reload();
   } catch (err) {
     showError(message, err);
+    button.disabled = false;
+    inFlight = false;
     totpForm.code.select();
   }
 });

@@ -3,6 +3,7 @@ import { cfg, t, publicApi, session, showError, announce } from "../mc.js";
 
 const form = document.getElementById("signup-form");
 const message = document.getElementById("signup-message");
+let inFlight = false; // one registration at a time (double click, Enter twice)
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -11,6 +12,8 @@ form.addEventListener("submit", async (event) => {
     showError(message, t("missing"));
     return;
   }
+  if (inFlight) return;
+  inFlight = true;
   form.querySelector("button").disabled = true;
   try {
     await publicApi("POST", "/api/v1/auth/register", { json: body });
@@ -21,5 +24,6 @@ form.addEventListener("submit", async (event) => {
   } catch (err) {
     showError(message, err);
     form.querySelector("button").disabled = false;
+    inFlight = false;
   }
 });

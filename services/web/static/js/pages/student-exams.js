@@ -84,6 +84,8 @@ async function main() {
 }
 
 more.addEventListener("click", async () => {
+  if (more.disabled) return; // a page is already on its way
+  more.disabled = true;
   busy(section, true);
   const before = rows.children.length;
   try {
@@ -95,6 +97,7 @@ more.addEventListener("click", async () => {
   } catch (err) {
     showError(errorBox, err);
   } finally {
+    more.disabled = false;
     busy(section, false);
   }
 });

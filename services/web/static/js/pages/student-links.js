@@ -5,6 +5,7 @@ import { t, api, session, el, clone, showError, busy, fmt } from "../mc.js";
 const $ = (id) => document.getElementById(id);
 const errorBox = $("links-error");
 let notes = new Map(); // link_id -> the notification's text (it names the parent)
+let acting = false; // one approve/reject/revoke on its way at a time (double click, Enter twice)
 
 function who(link) {
   return t("parent", { id: link.parent_user_id.slice(-8) });
@@ -22,7 +23,10 @@ async function loadNotes() {
   } catch { notes = new Map(); }
 }
 
-async function act(link, action, focusAfter) {
+async function act(link, action, focusAfter, buttons) {
+  if (acting) return;
+  acting = true;
+  for (const b of buttons) b.disabled = true;
   errorBox.replaceChildren();
   $("links-status").textContent = t("working");
   const section = $("pending-list");
@@ -39,6 +43,8 @@ async function act(link, action, focusAfter) {
     showError(errorBox, err);
     await render().catch(() => {});
   } finally {
+    acting = false;
+    for (const b of buttons) b.disabled = false; // (render() has usually replaced them)
     busy(section, false);
   }
 }
@@ -55,8 +61,8 @@ function pendingCard(link) {
   const reject = card.querySelector(".link-reject");
   approve.setAttribute("aria-label", t("approve_label", { who: name }));
   reject.setAttribute("aria-label", t("reject_label", { who: name }));
-  approve.addEventListener("click", () => act(link, "approve", "pending-heading"));
-  reject.addEventListener("click", () => act(link, "reject", "pending-heading"));
+  approve.addEventListener("click", () => act(link, "approve", "pending-heading", [approve, reject]));
+  reject.addEventListener("click", () => act(link, "reject", "pending-heading", [approve, reject]));
   return card;
 }
 
@@ -71,7 +77,7 @@ function otherRow(link) {
     const b = el("button", { type: "button", class: "button secondary", "aria-label": t("revoke_label", { who: name }) },
       t("revoke"));
     b.addEventListener("click", () => {
-      if (window.confirm(t("confirm_revoke"))) act(link, "revoke", "other-heading");
+      if (!acting && window.confirm(t("confirm_revoke"))) act(link, "revoke", "other-heading", [b]);
     });
     row.querySelector(".link-actions").append(b);
   }

@@ -17,6 +17,9 @@ let exam = null;
 let attempt = null; // {id, kind, answered, item, total}
 let saving = false;
 let timer = null; // {deadline (performance.now ms), id, warned5, warned1}
+let starting = false; // Start pressed: the request is on its way
+let finishing = false; // Finish confirmed: the request is on its way
+let timedOut = false;
 
 function show(section) {
   for (const id of ["intro", "runner"]) $(id).hidden = id !== section;
@@ -65,6 +68,8 @@ function stopClock() {
 }
 
 async function timeUp() {
+  if (timedOut) return;
+  timedOut = true;
   stopClock();
   saving = true;
   saveButton.setAttribute("aria-disabled", "true");
@@ -75,9 +80,14 @@ async function timeUp() {
     await new Promise((r) => setTimeout(r, 1500));
     try {
       const a = await api("GET", `/api/v1/attempts/${attempt.id}`);
-      if (a.status !== "in_progress") { goResult(a.id); return; }
-    } catch (err) { showError(errorBox, err); return; }
+      if (a.status !== "in_progress") break;
+    } catch {
+      break; // the result page says what the API knows (or shows the error itself)
+    }
   }
+  // Scored, or not yet after the polls, or the poll failed: the result page either way (it
+  // shows the attempt's state), never stuck on "Time's up".
+  goResult(attempt.id);
 }
 
 // ---- rendering ----------------------------------------------------------------------------------
@@ -218,24 +228,33 @@ $("finish-no").addEventListener("click", () => {
   $("finish-button").focus();
 });
 $("finish-yes").addEventListener("click", async () => {
+  if (finishing || timedOut) return; // one submit (double click, Enter twice)
+  finishing = true;
+  const button = $("finish-yes");
+  button.disabled = true;
   clearError();
   saveStatus.textContent = t("finishing");
   try {
     const a = await api("POST", `/api/v1/attempts/${attempt.id}/submit`);
     stopClock();
-    goResult(a.id);
+    goResult(a.id); // stays disabled while the page changes
   } catch (err) {
     saveStatus.textContent = "";
     showError(errorBox, err);
+    finishing = false;
+    button.disabled = false;
+    button.focus();
   }
 });
 
 // ---- starting and resuming ----------------------------------------------------------------------
 
 $("start-button").addEventListener("click", async () => {
+  if (starting) return; // one start (double click, Enter twice)
+  starting = true;
   clearError();
   const button = $("start-button");
-  button.setAttribute("aria-disabled", "true");
+  button.disabled = true;
   announce(t("starting"));
   try {
     const a = await api("POST", `/api/v1/exams/${examId}/start`);
@@ -249,7 +268,10 @@ $("start-button").addEventListener("click", async () => {
       showError(errorBox, err);
     }
   } finally {
-    button.removeAttribute("aria-disabled");
+    starting = false;
+    button.disabled = false;
+    // Still on the intro (the start failed): keyboard users continue at the button.
+    if (!$("intro").hidden && document.activeElement === document.body) button.focus();
   }
 });
 

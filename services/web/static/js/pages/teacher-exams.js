@@ -16,6 +16,13 @@ const formError = byId("exam-form-error");
 let classNames = new Map();
 let cursor = null;
 let shown = 0;
+let listGen = 0; // bumped by each reload of the exam list: older responses are dropped
+let bankGen = 0; // bumped by each bank change: items of an earlier bank are dropped
+let loadingMore = false;
+
+function clearError(node) {
+  if (node.nextElementSibling?.classList.contains("teach-error")) errorAfter(node, null);
+}
 
 function examRow(exam) {
   const row = clone("tpl-exam-row");
@@ -29,37 +36,56 @@ function examRow(exam) {
 }
 
 async function loadExams(reset) {
+  if (reset) {
+    listGen += 1;
+    table.tBodies[0].replaceChildren();
+    cursor = null;
+    shown = 0;
+  } else if (loadingMore) {
+    return; // a page is already on its way
+  }
+  const mine = listGen;
+  loadingMore = true;
+  more.disabled = true;
   busy(status, true);
   try {
-    if (reset) {
-      table.tBodies[0].replaceChildren();
-      cursor = null;
-      shown = 0;
-    }
     const query = { limit: 50 };
     if (filter.value) query.status = filter.value;
     if (cursor) query.cursor = cursor;
     const page = await api("GET", "/api/v1/exams", { query });
+    if (mine !== listGen) return; // the filter changed meanwhile
+    const before = shown;
     table.tBodies[0].append(...page.items.map(examRow));
     shown += page.items.length;
     cursor = page.next_cursor;
     more.hidden = !cursor;
     table.hidden = shown === 0;
     status.textContent = shown ? "" : t("none");
+    clearError(status);
+    if (before > 0) announce(t("more_loaded", { count: page.items.length }));
   } catch (err) {
+    if (mine !== listGen) return;
     status.textContent = "";
     errorAfter(status, err);
   } finally {
-    busy(status, false);
+    if (mine === listGen) {
+      loadingMore = false;
+      more.disabled = false;
+      busy(status, false);
+    }
   }
 }
 
 async function loadBankItems() {
+  bankGen += 1;
+  const mine = bankGen;
   itemsList.replaceChildren();
+  clearError(itemsStatus);
   if (!bankSelect.value) return;
   itemsStatus.textContent = t("loading");
   try {
     const page = await api("GET", "/api/v1/items", { query: { bank_id: bankSelect.value, limit: 500 } });
+    if (mine !== bankGen) return; // another bank was chosen meanwhile
     const items = [...page.items].sort((a, b) => a.code.localeCompare(b.code));
     itemsList.replaceChildren(...items.map((it, i) => {
       const li = clone("tpl-item-check");
@@ -74,6 +100,7 @@ async function loadBankItems() {
     }));
     itemsStatus.textContent = items.length ? "" : t("no_items");
   } catch (err) {
+    if (mine !== bankGen) return;
     itemsStatus.textContent = "";
     errorAfter(itemsStatus, err);
   }
@@ -124,14 +151,14 @@ byId("exam-form").addEventListener("submit", async (event) => {
     body.cat_settings = settings;
   }
   const button = event.currentTarget.querySelector("button[type=submit]");
+  if (button.disabled) return;
   button.disabled = true;
   try {
     const exam = await api("POST", "/api/v1/exams", { json: body });
     announce(t("created", { title: exam.title }));
-    window.location.assign(`/teach/exams/${exam.id}`);
+    window.location.assign(`/teach/exams/${exam.id}`); // the button stays disabled while the page changes
   } catch (err) {
     showError(formError, err);
-  } finally {
     button.disabled = false;
   }
 });

@@ -14,6 +14,9 @@ let banks = [];
 let current = null;
 let itemsCursor = null;
 let itemsShown = 0;
+let itemsGen = 0; // bumped when another bank is shown: a page of the earlier bank is dropped
+let itemsLoading = false;
+let creatingBank = false;
 
 function fail(node, err) {
   errorAfter(node, err);
@@ -21,13 +24,31 @@ function fail(node, err) {
 
 async function loadItems(reset) {
   if (reset) {
+    itemsGen += 1;
     itemsBody.replaceChildren();
     itemsCursor = null;
     itemsShown = 0;
+  } else if (itemsLoading) {
+    return; // a page is already on its way
   }
+  const mine = itemsGen;
   const query = { bank_id: current.id, limit: 100 };
   if (itemsCursor) query.cursor = itemsCursor;
-  const page = await api("GET", "/api/v1/items", { query });
+  itemsLoading = true;
+  itemsMore.disabled = true;
+  let page;
+  try {
+    page = await api("GET", "/api/v1/items", { query });
+  } catch (err) {
+    if (mine === itemsGen) throw err;
+    return; // an error for a bank no longer shown
+  } finally {
+    if (mine === itemsGen) {
+      itemsLoading = false;
+      itemsMore.disabled = false;
+    }
+  }
+  if (mine !== itemsGen) return; // another bank was chosen meanwhile
   itemsBody.append(...page.items.map((it) => {
     const row = clone("tpl-item-row");
     put(row, ".it-code", it.code);
@@ -92,6 +113,10 @@ byId("bank-form").addEventListener("submit", async (event) => {
   const form = event.currentTarget;
   const name = byId("bank-name").value.trim();
   if (!name) { byId("bank-name").focus(); return; }
+  if (creatingBank) return; // one create at a time (double click, Enter twice)
+  creatingBank = true;
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
   try {
     const bank = await api("POST", "/api/v1/items/banks", {
       json: { name, description: byId("bank-desc").value.trim() } });
@@ -101,6 +126,9 @@ byId("bank-form").addEventListener("submit", async (event) => {
     await loadBanks(bank.id);
   } catch (err) {
     fail(form, err);
+  } finally {
+    creatingBank = false;
+    button.disabled = false;
   }
 });
 
@@ -118,6 +146,7 @@ byId("item-import-form").addEventListener("submit", async (event) => {
   button.disabled = true;
   result.hidden = true;
   bar.value = 0;
+  let step = 0; // the last 25 % step announced
   try {
     const data = new FormData();
     data.append("file", file, file.name);
@@ -126,6 +155,11 @@ byId("item-import-form").addEventListener("submit", async (event) => {
       const pct = total ? Math.round((100 * sent) / total) : 0;
       bar.value = pct;
       barText.textContent = t("uploading", { pct });
+      // Screen readers hear 25 %, 50 %, 75 %, 100 %, not every progress event.
+      if (Math.floor(pct / 25) > step) {
+        step = Math.floor(pct / 25);
+        announce(t("uploading", { pct: step * 25 }));
+      }
     });
     bar.value = 100;
     barText.textContent = t("uploaded");

@@ -1,7 +1,7 @@
 // Roster import (org admins): upload the .xlsx with an upload progress bar, follow the import
 // job (SSE from /api/v1/jobs/{id}/events, polling /progress when the stream is unavailable),
 // then show the durable result and per-row error report from /api/v1/rosters/imports/{id}.
-import { announce, api, busy, clone, session, showError as renderError, stream, t, upload } from "../mc.js";
+import { api, busy, clone, session, showError as renderError, stream, t, upload } from "../mc.js";
 import { byId, errorAfter, fillFields, num, put, sleep, when } from "./teacher-common.js";
 
 const FINISHED = ["succeeded", "failed", "cancelled"];
@@ -146,10 +146,16 @@ async function runImport(file) {
   live.textContent = t("uploading", { pct: 0 });
   const data = new FormData();
   data.append("file", file, file.name);
+  let step = 0; // the last 25 % step announced
   const accepted = await upload("/api/v1/rosters/imports", data, (sent, total) => {
     const pct = total ? Math.round((100 * sent) / total) : 0;
     uploadBar.value = pct;
     uploadText.textContent = t("uploading", { pct });
+    // Screen readers hear 25 %, 50 %, 75 %, 100 %, not every progress event.
+    if (Math.floor(pct / 25) > step) {
+      step = Math.floor(pct / 25);
+      live.textContent = t("uploading", { pct: step * 25 });
+    }
   });
   uploadBar.value = 100;
   uploadText.textContent = t("uploaded");
@@ -161,8 +167,7 @@ async function runImport(file) {
     ? t("announce_done", { created: num(report.created_count), updated: num(report.updated_count),
                            errors: num(report.error_count) })
     : t("announce_failed", { error: report.error || final.error || t("failed") });
-  live.textContent = message;
-  announce(message);
+  live.textContent = message; // #import-live is the page's status region: not announce() too (read twice)
   await loadRecent();
 }
 
