@@ -42,8 +42,8 @@ def site(request: Request) -> Site:
     route = host_route(request)
     if route is None or route.prefix not in PAGE_KINDS:
         raise AppError(404, "web.unknown_site", f"no pages are served on host {request.headers.get('host')!r}")
-    host = request.headers.get("host", "")
-    port = ":" + host.rsplit(":", 1)[1] if ":" in host else ""
+    named = request.headers.get("host", "").rpartition(":")[2] if ":" in request.headers.get("host", "") else ""
+    port = f":{named}" if named.isdigit() and len(named) <= 5 else ""
     # Behind the edge, uvicorn's proxy headers give the scheme the browser used.
     return Site(zone=route.zone, kind=route.prefix, domain=route.host.split(".", 1)[1],
                 scheme=request.url.scheme, port=port)

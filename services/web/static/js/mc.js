@@ -122,9 +122,10 @@ export const session = {
     }
     showNav(s.role);
     if (roles && !roles.includes(s.role)) {
+      // Not this role's page: say so and stop the page's script (the promise never settles).
       const main = document.getElementById("main");
       main.replaceChildren(el("h1", {}, t("forbidden")));
-      throw new ApiError(403, { code: "web.wrong_role", detail: t("forbidden") });
+      return new Promise(() => {});
     }
     return s;
   },
