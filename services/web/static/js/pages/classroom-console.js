@@ -5,7 +5,7 @@
 // PATCH session (lock, chat mode), extend, end; PATCH participants (approve, mute, kick);
 // POST messages/{id}/hide|show; GET problems, POST problems, POST cards, POST cards/current/close.
 import { t, api, session, connect, el, clone, showError, announce } from "../mc.js";
-import { frameError, LiveSocket, renderChat, renderBoard, Countdown } from "./classroom-live.js";
+import { frameError, LiveSocket, renderChat, renderBoard, Countdown, showConnectionClosed } from "./classroom-live.js";
 
 const $ = (id) => document.getElementById(id);
 const code = $("classroom-console").dataset.code;
@@ -67,17 +67,9 @@ function onStatus(status, closeCode) {
   if (status === "open") $("conn-status").textContent = t("connected");
   else if (status === "retry") $("conn-status").textContent = t("reconnecting");
   else if (status === "closed" && closeCode === 4410) over();
-  else if (status === "closed") connectionClosed();
+  else if (status === "closed") showConnectionClosed(state.timer);
 }
 
-// A final close (4400/4401/4403/4404): the console cannot go on by itself; say so, offer a reload.
-function connectionClosed() {
-  if (state.timer) state.timer.stop();
-  $("conn-status").textContent = "";
-  $("conn-final").hidden = false;
-  announce(t("conn_final"));
-  $("reload-button").focus();
-}
 
 $("reload-button").addEventListener("click", () => location.reload());
 

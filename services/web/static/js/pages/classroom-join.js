@@ -3,7 +3,7 @@
 // (services/classroom/README.md, asyncapi.yaml): chat, problem cards, live tally, leaderboard.
 // The participant token is kept in sessionStorage per code, so a reload goes back to the same seat.
 import { t, connect, clone, showError, announce, busy } from "../mc.js";
-import { anonApi, frameError, LiveSocket, renderChat, renderBoard, Countdown } from "./classroom-live.js";
+import { anonApi, frameError, LiveSocket, renderChat, renderBoard, Countdown, showConnectionClosed } from "./classroom-live.js";
 
 const root = document.getElementById("classroom-join");
 const code = root.dataset.code || "";
@@ -142,18 +142,10 @@ function onStatus(status, closeCode) {
     if (closeCode === 4410) ended(t("ended"));
     else if (closeCode === 4403) ended(t("kicked"));
     else if (closeCode === 4404 || closeCode === 4401) ended(t("session_gone"));
-    else connectionClosed();
+    else showConnectionClosed(state.timer);
   }
 }
 
-// A final close the page cannot recover from by itself (4400, …): say so and offer a reload.
-function connectionClosed() {
-  if (state.timer) state.timer.stop();
-  $("conn-status").textContent = "";
-  $("conn-final").hidden = false;
-  announce(t("conn_final"));
-  $("reload-button").focus();
-}
 
 $("reload-button").addEventListener("click", () => location.reload());
 

@@ -1,6 +1,6 @@
 // Shared by the classroom pages (join and the teacher console): the resumable WebSocket, anonymous
 // API calls (join by code, the participant token), chat and leaderboard rendering, a countdown.
-import { t, clone, publicApi, ApiError } from "../mc.js";
+import { t, clone, publicApi, ApiError, announce } from "../mc.js";
 
 // An API call that is not the signed-in user's: anonymous (join by code) or with a participant
 // token (`Authorization: Bearer <participant token>`).
@@ -199,4 +199,14 @@ export class Countdown {
   }
 
   stop() { clearInterval(this.handle); }
+}
+
+/** A final close the page cannot recover from by itself (4400, 4403, 4404, a second 4401): stop
+ * the countdown, say so and offer a reload (the page's #conn-status, #conn-final, #reload-button). */
+export function showConnectionClosed(timer) {
+  if (timer) timer.stop();
+  document.getElementById("conn-status").textContent = "";
+  document.getElementById("conn-final").hidden = false;
+  announce(t("conn_final"));
+  document.getElementById("reload-button").focus();
 }

@@ -1,8 +1,8 @@
 // admin. /orgs/{org_id} — an org, its members and roles (change a role, add a member), and where
 // rosters are provisioned. APIs: tenant GET /api/v1/orgs/{id}, GET/POST /api/v1/orgs/{id}/members,
 // PATCH /api/v1/orgs/{id}/members/{user_id}.
-import { cfg, t, api, el, clone, showError, announce, fmt, busy } from "../mc.js";
-import { requireAdmin, ZONE_ROLES } from "./console-common.js";
+import { cfg, t, api, el, clone, showError, fmt, busy } from "../mc.js";
+import { requireAdmin, pagedTable, ZONE_ROLES } from "./console-common.js";
 
 const orgBox = document.getElementById("org");
 const membersBox = document.getElementById("members");
@@ -12,10 +12,10 @@ const memberResult = document.getElementById("member-result");
 const orgId = orgBox.dataset.orgId;
 const base = `/api/v1/orgs/${encodeURIComponent(orgId)}/members`;
 let role = "";
-let cursor = null;
-let shown = 0;
-let body = null;
-let gen = 0; // bumped by each reload: a response for an older list is dropped
+const members = pagedTable({
+  box: membersBox, more, tableTemplate: "tpl-members", emptyText: t("noMembers"), row: memberRow,
+  fetchPage: (cursor) => api("GET", base, { query: { limit: 100, ...(role ? { role } : {}), ...(cursor ? { cursor } : {}) } }),
+});
 
 async function loadOrg() {
   const org = await api("GET", `/api/v1/orgs/${encodeURIComponent(orgId)}`);
@@ -66,47 +66,6 @@ function memberRow(member) {
   return row;
 }
 
-async function loadMembers() {
-  const mine = gen;
-  busy(membersBox, true);
-  more.disabled = true;
-  try {
-    const query = { limit: 100, ...(role ? { role } : {}), ...(cursor ? { cursor } : {}) };
-    const page = await api("GET", base, { query });
-    if (mine !== gen) return; // the filter changed meanwhile
-    if (!body) {
-      membersBox.replaceChildren();
-      if (!page.items.length) {
-        membersBox.append(el("p", {}, t("noMembers")));
-        return;
-      }
-      const table = clone("tpl-members");
-      body = table.querySelector("tbody");
-      membersBox.append(table);
-    }
-    for (const m of page.items) body.append(memberRow(m));
-    shown += page.items.length;
-    cursor = page.next_cursor;
-    more.hidden = !cursor;
-    announce(t("shown", { shown, total: page.total }));
-  } catch (err) {
-    if (mine === gen) throw err;
-  } finally {
-    if (mine === gen) {
-      more.disabled = false;
-      busy(membersBox, false);
-    }
-  }
-}
-
-function reloadMembers() {
-  gen += 1;
-  cursor = null;
-  shown = 0;
-  body = null;
-  return loadMembers();
-}
-
 async function addMember(ev) {
   ev.preventDefault();
   const result = document.getElementById("add-result");
@@ -119,7 +78,7 @@ async function addMember(ev) {
     const added = await api("POST", base, { json: { email, role: form.elements.role.value } });
     result.append(el("p", {}, t("added", { email, role: t(added.role) })));
     form.reset();
-    await reloadMembers();
+    await members.reload();
   } catch (err) {
     showError(result, err);
   } finally {
@@ -138,13 +97,13 @@ async function main() {
   document.getElementById("member-filter").addEventListener("submit", (ev) => {
     ev.preventDefault();
     role = document.getElementById("role-filter").value;
-    reloadMembers().catch((err) => showError(alertBox, err));
+    members.reload().catch((err) => showError(alertBox, err));
   });
   more.addEventListener("click", () => {
-    if (!more.disabled) loadMembers().catch((err) => showError(alertBox, err));
+    if (!more.disabled) members.load().catch((err) => showError(alertBox, err));
   });
   document.getElementById("add-form").addEventListener("submit", addMember);
-  await Promise.all([loadOrg(), loadMembers()]);
+  await Promise.all([loadOrg(), members.load()]);
 }
 
 main().catch((err) => {
