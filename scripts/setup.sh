@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the platform needs on a fresh Debian machine: wrk (edge benchmark), chromium and npm
-# (page tests, Lighthouse), espeak-ng (speech for the inference tests) and Prometheus/Alertmanager/node-exporter (alert tests) from Debian, then the Python
+# (page tests, Lighthouse), pgbackrest (backups), espeak-ng (speech for the inference tests) and Prometheus/Alertmanager/node-exporter (alert tests) from Debian, then the Python
 # virtual environment from requirements-dev.txt, requirements-local.txt and requirements-ml.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,8 @@ command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-ex
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # Korean glyphs for the pages' screenshots (Debian's chromium brings no CJK font).
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
+# Backups and point-in-time restore of PostgreSQL (make backup / make restore, tests/backup).
+command -v pgbackrest >/dev/null 2>&1 || need+=(pgbackrest)
 # axe-core (injected by the browser tests) and lighthouse (make bench) come from npm.
 command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
