@@ -38,6 +38,7 @@ from megacity.events.streams import dlq_stream, ensure_streams, events_stream
 from megacity.redis_client import make_redis
 from megacity.telemetry import backend_metrics
 from megacity.telemetry import metrics as shared_metrics  # noqa: F401 - registers the shared metrics
+from megacity.telemetry_testing import sample_value
 from megacity.testing import PG_URL, REDIS_URL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -464,7 +465,7 @@ def test_prometheus_sends_the_watchdog_to_the_heartbeat(alertmanager: tuple[str,
 # -- backend gauges against real servers ---------------------------------------------------------
 
 def _sample_value(name: str, labels: dict[str, str] | None = None) -> float | None:
-    return REGISTRY.get_sample_value(name, labels or {})
+    return sample_value(name, labels or {})
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from prometheus_client import REGISTRY
 
 from megacity.mail import Mailer, SmtpConfig, build_message
 from megacity.settings import settings_class
+from megacity.telemetry_testing import sample_value
 
 Settings = settings_class("tenant")
 
@@ -58,7 +58,7 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 
 def _counter(result: str) -> float:
-    return REGISTRY.get_sample_value("mc_mail_messages_total", {"service": "tenant", "result": result}) or 0.0
+    return sample_value("mc_mail_messages_total", {"service": "tenant", "result": result}) or 0.0
 
 
 def test_settings_off_url_and_fields() -> None:

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from prometheus_client import REGISTRY
 
 from megacity.rate_limit import (
     DRAFT,
@@ -21,6 +20,7 @@ from megacity.rate_limit import (
 )
 from megacity.redis_client import make_redis
 from megacity.redis_keys import InvalidKeyError, RedisKeys
+from megacity.telemetry_testing import sample_value
 from megacity.testing import TestDatabase, TokenMint, run_service
 
 HOST = "api.univprepai.com"
@@ -116,10 +116,10 @@ async def test_redis_down_fails_open_with_a_metric() -> None:
     dead = make_redis("redis://127.0.0.1:1/0")
     try:
         limiter = SlidingWindowLimiter(dead, service="fail-open-test")
-        before = REGISTRY.get_sample_value("mc_rate_limit_fail_open_total", {"service": "fail-open-test"}) or 0.0
+        before = sample_value("mc_rate_limit_fail_open_total", {"service": "fail-open-test"}) or 0.0
         assert await limiter.hit([Quota("account", "k", 1)]) is None
         assert await limiter.hit([Quota("account", "k", 1)]) is None
-        after = REGISTRY.get_sample_value("mc_rate_limit_fail_open_total", {"service": "fail-open-test"})
+        after = sample_value("mc_rate_limit_fail_open_total", {"service": "fail-open-test"})
         assert after == before + 2
     finally:
         await dead.aclose()

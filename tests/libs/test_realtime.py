@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from prometheus_client import REGISTRY
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -34,6 +33,7 @@ from megacity.realtime import (
     to_participant,
 )
 from megacity.redis_keys import RedisKeys
+from megacity.telemetry_testing import sample_value
 from tests.libs.realtime_app import ORG, Replica, replica, room
 
 RECV_TIMEOUT = 5.0
@@ -240,7 +240,7 @@ async def test_resume_older_than_the_kept_log_resyncs(namespace) -> None:
 async def test_slow_consumer_is_closed_with_4408_and_the_room_goes_on(namespace) -> None:
     r = room()
     name = "mc_realtime_slow_consumer_disconnects_total"
-    before = REGISTRY.get_sample_value(name) or 0.0
+    before = sample_value(name) or 0.0
     body = {"pad": base64.b64encode(os.urandom(12_000)).decode()}  # incompressible
     async with replica(namespace, queue_limit=8, maxlen=50) as one:
         # a small receive window, so the server's socket fills after a few hundred KB, not megabytes
@@ -255,7 +255,7 @@ async def test_slow_consumer_is_closed_with_4408_and_the_room_goes_on(namespace)
             # `slow` stops reading now: the socket buffers fill, then its queue of 8 frames overflows
             published = 0
             received = 0
-            while (REGISTRY.get_sample_value(name) or 0.0) == before:
+            while (sample_value(name) or 0.0) == before:
                 assert published < 3000, "the slow consumer was never cut off"
                 published = await one.log.publish(r, "chat", body)
                 received += len(await _recv_until(fast, published))  # the fast client keeps up meanwhile

@@ -8,15 +8,15 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from prometheus_client import REGISTRY
 
 from megacity.redis_cache import TrackedCache
 from megacity.redis_client import make_redis
+from megacity.telemetry_testing import sample_value
 from megacity.testing import REDIS_URL
 
 
 def _reads(cache: TrackedCache, result: str) -> float:
-    return REGISTRY.get_sample_value("mc_redis_cache_reads_total", {"cache": cache.name, "result": result}) or 0.0
+    return sample_value("mc_redis_cache_reads_total", {"cache": cache.name, "result": result}) or 0.0
 
 
 async def _eventually(check, timeout: float = 2.0) -> None:

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from prometheus_client import REGISTRY
 
 from megacity.auth.tokens import SigningKey, issue_access_token
 from megacity.auth.verifier import JwksCache, TokenVerifier, http_jwks_fetcher
+from megacity.telemetry_testing import sample_value
 from megacity.testing import run_service
 from services.auth.tests.conftest import bearer
 
@@ -29,7 +29,7 @@ READS = {"tenant": "/api/v1/orgs", "exam": "/api/v1/exams", "kzone": "/api/v1/kz
 
 def jwks_served() -> float:
     """JWKS answers auth has given (its own request metrics; auth's host is an address: no zone)."""
-    return REGISTRY.get_sample_value("mc_http_requests_total", {
+    return sample_value("mc_http_requests_total", {
         "service": "auth", "method": "GET", "route": JWKS_PATH, "status": "200", "zone": "none"}) or 0.0
 
 

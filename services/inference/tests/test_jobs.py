@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 
-from prometheus_client import REGISTRY
-
 from megacity.events import envelope
 from megacity.job_progress import JobProgress
 from megacity.redis_keys import RedisKeys
+from megacity.telemetry_testing import sample_value
 from services.inference import scoring
 from services.inference.job_handlers import JobHandlers
 from services.inference.tests.conftest import (
@@ -23,7 +22,7 @@ from services.inference.tests.conftest import (
 
 
 def _succeeded(kind: str) -> float:
-    return REGISTRY.get_sample_value("mc_inference_jobs_total", {"kind": kind, "outcome": "succeeded"}) or 0.0
+    return sample_value("mc_inference_jobs_total", {"kind": kind, "outcome": "succeeded"}) or 0.0
 
 
 async def test_voice_job_one_result_with_score_feedback_and_progress(

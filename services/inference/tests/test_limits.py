@@ -15,6 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import REGISTRY
 
 from mcproto.inference.v1 import inference_pb2 as pb
+from megacity.telemetry_testing import sample_value
 from services.inference.main import build, inference_state
 from services.inference.settings import Settings
 from services.inference.tests.conftest import inference_service, settings, stub_for
@@ -29,7 +30,7 @@ async def _until(predicate, timeout: float = 30.0, what: str = "condition") -> N
 
 
 def _pose_frames() -> float:
-    return REGISTRY.get_sample_value("mc_inference_pose_frames_total", {"backend": "mediapipe"}) or 0.0
+    return sample_value("mc_inference_pose_frames_total", {"backend": "mediapipe"}) or 0.0
 
 
 def _tokens() -> float:
@@ -133,8 +134,8 @@ async def test_limit_queue_busy_cancel_and_deadline(model_set, namespace, long_v
         async with httpx.AsyncClient() as http:
             text = (await http.get(f"http://127.0.0.1:{svc.http_port}/metrics")).text
     assert 'mc_inference_concurrency_limit{model="pose"} 1.0' in text
-    assert REGISTRY.get_sample_value("mc_inference_rejected_total", {"model": "pose", "reason": "busy"}) >= 1
-    assert REGISTRY.get_sample_value("mc_inference_model_seconds_count", {"model": "pose", "backend": "mediapipe"}) >= 1
+    assert sample_value("mc_inference_rejected_total", {"model": "pose", "reason": "busy"}) >= 1
+    assert sample_value("mc_inference_model_seconds_count", {"model": "pose", "backend": "mediapipe"}) >= 1
     assert "mc_inference_queue_depth" in text and "mc_inference_in_flight" in text
     assert "mc_inference_cpu_utilisation_ratio" in text
 

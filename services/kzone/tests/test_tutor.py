@@ -9,8 +9,8 @@ import uuid
 
 import httpx
 import pytest
-from prometheus_client import REGISTRY
 
+from megacity.telemetry_testing import sample_value
 from megacity.testing import run_service
 from services.kzone.tests.conftest import KZONE_HOST, KZONE_ZONE_ID
 from services.kzone.tests.worker import wait_for
@@ -96,7 +96,7 @@ async def test_the_answer_streams_from_the_real_cpu_model_and_a_disconnect_cance
 
                 # A client that leaves after the first sentence: inference stops generating.
                 labels = {"model": "llm", "reason": "cancelled"}
-                before = REGISTRY.get_sample_value("mc_inference_rejected_total", labels) or 0.0
+                before = sample_value("mc_inference_rejected_total", labels) or 0.0
                 long_one = {"question": "Explain, step by step and in detail, how Korean verbs are conjugated "
                                         "in the polite present tense."}
                 async with c.stream("POST", ASK, json=long_one, headers=me) as resp:
@@ -108,6 +108,6 @@ async def test_the_answer_streams_from_the_real_cpu_model_and_a_disconnect_cance
                             break
                 # The stream is closed: kzone cancels its gRPC call, inference its generation.
                 async def cancelled() -> bool:
-                    return (REGISTRY.get_sample_value("mc_inference_rejected_total", labels) or 0.0) > before
+                    return (sample_value("mc_inference_rejected_total", labels) or 0.0) > before
 
                 await wait_for(cancelled, timeout=120, interval=0.2)
