@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR):$(CURDIR)/libs
 
-.PHONY: gpu-image gpu-check setup run test protos protos-check gateway gateway-check lint bench compose-config compose-up compose-test compose-down clean-state
+.PHONY: gpu-image gpu-check setup run test protos protos-check gateway gateway-check lint bench compose-config compose-up compose-test compose-down clean-state backup restore
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-local.txt requirements-ml.txt package-lock.json scripts/setup.sh
 	bash scripts/setup.sh
@@ -37,6 +37,14 @@ lint: setup ## ruff everywhere; mypy --strict on libs/megacity, mypy (default mo
 
 bench: setup ## benchmarks (PostgreSQL with pgvector as for make test); results in bench/REPORT.md
 	$(PY) scripts/with_test_postgres.py -- $(PY) -m bench
+
+BACKUP_TYPE ?= full
+backup: setup ## pgBackRest backup (BACKUP_TYPE=full|diff|incr) of the running PostgreSQL (MC_BACKUP_PG_DATA, default make run's .state/postgres) into every repository; docs/runbooks/backup-restore.md
+	$(PY) -m scripts.backup backup --type=$(BACKUP_TYPE)
+
+TARGET_TIME ?=
+restore: setup ## restore into a fresh data dir (RESTORE_INTO, default .state/restore/<stamp>) to TARGET_TIME ('2026-12-07 16:20:00+00'; latest WAL when empty), then start it to prove it recovers
+	$(PY) -m scripts.backup restore --target-time="$(TARGET_TIME)" $(if $(RESTORE_INTO),--into="$(RESTORE_INTO)")
 
 compose-config: setup ## validate docker-compose.yml (+ GPU overlay, + local overlay) with throwaway secrets, no Docker engine needed
 	mkdir -p .state && bash deploy/compose-env.sh > .state/compose.env

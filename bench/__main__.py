@@ -15,11 +15,13 @@ from bench import (
     arena_rounds,
     arena_similar,
     auth,
+    backup,
     cat,
     classroom,
     compose,
     edge,
     exam,
+    faults,
     inference,
     kzone,
     tenant,
@@ -33,7 +35,8 @@ BENCHES = {"edge": edge.run, "cat": cat.run, "exam": exam.run, "tenant": tenant.
            "kzone": kzone.run, "inference": inference.run, "tutor_quality": tutor_quality.run, "compose": compose.run,
            "classroom": classroom.run, "arena_similar": arena_similar.run, "arena_leaderboard": arena_leaderboard.run,
            "arena_matchmaking": arena_matchmaking.run, "arena_rounds": arena_rounds.run,
-           "arena_grading": arena_grading.run, "web": web.run}
+           "arena_grading": arena_grading.run, "web": web.run, "backup": backup.run,
+           "faults": faults.run}
 
 
 def _sections(text: str) -> dict[str, str]:

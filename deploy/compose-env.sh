@@ -15,6 +15,9 @@ echo "S3_PUBLIC_URL=${S3_PUBLIC_URL:-https://objects.dreamseedai.com}"
 echo "GRAFANA_ADMIN_PASSWORD=$(secret)"
 # auth's PII encryption key: a Fernet key (32 random bytes, url-safe base64).
 echo "AUTH_PII_KEYS=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')"
+# tenant's PII keys: Fernet keys for roster e-mails/phones, and the separate blind-index (HMAC) key.
+echo "TENANT_PII_KEYS=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')"
+echo "TENANT_PII_INDEX_KEY=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')"
 # Alertmanager's receivers (deploy/alertmanager/alertmanager.yml): .invalid placeholders that
 # deliver nowhere; put the real mail relay, mailboxes and webhooks here before production.
 echo "ALERTMANAGER_SMTP_SMARTHOST=mail.megacity.invalid:587"

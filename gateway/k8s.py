@@ -2,8 +2,9 @@
 
 Files: `namespace.yaml` (Namespace with Pod Security "restricted" enforced, default-deny and the
 namespace-wide NetworkPolicies), `<service>.yaml` per service, `pgbouncer.yaml`, `edge.yaml`
-(Traefik + edge answers), `alerting.yaml` (Alertmanager, node-exporter), `bootstrap/db-bootstrap.yaml`,
-`migrations/<service>.yaml`, and `secrets/*.example` (Secret keys, never values). Helm-less rollout
+(Traefik + edge answers), `alerting.yaml` (Alertmanager, node-exporter), `backup.yaml` (pgBackRest CronJobs),
+`bootstrap/db-bootstrap.yaml`, `migrations/<service>.yaml`, and `secrets/*.example` (Secret keys, never
+values). Helm-less rollout
 of release <tag>, in order (server-side apply: the edge's route ConfigMap outgrows client-side
 apply's annotation):
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway import k8s_alerting, k8s_edge, k8s_jobs, k8s_network, k8s_pgbouncer, k8s_secrets, k8s_services
+from gateway import k8s_alerting, k8s_backup, k8s_edge, k8s_jobs, k8s_network, k8s_pgbouncer, k8s_secrets, k8s_services
 from gateway.k8s_cluster import NAMESPACE
 from gateway.k8s_pods import PART_OF
 from megacity.zones import Registry, registry
@@ -49,6 +50,7 @@ def manifests(reg: Registry | None = None) -> dict[str, list[dict[str, Any]]]:
     files["pgbouncer"] = k8s_pgbouncer.manifests(reg)
     files["edge"] = k8s_edge.manifests(reg)
     files["alerting"] = k8s_alerting.manifests()
+    files["backup"] = k8s_backup.manifests()
     files.update(k8s_jobs.migration_manifests(reg))
     return files
 

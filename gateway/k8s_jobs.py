@@ -16,7 +16,7 @@ from typing import Any
 from gateway import k8s_cluster as cluster
 from gateway import k8s_pods
 from gateway.k8s_network import MIGRATION
-from gateway.k8s_secrets import DB_BOOTSTRAP, SecretRef, app_password, owner_password, prefix
+from gateway.k8s_secrets import DB_BOOTSTRAP, SecretRef, app_password, app_secret, owner_password, prefix
 from gateway.k8s_services import WORKLOAD_SKIPS, Env
 from megacity.db.migrations import has_migrations
 from megacity.zones import Registry
@@ -55,8 +55,13 @@ def _job(name: str, workload: str, image: str, command: list[str], env: list[dic
 
 def migration_job(service: str) -> dict[str, Any]:
     p = prefix(service)
-    env = (Env().secret(f"{p}_DB_OWNER_PASSWORD", owner_password(service))
-           .value(f"{p}_MIGRATION_DATABASE_URL", _owner_url(service)).value("OTEL_SDK_DISABLED", "true")).items
+    e = (Env().secret(f"{p}_DB_OWNER_PASSWORD", owner_password(service))
+         .value(f"{p}_MIGRATION_DATABASE_URL", _owner_url(service)).value("OTEL_SDK_DISABLED", "true"))
+    if service == "tenant":  # 0011 encrypts existing roster rows with the service's own keys, never dev ones
+        e.value("TENANT_ENVIRONMENT", "production")
+        for k in ("TENANT_PII_KEYS", "TENANT_PII_INDEX_KEY"):
+            e.secret(k, SecretRef(app_secret(service), k))
+    env = e.items
     run = f"import os; from megacity.db.migrations import upgrade; upgrade({service!r}, os.environ[{f'{p}_MIGRATION_DATABASE_URL'!r}])"
     return _job(job_name(service), service, cluster.image(service), ["python", "-c", run], env)
 

@@ -11,6 +11,7 @@ collector) get their clients' ingress and their own pods' peer traffic (replicat
 """
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from gateway import k8s_cluster as cluster
@@ -35,6 +36,10 @@ EDGE_ANSWERS = "edge-answers"
 EDGE_ANSWERS_PORT = 8080
 MIGRATION = "migration"
 ANYWHERE = [{"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}]
+# Services that send email themselves (auth: password reset and verification links), to a relay
+# on submission (587 STARTTLS), SMTPS (465) or plain SMTP (25).
+MAIL_SENDERS = frozenset({"auth"})
+SMTP_PORTS = (587, 465, 25)
 
 
 def pods(*names: str) -> list[dict[str, Any]]:
@@ -112,6 +117,8 @@ def service_policy(reg: Registry, name: str) -> dict[str, Any]:
             egress.append(rule("to", pods(callee), ports(reg.services[callee].grpc_port)))
     if name in ("kzone", "inference"):
         egress.append(rule("to", [peer(cluster.OBJECTS)], ports(cluster.OBJECTS.port)))
+    if name in MAIL_SENDERS:  # the mail relay is outside the cluster, wherever the operator has it
+        egress.append(rule("to", copy.deepcopy(ANYWHERE), ports(*SMTP_PORTS)))
     if name == HEALTH_PROBER:
         egress += [rule("to", pods(n), ports(s.http_port)) for n, s in reg.services.items() if n != name]
     return policy(name, {"app.kubernetes.io/name": name}, ingress, egress)

@@ -27,6 +27,9 @@ PGBOUNCER = "megacity-pgbouncer"
 PGBOUNCER_USERLIST = "userlist.txt"
 # Services that read and write object storage (their settings have s3_* credentials).
 OBJECT_STORE_USERS = frozenset({"kzone", "inference"})
+# auth's account emails (password reset, email verification): relay URL (smtp://user:pass@host:587)
+# and sender; AUTH_SMTP_URL empty means no mail is sent.
+AUTH_MAIL_KEYS = ("AUTH_SMTP_URL", "AUTH_SMTP_FROM")
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,9 @@ def app_keys(service: str) -> list[str]:
     if has_migrations(service):
         keys.append(f"{p}_DB_APP_PASSWORD")
     if service == "auth":
-        keys.append("AUTH_PII_KEYS")
+        keys += ["AUTH_PII_KEYS", *AUTH_MAIL_KEYS]
+    if service == "tenant":
+        keys += ["TENANT_PII_KEYS", "TENANT_PII_INDEX_KEY"]
     if service in OBJECT_STORE_USERS:
         keys += [f"{p}_S3_ACCESS_KEY_ID", f"{p}_S3_SECRET_ACCESS_KEY"]
     return keys

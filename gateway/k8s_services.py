@@ -17,7 +17,7 @@ from typing import Any
 
 from gateway import k8s_cluster as cluster
 from gateway import k8s_network, k8s_pods
-from gateway.k8s_secrets import OBJECT_STORE_USERS, SecretRef, app_password, app_secret, prefix
+from gateway.k8s_secrets import AUTH_MAIL_KEYS, OBJECT_STORE_USERS, SecretRef, app_password, app_secret, prefix
 from megacity.db.migrations import has_migrations
 from megacity.zones import Registry, ServiceSpec
 
@@ -89,6 +89,13 @@ def env(reg: Registry, spec: ServiceSpec) -> list[dict[str, Any]]:
         e.value(f"{p}_FORWARDED_ALLOW_IPS", json.dumps([cluster.POD_CIDR]))
     if name == "auth":
         e.secret("AUTH_PII_KEYS", SecretRef(app_secret(name), "AUTH_PII_KEYS"))
+        for k in AUTH_MAIL_KEYS:
+            e.secret(k, SecretRef(app_secret(name), k))
+        e.value("AUTH_SMTP_SECURITY", "starttls")  # an smtps:// URL means TLS from the start instead
+        e.value("AUTH_ACCOUNT_LINK_BASE", "https://www.{domain}")
+    if name == "tenant":
+        for k in ("TENANT_PII_KEYS", "TENANT_PII_INDEX_KEY"):
+            e.secret(k, SecretRef(app_secret(name), k))
     if name in OBJECT_STORE_USERS:
         e.value(f"{p}_S3_ENDPOINT_URL", f"http://{cluster.OBJECTS.host}:{cluster.OBJECTS.port}")
         e.secret(f"{p}_S3_ACCESS_KEY_ID", SecretRef(app_secret(name), f"{p}_S3_ACCESS_KEY_ID"))

@@ -88,6 +88,14 @@ K8S = Target(name="k8s", service_host=f"{{name}}.{K8S_NAMESPACE}.svc.cluster.loc
              otlp_endpoint=f"otel-collector.{K8S_NAMESPACE}.svc.cluster.local:4317")
 
 
+# Request line + headers a client may send to the public entry points (Traefik's default is 1 MiB;
+# Go's server allows 4 KiB of slack on top). Past it the edge answers `431 Request Header Fields
+# Too Large` (Go's plain-text answer: it comes before any routing or middleware) and closes the
+# connection. 16 KiB holds a browser's cookies plus an access token with room to spare, and keeps
+# what one connection can make the edge hold (HTTP/2 HPACK expansion included) small.
+MAX_HEADER_BYTES = 16 * 1024
+
+
 def static_config(target: Target = COMPOSE, *, acme: bool = True, dynamic_dir: str = "/etc/traefik/dynamic",
                   addresses: Mapping[str, str] | None = None, log_dir: str | None = None,
                   reg: Registry | None = None) -> dict[str, Any]:
@@ -100,14 +108,15 @@ def static_config(target: Target = COMPOSE, *, acme: bool = True, dynamic_dir: s
     timeouts = {"respondingTimeouts": {"readTimeout": "300s", "idleTimeout": "180s"}}
     # X_Forwarded_For and friends alias the headers Traefik manages: never forward them.
     no_alias = {"aliasHeadersStrategy": "delete"}
-    web: dict[str, Any] = {"address": addr["web"], "transport": timeouts, "http": dict(no_alias)}
+    public_http = {**no_alias, "maxHeaderBytes": MAX_HEADER_BYTES}
+    web: dict[str, Any] = {"address": addr["web"], "transport": timeouts, "http": dict(public_http)}
     if redirect:
         web["http"]["redirections"] = {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}
     config: dict[str, Any] = {
         "global": {"checkNewVersion": False, "sendAnonymousUsage": False},
         "entryPoints": {
             "web": web,
-            "websecure": {"address": addr["websecure"], "http": {"tls": tls, **no_alias}, "transport": timeouts},
+            "websecure": {"address": addr["websecure"], "http": {"tls": tls, **public_http}, "transport": timeouts},
             "ops": {"address": addr["ops"], "http": dict(no_alias)},
         },
         "ping": {"entryPoint": "ops"},

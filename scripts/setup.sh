@@ -17,15 +17,33 @@ command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-ex
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # Korean glyphs for the pages' screenshots (Debian's chromium brings no CJK font).
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
-# Backups and point-in-time restore of PostgreSQL (make backup / make restore, tests/backup).
-command -v pgbackrest >/dev/null 2>&1 || need+=(pgbackrest)
+# Backups and point-in-time restore of PostgreSQL (make backup / make restore, tests/backup): Debian's
+# package brings the libraries; its 2.45 predates PostgreSQL 16, so the binary comes from below.
+dpkg -s pgbackrest >/dev/null 2>&1 || need+=(pgbackrest)
 # axe-core (injected by the browser tests) and lighthouse (make bench) come from npm.
 command -v npm >/dev/null 2>&1 || need+=(npm)
+if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "installing Debian packages: ${need[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+# pgBackRest 2.55.1 (PostgreSQL 16 support arrived in 2.47): Debian trixie's build, checked against its
+# pinned digest and unpacked to /usr/local (ahead of bookworm's /usr/bin/pgbackrest on PATH); it runs on
+# bookworm's libraries (the same sonames the 2.45 package installed).
+PGBR_VERSION=2.55.1
+PGBR_DEB=pgbackrest_${PGBR_VERSION}-1_amd64.deb
+PGBR_SHA256=4143a01dba71c12aab93e67b012b5cb93ec9f80e408080ddbde6261115da381d
+if ! /usr/local/bin/pgbackrest version 2>/dev/null | grep -qx "pgBackRest ${PGBR_VERSION}"; then
+  echo "installing pgBackRest ${PGBR_VERSION} from Debian trixie"
+  tmp=$(mktemp -d)
+  curl -fsSL --retry 3 -o "$tmp/$PGBR_DEB" "http://deb.debian.org/debian/pool/main/p/pgbackrest/$PGBR_DEB"
+  echo "$PGBR_SHA256  $tmp/$PGBR_DEB" | sha256sum -c --quiet
+  dpkg-deb -x "$tmp/$PGBR_DEB" "$tmp/root"
+  $SUDO install -m 0755 "$tmp/root/usr/bin/pgbackrest" /usr/local/bin/pgbackrest
+  rm -rf "$tmp"
+  /usr/local/bin/pgbackrest version
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then

@@ -5,6 +5,7 @@ OpenTelemetry server spans, rate limits per account and org for requests with an
 """
 from __future__ import annotations
 
+import re
 import time
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ from megacity.query_params import guard_query_parameters
 from megacity.rate_limit import DRAFT as RATE_LIMIT_DRAFT
 from megacity.rate_limit import EXCEEDED as RATE_LIMIT_EXCEEDED
 from megacity.rate_limit import AccountRateLimitMiddleware
+from megacity.request_limits import QUERY_TOO_LONG, TOO_DEEP, TOO_MANY_ITEMS, RequestShapeGuard
 from megacity.request_text import TOO_LARGE, RequestTextGuard
 from megacity.telemetry.logs import get_logger
 from megacity.telemetry.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -258,10 +260,79 @@ RATE_LIMIT_HEADERS: dict[str, Any] = {
 BUFFERED_BODY_TYPES = ("application/json", "application/x-www-form-urlencoded")
 
 
+_LINKED_METHODS = ("get", "put", "patch", "delete", "post")
+# Fields every tenant row carries: not the resource a create made.
+_TENANT_PARAMS = {"org_id", "zone_id"}
+
+
+_MODEL_SUFFIX = re.compile(r"(Out|Response|Report|Result|Accepted|Ack|Public|Detail)$")
+
+
+def _json_schema(spec: dict[str, Any], response: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The JSON body schema of a response, its top-level `$ref` resolved, and the parameter name
+    its model's `id` goes by elsewhere (`AttemptOut` -> `attempt_id`)."""
+    schema: dict[str, Any] = response.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        model = ref.rsplit("/", 1)[1]
+        found: dict[str, Any] = spec.get("components", {}).get("schemas", {}).get(model, {})
+        stem = _MODEL_SUFFIX.sub("", model)
+        return found, (re.sub(r"(?<!^)(?=[A-Z])", "_", stem).lower() + "_id") if stem else None
+    return schema, None
+
+
+def _path_params(path: str) -> list[str]:
+    return [seg[1:-1] for seg in path.split("/") if seg.startswith("{") and seg.endswith("}")]
+
+
+def add_resource_links(spec: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI links for create -> read -> update -> delete chains, derived once for every service:
+    a `POST /x` whose success answer has an `id` links to each operation on `/x/{name}` and below
+    it (`GET/PATCH/PUT/DELETE /x/{name}`, `POST /x/{name}/publish`, ...) with `name` taken from
+    the answer's `id` and the path parameters the two share passed on; elsewhere, that `id` fills
+    the sole path parameter named for the answer's model (`AttemptOut` -> `/attempts/{attempt_id}`,
+    whatever path made the attempt). A success answer field
+    of a create (201/202) named like a path parameter (`job_id` -> `/jobs/{job_id}/progress`)
+    links to the operations that take only that parameter. Clients and stateful test tools (schemathesis) follow them to
+    reach real rows instead of guessing ids. Links an operation already declares are kept."""
+    paths: dict[str, dict[str, Any]] = spec.get("paths", {})
+    ops = {(path, method): op for path, methods in paths.items() for method, op in methods.items()
+           if method in _LINKED_METHODS and isinstance(op, dict) and "operationId" in op}
+    for (path, method), producer in ops.items():
+        if method != "post":
+            continue
+        shared = _path_params(path)
+        for status, response in producer.get("responses", {}).items():
+            if not str(status).startswith("2"):
+                continue
+            body, model_param = _json_schema(spec, response)
+            fields = body.get("properties", {})
+            links: dict[str, Any] = {}
+            for (target_path, target_method), target in ops.items():
+                if (target_path, target_method) == (path, method):
+                    continue
+                params = _path_params(target_path)
+                if "id" in fields and target_path.startswith(path + "/{") and len(params) == len(shared) + 1:
+                    values = {params[-1]: "$response.body#/id", **{p: f"$request.path.{p}" for p in shared}}
+                elif "id" in fields and params == [model_param]:
+                    values = {params[0]: "$response.body#/id"}
+                elif str(status) in ("201", "202") and len(params) == 1 and params[0] in fields \
+                        and params[0].endswith("_id") and params[0] not in _TENANT_PARAMS:
+                    values = {params[0]: f"$response.body#/{params[0]}"}
+                else:
+                    continue
+                links[target["operationId"]] = {"operationId": target["operationId"], "parameters": values}
+            if links:
+                response["links"] = {**links, **response.get("links", {})}
+    return spec
+
+
 def _keep_shared_problems_in_openapi(app: FastAPI) -> None:
     """Any request can fail validation (`422 request.invalid`, documented app-wide), but FastAPI
     lets a route's own 422 replace the app's: merge it back into every operation that has one.
-    Every JSON or form body can be too large (`413 request.too_large`, RequestTextGuard). Every
+    Every JSON or form body can be too large (`413 request.too_large`, RequestTextGuard), a JSON
+    one too deep or with too long an array (`422 request.too_deep` / `request.too_many_items`), a
+    query string too long (`414 request.query_too_long`; RequestShapeGuard). Every
     request carrying a valid access token counts against its account and org, whatever the
     operation (`429 rate_limit.exceeded` with Retry-After, AccountRateLimitMiddleware): every
     operation but the health probes documents it."""
@@ -279,13 +350,18 @@ def _keep_shared_problems_in_openapi(app: FastAPI) -> None:
                     if any(t in body_types for t in BUFFERED_BODY_TYPES):
                         responses["413"] = problems({413: responses["413"]} if "413" in responses else {},
                                                     TOO_LARGE)[413]
+                    if "application/json" in body_types:
+                        responses["422"] = problems({422: responses["422"]} if "422" in responses else INVALID,
+                                                    TOO_DEEP, TOO_MANY_ITEMS)[422]
+                    if any(p.get("in") == "query" for p in op.get("parameters", [])):
+                        responses["414"] = problems(QUERY_TOO_LONG)[414]
                     if path not in _UNTRACKED:
                         # The operation's own 429s (and its own words for this code) win.
                         responses["429"] = problems(RATE_LIMITED,
                                                     {429: responses["429"]} if "429" in responses else {})[429]
                         responses["429"]["headers"] = {
                             "Retry-After": {"description": "seconds to wait", **_INT}, **RATE_LIMIT_HEADERS}
-            app.openapi_schema = spec
+            app.openapi_schema = add_resource_links(spec)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -328,6 +404,7 @@ def create_app(service: str, *, title: str, description: str, version: str = "1.
 
     # Outermost first: metrics see every answer, the guard's 422s and the catcher's 500s included.
     app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(RequestShapeGuard)  # inside the text guard: reads a body already bounded in size
     app.add_middleware(RequestTextGuard)
     app.add_middleware(AccountRateLimitMiddleware, service=service)
     app.add_middleware(ZoneMetricsMiddleware, service=service)

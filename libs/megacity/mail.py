@@ -10,6 +10,7 @@ is None: email is off, nothing is attempted.
 from __future__ import annotations
 
 import email.utils
+import re
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -29,6 +30,7 @@ MAIL_MESSAGES = Counter(
     ["service", "result"])
 
 Security = Literal["auto", "starttls", "tls", "none"]
+_ADDRESS_IN_BRACKETS = re.compile(r"<[^<>\s]*@[^<>\s]*>")  # how servers echo an address: <a@b.example>
 _DEFAULT_PORTS = {"tls": 465, "starttls": 587, "auto": 587, "none": 25}
 
 
@@ -109,8 +111,9 @@ class Mailer:
                 use_tls=c.security == "tls", start_tls={"starttls": True, "none": False}.get(c.security),
                 timeout=c.timeout, validate_certs=c.validate_certs)
         except aiosmtplib.SMTPRecipientsRefused as exc:  # 550 no such user (for good), 450 greylisted (not)
-            codes = [r.code for r in exc.recipients]
-            return self._failed(to, f"recipient refused: {exc}", permanent=all(500 <= c < 600 for c in codes))
+            codes = [r.code for r in exc.recipients]  # the exception's text names the address: left out
+            return self._failed(to, f"recipient refused: {', '.join(map(str, codes))}",
+                                permanent=all(500 <= c < 600 for c in codes))
         except aiosmtplib.SMTPResponseException as exc:
             return self._failed(to, f"{exc.code} {exc.message}", permanent=500 <= exc.code < 600
                                 and not isinstance(exc, aiosmtplib.SMTPAuthenticationError))
@@ -122,6 +125,11 @@ class Mailer:
         return Delivery(True)
 
     def _failed(self, to: str, error: str, *, permanent: bool) -> Delivery:
+        """The error is stored with the delivery and logged: the recipient's address (personal
+        data, and servers echo it) never goes into it."""
+        error = _ADDRESS_IN_BRACKETS.sub("<recipient>", error)
+        if to:
+            error = re.sub(re.escape(to), "<recipient>", error, flags=re.IGNORECASE)
         error = " ".join(error.split())[:500]
         MAIL_MESSAGES.labels(self.service, "rejected" if permanent else "retry").inc()
         log.warning("email not sent", to_domain=to.rpartition("@")[2], error=error, permanent=permanent,

@@ -37,8 +37,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "zone_admin": ("zone:*", "org:read", "org:create", "org:update", "user:*", "exam:*", "item:*", "attempt:read",
                    "report:*", *_KZONE_CONTENT_ALL, "arena:*"),
     # Org admins run their org: its classes, members, exams, item banks and items, and read every
-    # attempt and report in it.
-    "org_admin": ("org:read", "org:update", "user:read", "user:create", "user:update", "exam:*", "item:*",
+    # attempt and report in it, and its platform audit (`org:audit`; zone admins: `zone:audit`).
+    "org_admin": ("org:read", "org:update", "org:audit", "user:read", "user:create", "user:update", "exam:*", "item:*",
                   "class:*", "attempt:read", "report:read", *_KZONE_CONTENT_ALL, "classroom:*", "arena:*"),
     # Teachers write exams and items and read their classes (tenant narrows every class and roster
     # read to the classes a teacher is assigned to), their students, attempts and reports.

@@ -6,6 +6,7 @@ exact and LLM grading, the wrong-answer notebook, fair play and appeals."""
 from __future__ import annotations
 
 from megacity.http_app import create_app
+from megacity.retention import outbox_worker
 from megacity.runtime import ConsumerSpec, Resources, ServiceRuntime
 from services.arena.appeals import routes as appeals
 from services.arena.categories import routes as categories
@@ -52,4 +53,5 @@ def build(settings: ArenaSettings | None = None) -> ServiceRuntime:
     return ServiceRuntime(
         settings, app=app, outbox=True, on_start=[start_live], on_stop=[stop_live],
         consumers=[ConsumerSpec(durable="ratings", event_types="arena.match.finished", handler=ratings.handle)],
-        workers=[lambda res: Sweeper(res), lambda res: MatchmakingWorker(res, state), lambda res: Upkeep(res, settings)])
+        workers=[lambda res: Sweeper(res), lambda res: MatchmakingWorker(res, state), lambda res: Upkeep(res, settings),
+                 lambda res: outbox_worker(res, "arena")])

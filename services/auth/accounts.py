@@ -1,6 +1,6 @@
 """`auth.users`: accounts of one zone, read and written by several features (credentials, mfa,
 users, the gRPC directory, the operator CLI). Emails are stored lower-cased and unique per zone;
-the phone number is encrypted at rest (services.auth.pii)."""
+the phone number is encrypted at rest (megacity.pii)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,7 +17,7 @@ from megacity.errors import AppError
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-()]{5,30}$")
 _COLUMNS = ("id, zone_id, email, password_hash, display_name, phone_encrypted, platform_role,"
-            " mfa_secret_encrypted, mfa_enabled_at, status, created_at")
+            " mfa_secret_encrypted, mfa_enabled_at, status, created_at, email_verified_at")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class User:
     mfa_enabled_at: dt.datetime | None
     status: str
     created_at: dt.datetime
+    email_verified_at: dt.datetime | None = None
 
     @property
     def mfa_enabled(self) -> bool:

@@ -25,12 +25,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from megacity.db import TenantContext, tenant_transaction
+from megacity.pii import PiiCipher
 from megacity.roles import PLATFORM_ROLES
 from megacity.zones import registry
 from services.auth import accounts, audit_log
 from services.auth.mfa import queries as mfa_queries
 from services.auth.passwords import Hasher, check_policy
-from services.auth.pii import PiiCipher
 from services.auth.users import queries as users_queries
 
 BATCH = 500
@@ -111,6 +111,9 @@ async def _rotate_zone_pii(sessions: async_sessionmaker[AsyncSession], cipher: P
                                      " WHERE id = :id"),
                                 {"id": r.id, "p": cipher.rotate(r.phone_encrypted) if r.phone_encrypted else None,
                                  "m": cipher.rotate(r.mfa_secret_encrypted) if r.mfa_secret_encrypted else None})
+            if len(rows) < BATCH:  # the zone's last batch: its audit entry commits with it
+                await audit_log.record(s, zone_id=zone_id, action="auth.pii.key_rotated",
+                                       details={"by": "pii-rotate", "rows": total + len(rows)})
         total += len(rows)
         if len(rows) < BATCH:
             return total

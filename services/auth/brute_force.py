@@ -112,6 +112,12 @@ class BruteForceGuard:
         base = self._subjects(zone_id, email, None)[0][1]
         await self.redis.delete(f"{base}:fails")
 
+    async def unblock_account(self, zone_id: int, email: str) -> None:
+        """Failures and block of the account go (not of any address): its owner just proved the
+        mailbox with a password reset, so a stranger's guessing must not keep them out."""
+        base = self._subjects(zone_id, email, None)[0][1]
+        await self.redis.delete(f"{base}:fails", f"{base}:block")
+
 
 class AddressQuota:
     """A plain per-address quota (fixed one-minute window), e.g. for registrations."""
@@ -122,10 +128,11 @@ class AddressQuota:
     async def take(self, zone_id: int, address: str) -> None:
         key = self.keys.zone(zone_id, "auth", "quota", self.name, address_part(address))
         async with self.redis.pipeline(transaction=True) as pipe:
+            # SET NX EX starts the window (EXPIRE ... NX needs Redis 7; make run's embedded one is 6.2)
+            pipe.set(key, 0, ex=60, nx=True)
             pipe.incr(key)
-            pipe.expire(key, 60, nx=True)
             pipe.ttl(key)
-            count, _, ttl = await pipe.execute()
+            _, count, ttl = await pipe.execute()
         if count > self.per_minute:
             raise AppError(429, "auth.too_many_requests", f"too many {self.name} requests from this address",
                            {"retry_after": max(1, int(ttl))})

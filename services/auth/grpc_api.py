@@ -72,7 +72,8 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         _zone(request.zone_id)
         org_id = _uuid(request.org_id, "org_id")
         people = [provisioning.Person(p.external_key, p.display_name, p.email or None, p.reissue,
-                                    _uuid(p.user_id, "user_id") if p.user_id else None) for p in request.people]
+                                    _uuid(p.user_id, "user_id") if p.user_id else None,
+                                    p.previous_external_key or None) for p in request.people]
         done = await provisioning.provision_accounts(self.res, self._auth_state(), request.zone_id, org_id, people,
                                                    _optional_uuid(request.requested_by))
         return auth_pb2.ProvisionAccountsResponse(accounts=[auth_pb2.ProvisionedAccount(

@@ -29,8 +29,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from megacity.auth.tokens import ALGORITHM, SigningKey
-from megacity.db import system_transaction
-from services.auth.pii import PiiCipher
+from megacity.db import TenantContext, set_tenant, system_transaction
+from megacity.pii import PiiCipher
+from megacity.zones import registry
+from services.auth import audit_log
+from services.auth.db_scope import set_scope
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext('auth:signing_keys'))")
 
@@ -61,6 +64,10 @@ async def ensure_active_key(session: AsyncSession, cipher: PiiCipher) -> None:
         await _insert(session, cipher, "active")
 
 
+async def _active_kid(session: AsyncSession) -> str | None:
+    return (await session.execute(text("SELECT kid FROM auth.signing_keys WHERE status = 'active'"))).scalar()
+
+
 async def _next_kid(session: AsyncSession) -> str | None:
     return (await session.execute(text("SELECT kid FROM auth.signing_keys WHERE status = 'next'"))).scalar()
 
@@ -77,18 +84,33 @@ async def _activate(session: AsyncSession, kid: str, passive_retention_seconds: 
     await session.execute(text("UPDATE auth.signing_keys SET status = 'active' WHERE kid = :kid"), {"kid": kid})
 
 
+async def _audit_every_zone(session: AsyncSession, action: str, details: dict[str, Any]) -> None:
+    """Signing keys serve every zone: one auth audit entry per zone, in the transaction of the
+    change (each under its own zone's context, as RLS wants). Call it last in the transaction."""
+    for zone in registry().zones:
+        await set_tenant(session, TenantContext(zone_id=zone.id))
+        await set_scope(session, "service")
+        await audit_log.record(session, zone_id=zone.id, action=action, details=details)
+
+
 async def schedule_rotation(session: AsyncSession, cipher: PiiCipher) -> str:
     """Publish the next key (or return the one already published). Returns its kid."""
     await session.execute(_LOCK)
-    return await _next_kid(session) or (await _insert(session, cipher, "next")).kid
+    kid = await _next_kid(session)
+    if kid is None:
+        kid = (await _insert(session, cipher, "next")).kid
+        await _audit_every_zone(session, "auth.signing_key.published", {"by": "key-rotate", "kid": kid})
+    return kid
 
 
 async def rotate_keys(session: AsyncSession, cipher: PiiCipher, passive_retention_seconds: int) -> str:
     """Rotate at once (a compromised key): the published next key if there is one (verifiers may
     already hold it), else a new key, signs from now on. Returns its kid."""
     await session.execute(_LOCK)
+    previous = await _active_kid(session)
     kid = await _next_kid(session) or (await _insert(session, cipher, "next")).kid
     await _activate(session, kid, passive_retention_seconds)
+    await _audit_every_zone(session, "auth.signing_key.rotated", {"by": "key-rotate", "kid": kid, "previous_kid": previous})
     return kid
 
 
@@ -102,7 +124,10 @@ async def promote_due_key(session: AsyncSession, publish_lead_seconds: float, pa
     await session.execute(_LOCK)
     kid = (await session.execute(due, {"lead": publish_lead_seconds})).scalar()
     if kid is not None:
+        previous = await _active_kid(session)
         await _activate(session, kid, passive_retention_seconds)
+        await _audit_every_zone(session, "auth.signing_key.activated",
+                                {"by": "key-promote", "kid": kid, "previous_kid": previous})
     return kid
 
 

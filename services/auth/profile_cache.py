@@ -15,10 +15,10 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from megacity.pii import PiiCipher
 from megacity.redis_keys import RedisKeys
 from megacity.runtime import Resources
 from services.auth.accounts import User
-from services.auth.pii import PiiCipher
 
 TTL_SECONDS = 120
 KEY_PARTS = ("auth", "profile")  # read through auth's TrackedCache: in process until Redis says it changed
@@ -33,7 +33,8 @@ def dump(user: User) -> str:
     return json.dumps({"id": str(user.id), "zone_id": user.zone_id, "email": user.email,
                        "display_name": user.display_name, "phone_encrypted": user.phone_encrypted,
                        "platform_role": user.platform_role, "mfa_enabled": user.mfa_enabled,
-                       "status": user.status, "created_at": user.created_at.isoformat()})
+                       "status": user.status, "created_at": user.created_at.isoformat(),
+                       "email_verified_at": user.email_verified_at.isoformat() if user.email_verified_at else None})
 
 
 _JSON_TIME = TypeAdapter(dt.datetime)
@@ -50,6 +51,9 @@ def shown(raw: str, cipher: PiiCipher) -> Mapping[str, Any]:
         "id": data["id"], "email": data["email"], "display_name": data["display_name"],
         "phone": cipher.decrypt_optional(data["phone_encrypted"]), "platform_role": data["platform_role"],
         "mfa_enabled": data["mfa_enabled"],
+        "email_verified": data.get("email_verified_at") is not None,
+        "email_verified_at": (_JSON_TIME.dump_python(dt.datetime.fromisoformat(data["email_verified_at"]), mode="json")
+                              if data.get("email_verified_at") else None),
         "created_at": _JSON_TIME.dump_python(dt.datetime.fromisoformat(data["created_at"]), mode="json")})
 
 

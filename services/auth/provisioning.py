@@ -4,10 +4,13 @@ Not an HTTP feature: its errors reach tenant as gRPC statuses, never a client.
 
 Provisioning makes one account per external key of an org, once: a key seen before answers its
 account again, so tenant may repeat a whole roster (a retry after a failure, a new upload)
-without duplicates. A person whose email already has an account in the zone is linked to it and
-never gets a code (the owner has a password; a school must not be able to take it over). New
-accounts get a password hash nobody knows (a real Argon2id hash of a discarded secret: login
-with any password fails at full cost) and a one-time activation code.
+without duplicates. A person may name the key it had before (`previous_key`): when its new
+key is unknown, the mapping of the old one is renamed to the new one in the same transaction
+(tenant's parent keys once held the plaintext email or phone; now the blind index). A person
+whose email already has an account in the zone is linked to it and never gets a code (the
+owner has a password; a school must not be able to take it over). New accounts get a
+password hash nobody knows (a real Argon2id hash of a discarded secret: login with any
+password fails at full cost) and a one-time activation code.
 
 Codes: 10 characters from a 32-letter alphabet without look-alikes (50 bits), shown as
 `XXXXX-XXXXX`, valid `CODE_TTL_DAYS`. Auth checks only SHA-256(user id, code); the plaintext is
@@ -22,14 +25,17 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from megacity.errors import AppError
 from megacity.runtime import Resources
 from services.auth import accounts, audit_log
 from services.auth.activation import queries
-from services.auth.activation.service import CODE_TTL_DAYS, code_hash, new_code
+from services.auth.activation.service import CODE_TTL_DAYS, code_hash
 from services.auth.db_scope import scoped_transaction
+from services.auth.one_time_codes import new_code
 from services.auth.state import AuthState
 
 MAX_PEOPLE = 1000
@@ -47,6 +53,7 @@ class Person:
     email: str | None = None
     reissue: bool = False
     user_id: uuid.UUID | None = None  # the account the caller already knows for this person
+    previous_key: str | None = None  # the person's former external key: renamed to this one
 
 
 @dataclass(frozen=True)
@@ -92,8 +99,30 @@ def _validate(people: list[Person]) -> list[Person]:
             continue
         seen.add(key)
         name = " ".join(p.display_name.split())[:100] or key[:100]
-        out.append(Person(key, name, _clean_email(p.email), p.reissue, p.user_id))
+        previous = (p.previous_key or "").strip() or None
+        if previous is not None and len(previous) > MAX_KEY:
+            raise AppError(400, "request.invalid", f"previous_external_key must be at most {MAX_KEY} characters")
+        out.append(Person(key, name, _clean_email(p.email), p.reissue, p.user_id,
+                          previous if previous != key else None))
     return out
+
+async def _rename_previous(s: AsyncSession, zone_id: int, org_id: uuid.UUID,
+                           people: list[Person]) -> dict[str, queries.Mapping]:
+    """Mappings of unknown keys whose person names a previous key that has one: renamed (the
+    org is locked, so neither key changes meanwhile); new key -> mapping."""
+    wanted: dict[str, str] = {}  # previous -> new (the first person naming it)
+    for p in people:
+        if p.previous_key is not None and p.previous_key not in wanted:
+            wanted[p.previous_key] = p.external_key
+    if not wanted:
+        return {}
+    found = await queries.mappings(s, zone_id, org_id, list(wanted))
+    pairs = [(old, wanted[old]) for old in found]
+    if not pairs:
+        return {}
+    await queries.rename_mappings(s, zone_id, org_id, [o for o, _ in pairs], [n for _, n in pairs])
+    return {new: replace(found[old], external_key=new) for old, new in pairs}
+
 
 async def provision_accounts(res: Resources, st: AuthState, zone_id: int, org_id: uuid.UUID, people: list[Person],
                              requested_by: uuid.UUID | None = None) -> list[Provisioned]:
@@ -106,6 +135,7 @@ async def provision_accounts(res: Resources, st: AuthState, zone_id: int, org_id
     async with scoped_transaction(res.db(), zone_id, "service") as s:
         await queries.lock_org(s, zone_id, org_id)
         known = await queries.mappings(s, zone_id, org_id, [p.external_key for p in people])
+        known.update(await _rename_previous(s, zone_id, org_id, [p for p in people if p.external_key not in known]))
         todo = [p for p in people if p.external_key not in known]
         # People whose account the caller knows already: linked to it (when it exists in the zone).
         hinted = await queries.users_by_id(s, zone_id, [p.user_id for p in todo if p.user_id]) \

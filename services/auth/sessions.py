@@ -29,9 +29,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from megacity.pii import PiiCipher
 from megacity.redis_keys import RedisKeys
 from services.auth.client_info import ClientInfo
-from services.auth.pii import PiiCipher
 
 PREFIX = "rt_"
 

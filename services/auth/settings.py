@@ -49,6 +49,19 @@ class AuthSettings(ServiceSettings):
     # A school behind one NAT address: failures (spray) and login attempts per address a minute.
     login_address_max_failures: int = 50
     login_per_address_per_minute: int = 200
+    # Account recovery (issue #17 §5): emailed links, their lifetimes and request quotas.
+    password_reset_ttl_seconds: int = Field(default=1800, ge=60, le=86400)
+    email_verification_ttl_seconds: int = Field(default=48 * 3600, ge=600, le=30 * 86400)
+    # Reset requests an hour, per email address asked for and per client address (a school's NAT).
+    password_reset_per_email_per_hour: int = 5
+    password_reset_per_address_per_hour: int = 100
+    verification_resend_per_hour: int = 5
+    # Where emailed links point: `{domain}` is the zone's first domain.
+    account_link_base: str = "https://www.{domain}"
+    account_email_poll_seconds: float = 2.0
+    # Retention (services/auth/retention): audit_logs and platform_audit rows, at least a year.
+    audit_retention_days: int = Field(default=365, ge=365)
+    retention_interval_seconds: float = Field(default=3600.0, gt=0)
 
     @model_validator(mode="after")
     def _pii_keys(self) -> AuthSettings:

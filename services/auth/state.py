@@ -10,11 +10,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from megacity.errors import dependency_unavailable
+from megacity.pii import PiiCipher
 from megacity.runtime import Resources
 from services.auth.brute_force import AddressQuota, BruteForceGuard
 from services.auth.keys import KeyRing
 from services.auth.passwords import Hasher
-from services.auth.pii import PiiCipher
 from services.auth.settings import AuthSettings
 
 

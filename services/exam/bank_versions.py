@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from megacity.audit import record_audit
+from megacity.auth.tokens import Principal
 from megacity.errors import AppError
 from megacity.events.outbox import add_event
 
@@ -50,9 +52,10 @@ async def lock_bank(s: AsyncSession, zone_id: int, org_id: uuid.UUID, bank_id: u
 
 
 async def bump_version(s: AsyncSession, zone_id: int, org_id: uuid.UUID, bank_id: uuid.UUID, change: str,
-                       item_ids: Sequence[uuid.UUID] = ()) -> int:
+                       item_ids: Sequence[uuid.UUID] = (), *, actor: Principal | None = None) -> int:
     """Bump the bank's version (recounting active items) and queue exam.item_bank.changed, in
-    the caller's transaction. Returns the new version."""
+    the caller's transaction; with an `actor`, also the platform audit record
+    (`exam.item_bank.<change>`, e.g. exam.item_bank.item_created). Returns the new version."""
     version: int = (await s.execute(text(
         "UPDATE exam.item_banks SET version = version + 1, updated_at = now(),"
         " item_count = (SELECT count(*) FROM exam.items i WHERE i.zone_id = :z AND i.org_id = :o AND i.bank_id = :b"
@@ -62,4 +65,10 @@ async def bump_version(s: AsyncSession, zone_id: int, org_id: uuid.UUID, bank_id
     await add_event(s, "exam", EVENT_BANK_CHANGED, {
         "item_bank_id": str(bank_id), "item_bank_version": version, "change": change,
         "item_ids": [str(i) for i in item_ids[:100]], "items_changed": len(item_ids)}, zone_id=zone_id, org_id=org_id)
+    if actor is not None:
+        await record_audit(s, schema="exam", actor=actor, zone_id=zone_id, org_id=org_id, target_type="item_bank",
+                           target_id=bank_id, action=f"exam.item_bank.{change.replace('.', '_')}",
+                           before={"version": version - 1},
+                           after={"version": version, "item_ids": [str(i) for i in item_ids[:20]],
+                                  "items_changed": len(item_ids)})
     return version

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from megacity import job_progress
 from megacity.http_app import create_app
+from megacity.retention import outbox_worker
 from megacity.runtime import ServiceRuntime
 from services.exam.analytics.routes import router as analytics
 from services.exam.attempt_lists.routes import router as attempt_lists
@@ -36,4 +37,5 @@ def build(settings: ExamSettings | None = None) -> ServiceRuntime:
     app.include_router(analytics)
     app.include_router(job_progress.router)
     return ServiceRuntime(settings, app=app, outbox=True, on_start=[ensure_partitions],
-                          workers=[lambda res: Maintenance(res, interval=settings.expiry_sweep_seconds)])
+                          workers=[lambda res: Maintenance(res, interval=settings.expiry_sweep_seconds),
+                                   lambda res: outbox_worker(res, "exam")])

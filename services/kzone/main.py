@@ -6,12 +6,14 @@ from __future__ import annotations
 from megacity import job_progress
 from megacity.db import after_commit
 from megacity.http_app import create_app
+from megacity.retention import RetentionWorker
 from megacity.runtime import ConsumerSpec, Resources, ServiceRuntime
 from services.kzone import events
 from services.kzone.ai_jobs import routes as ai_jobs
 from services.kzone.catalogue import routes as catalogue
 from services.kzone.mesh_probes import routes as mesh_probes
 from services.kzone.objects import routes as objects
+from services.kzone.retention import service as retention
 from services.kzone.service_state import KzoneState
 from services.kzone.settings import KzoneSettings, Settings
 from services.kzone.storage import make_storage
@@ -41,8 +43,12 @@ def build(settings: KzoneSettings | None = None) -> ServiceRuntime:
     async def finish_progress_updates(_: Resources) -> None:
         await after_commit.drain()  # before Redis closes: progress of just-committed results
 
+    def retention_worker(res: Resources) -> RetentionWorker:
+        return RetentionWorker(lambda: retention.run_retention(res, state), service="kzone",
+                               interval=state.settings.retention_interval_seconds)
+
     return ServiceRuntime(settings, app=app, outbox=True, on_start=[storage_ready],
-                          on_stop=[finish_progress_updates], consumers=[
+                          on_stop=[finish_progress_updates], workers=[retention_worker], consumers=[
         ConsumerSpec(durable="probes", event_types="diagnostics.probe.recorded", handler=events.on_probe_recorded),
         ConsumerSpec(durable="ai-results", event_types="ai.result.*", handler=events.make_result_handler(state)),
     ])

@@ -16,7 +16,10 @@ import hashlib
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field, field_validator
+
 from megacity.settings import ServiceSettings, settings_class
+from megacity.zones import registry
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEVEN_DAYS = 7 * 24 * 3600
@@ -39,6 +42,23 @@ class KzoneSettings(ServiceSettings):
     object_url_secret: str = ""
     # Absolute base of signed object URLs (e.g. https://api.my-ktube.com); empty: the request's.
     public_base_url: str = ""
+    # Retention (services/kzone/retention): finished AI jobs, their results and AI input media
+    # (objects too) after this many days; per zone key, e.g. {"kzone-ai": 30} (null: kept).
+    ai_job_retention_days: int = Field(default=90, ge=1)
+    ai_job_retention_days_by_zone: dict[str, int | None] = Field(default_factory=dict)
+    retention_interval_seconds: float = Field(default=3600.0, gt=0)
+
+    @field_validator("ai_job_retention_days_by_zone")
+    @classmethod
+    def _known_zones(cls, value: dict[str, int | None]) -> dict[str, int | None]:
+        """A typo in a zone key must fail start-up, not silently keep the default."""
+        known = {z.key for z in registry().zones}
+        for key, n in value.items():
+            if key not in known:
+                raise ValueError(f"unknown zone key {key!r}")
+            if n is not None and n < 1:
+                raise ValueError(f"retention days of {key!r} must be at least 1")
+        return value
 
     @property
     def storage_backend(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from megacity import job_progress
 from megacity.http_app import create_app
+from megacity.retention import RetentionWorker
 from megacity.runtime import Resources, ServiceRuntime
 from megacity.settings import ServiceSettings
 from services.tenant import grpc_api
@@ -16,9 +17,10 @@ from services.tenant.notifications.routes import router as notifications_router
 from services.tenant.orgs.routes import router as orgs_router
 from services.tenant.parent_links.routes import codes_router as parent_codes_router
 from services.tenant.parent_links.routes import router as parent_links_router
+from services.tenant.retention import service as retention
 from services.tenant.roster_import.jobs import ImportRunner
 from services.tenant.roster_import.routes import router as roster_imports_router
-from services.tenant.settings import Settings
+from services.tenant.settings import Settings, TenantSettings
 from services.tenant.staff.routes import router as staff_router
 from services.tenant.students.routes import router as students_router
 from services.tenant.zones.routes import router as zones_router
@@ -42,6 +44,11 @@ def build(settings: ServiceSettings | None = None) -> ServiceRuntime:
         await app.state.roster_imports.close()
         await notification_emails.stop(app.state.notification_emails)
 
+    def retention_worker(res: Resources) -> RetentionWorker:
+        assert isinstance(settings, TenantSettings)
+        return RetentionWorker(lambda: retention.run_upkeep(res, settings), service="tenant",
+                               interval=settings.retention_interval_seconds)
+
     return ServiceRuntime(settings, app=app, grpc_registrars=[grpc_api.registrar],
                           grpc_service_names=[grpc_api.SERVICE_NAME], outbox=True, on_start=[start_import_runner],
-                          on_stop=[stop_import_runner])
+                          on_stop=[stop_import_runner], workers=[retention_worker])

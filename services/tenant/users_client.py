@@ -39,11 +39,12 @@ async def user_by_email(res: Resources, zone_id: int, email: str) -> User | None
 
 @dataclass(frozen=True)
 class NewPerson:
-    external_key: str  # "student:<roster id>" or "parent:<phone>": stable, so re-provisioning matches
+    external_key: str  # "student:<roster id>" or "parent:<index hex>": stable, so re-provisioning matches
     display_name: str
     email: str | None = None
     reissue: bool = False
     user_id: uuid.UUID | None = None  # the account tenant already knows for this person: linked, not made
+    previous_external_key: str = ""  # the person's former key (auth renames its mapping to the new one)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,8 @@ async def provision_accounts(res: Resources, zone_id: int, org_id: uuid.UUID, pe
     reply = await call(stub.ProvisionAccounts, auth_pb2.ProvisionAccountsRequest(
         zone_id=zone_id, org_id=str(org_id), requested_by=str(requested_by), people=[
             auth_pb2.ProvisionPerson(external_key=p.external_key, display_name=p.display_name, email=p.email or "",
-                                     reissue=p.reissue, user_id=str(p.user_id) if p.user_id else "")
+                                     reissue=p.reissue, user_id=str(p.user_id) if p.user_id else "",
+                                     previous_external_key=p.previous_external_key)
             for p in people]),
         peer="auth", timeout=max(res.settings.grpc_deadline_seconds, 30.0))
     return [Account(a.external_key, uuid.UUID(a.user_id), a.login_id, _OUTCOMES.get(a.outcome, "existing"),

@@ -33,6 +33,7 @@ from prometheus_client import REGISTRY, generate_latest
 
 import services.inference.metrics  # noqa: F401 - registers the inference metrics
 from gateway.prometheus import ALERTMANAGER, scrape_config
+from megacity import retention  # noqa: F401 - registers the retention metrics
 from megacity.db.engine import make_engine
 from megacity.events.streams import dlq_stream, ensure_streams, events_stream
 from megacity.redis_client import make_redis

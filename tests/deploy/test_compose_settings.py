@@ -132,7 +132,7 @@ def included(path: str, ignore_file: Path) -> bool:
     return keep
 
 
-@pytest.mark.parametrize("dockerfile", ["service.Dockerfile", "local.Dockerfile", "infra.Dockerfile"])
+@pytest.mark.parametrize("dockerfile", ["service.Dockerfile", "local.Dockerfile", "infra.Dockerfile", "backup.Dockerfile"])
 def test_every_copied_file_is_in_the_build_context(dockerfile: str) -> None:
     """What a Dockerfile COPYs or bind-mounts from the context, its .dockerignore must let in."""
     path = ROOT / "deploy/docker" / dockerfile

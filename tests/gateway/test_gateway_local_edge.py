@@ -317,3 +317,17 @@ def test_edge_refuses_trace_and_connect_with_problem_json(edge: LocalEdge) -> No
     assert_problem(trace, 405, "edge.method_not_allowed")
     assert "GET" in trace.headers["Allow"] and "TRACE" not in trace.headers["Allow"]
     assert trace.headers["X-Frame-Options"] == "DENY"
+
+
+def test_oversized_request_headers_are_431_at_the_edge(edge: LocalEdge) -> None:
+    """Issue #17 §6: header size is bounded at the edge (entry point `http.maxHeaderBytes`), on the
+    HTTP and the HTTPS port; headers under the limit (a large cookie) pass to the service."""
+    from gateway.traefik import MAX_HEADER_BYTES
+
+    under = get(edge, "api.univprepai.com", "/api/v1/exams/1", headers={"Cookie": "c=" + "x" * (MAX_HEADER_BYTES // 2)})
+    assert under.status_code == 200 and under.json()["upstream"] == "exam"
+    for url in (edge.url, edge.tls_url):
+        with httpx.Client(base_url=url, timeout=10, verify=False) as client:
+            resp = client.get("/api/v1/exams/1", headers={"Host": "api.univprepai.com",
+                                                           "Cookie": "c=" + "x" * (MAX_HEADER_BYTES + 8192)})
+        assert resp.status_code == 431, (url, resp.status_code, resp.text[:200])

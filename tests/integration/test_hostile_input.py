@@ -152,3 +152,45 @@ async def test_unauthenticated_probe_with_nul_is_422_not_502(test_db, namespace)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rt.http_port}", headers={"Host": UNIV}) as client:
             resp = await client.post("/api/v1/diagnostics/probe", json={"note": "a\u0000b"})
             assert_invalid(resp, ["body", "note"])
+
+
+async def test_json_nesting_depth_and_array_length_are_bounded(auth_client) -> None:
+    """Issue #17 §6: past MAX_JSON_DEPTH levels or MAX_JSON_ARRAY_ITEMS items a JSON body is refused
+    before any parse by the endpoint (a document nested a thousand deep used to reach the parser's
+    recursion limit), with its own stable code; at the limits it is read as usual."""
+    from megacity.request_limits import MAX_JSON_ARRAY_ITEMS, MAX_JSON_DEPTH
+
+    _, client = auth_client
+    json_headers = {"Content-Type": "application/json"}
+
+    def nested(levels: int) -> bytes:
+        return b'{"email": ' + b"[" * (levels - 1) + b"1" + b"]" * (levels - 1) + b"}"
+
+    for levels, code in ((MAX_JSON_DEPTH + 1, "request.too_deep"), (5000, "request.too_deep"),
+                         (MAX_JSON_DEPTH, "request.invalid")):
+        resp = await client.post("/api/v1/auth/login", content=nested(levels), headers=json_headers)
+        assert resp.status_code == 422 and resp.json()["code"] == code, (levels, resp.text)
+        assert resp.headers["content-type"] == "application/problem+json"
+    for items, code in ((MAX_JSON_ARRAY_ITEMS + 1, "request.too_many_items"), (MAX_JSON_ARRAY_ITEMS, "request.invalid")):
+        body = json.dumps({"email": "a@x.com", "password": "p", "tags": [0] * items})
+        resp = await client.post("/api/v1/auth/login", content=body, headers=json_headers)
+        assert resp.status_code == (422 if code != "request.invalid" else 401), (items, resp.text)
+        if code != "request.invalid":
+            assert resp.json()["code"] == code
+    spec = (await client.get("/openapi.json")).json()
+    documented = json.dumps(spec["paths"]["/api/v1/auth/login"]["post"]["responses"]["422"])
+    assert "request.too_deep" in documented and "request.too_many_items" in documented
+
+
+async def test_query_string_length_is_bounded(auth_client) -> None:
+    from megacity.request_limits import MAX_QUERY_BYTES
+
+    _, client = auth_client
+    resp = await client.get("/api/v1/admin/audit-logs", params={"action": "a" * MAX_QUERY_BYTES})
+    assert resp.status_code == 414 and resp.json()["code"] == "request.query_too_long", resp.text
+    assert resp.headers["content-type"] == "application/problem+json"
+    # Under the limit the operation answers as usual (here: no token).
+    assert (await client.get("/api/v1/admin/audit-logs", params={"action": "a" * 100})).status_code == 401
+    spec = (await client.get("/openapi.json")).json()
+    audit = spec["paths"]["/api/v1/admin/audit-logs"]["get"]["responses"]
+    assert "request.query_too_long" in json.dumps(audit["414"])

@@ -29,7 +29,7 @@ from megacity.db import TenantContext, make_engine, make_sessionmaker, tenant_tr
 from megacity.errors import AppError
 from megacity.redis_keys import RedisKeys
 from megacity.testing import run_service
-from services.auth.brute_force import BruteForceGuard
+from services.auth.brute_force import AddressQuota, BruteForceGuard
 from services.auth.tests.conftest import FAST_HASH
 from tests.integration.school_edge import PASSWORD, School, free_port
 
@@ -170,3 +170,16 @@ async def test_login_attempts_per_address_have_a_ceiling(redis_client, namespace
     assert refused.value.status == 429 and refused.value.code == "rate_limit.exceeded"
     assert "address" in refused.value.detail and refused.value.extra["retry_after"] >= 1
     await guard.admit(ZONE, email="s9@hana.example", address="203.0.113.11")  # another address is not touched
+
+
+async def test_a_plain_address_quota_counts_one_window_and_says_when_to_retry(redis_client, namespace) -> None:
+    """Registrations per address: the first hit opens a 60 s window (SET NX EX, so Redis 6 works
+    too), the hit past the quota is a 429 with the window's remaining seconds."""
+    quota = AddressQuota(redis_client, RedisKeys(namespace), "register", per_minute=3)
+    for _ in range(3):
+        await quota.take(ZONE, "203.0.113.11")
+    with pytest.raises(AppError) as refused:
+        await quota.take(ZONE, "203.0.113.11")
+    assert refused.value.status == 429 and refused.value.code == "auth.too_many_requests"
+    assert 1 <= refused.value.extra["retry_after"] <= 60
+    await quota.take(ZONE, "203.0.113.12")  # another address has its own window

@@ -36,11 +36,14 @@ class Inbox:
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:  # noqa: N802
         if address in self.refuse:
-            return "550 5.1.1 no such user"
+            return f"550 5.1.1 <{address}>: no such user"  # as real servers do: the address echoed
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if any(a.startswith("spam") for a in envelope.rcpt_tos):
+            rcpt = envelope.rcpt_tos[0]
+            return f"554 5.7.1 message to <{rcpt}> refused as spam; {rcpt.upper()} blocked"
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self.messages.append(email.message_from_bytes(envelope.original_content, policy=email.policy.default))
         return "250 Message accepted"
@@ -110,6 +113,11 @@ async def test_sends_to_a_real_server(smtp) -> None:
     refused = await mailer.send("nobody@example.com", "s", "b")
     assert (refused.sent, refused.permanent) == (False, True) and "550" in refused.error
     assert _counter("rejected") == before + 1 and len(inbox.messages) == 1
+    # The error is stored and logged: it never holds the address (the server echoed it).
+    assert refused.error == "recipient refused: 550" and "nobody" not in refused.error.lower()
+    spam = await mailer.send("spam.victim@example.com", "s", "b")
+    assert (spam.sent, spam.permanent) == (False, True) and spam.error.startswith("554"), spam.error
+    assert "spam.victim" not in spam.error.lower() and "<recipient>" in spam.error, spam.error
 
 
 async def test_login_with_url_credentials() -> None:

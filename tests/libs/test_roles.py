@@ -9,6 +9,7 @@ from megacity.roles import ROLE_PERMISSIONS, ROLES
 
 # (role, permission): granted; the student column says a student must not hold it.
 GRANTS = [
+    ("org_admin", "org:audit"),  # org admins read their org's platform audit
     ("org_admin", "item:create"),  # org admins manage item banks and items in their org
     ("org_admin", "item:read"),
     ("org_admin", "item:update"),

@@ -3,7 +3,12 @@ SECURITY DEFINER function `<schema>.ensure_month_partitions(p_from date, p_month
 owner role creates in a migration. Each new partition gets the parent's tenant RLS (ENABLE +
 FORCE and the same policies), so reading a partition directly is isolated too; a month whose rows
 already sit in the DEFAULT partition is left there (a warning), so the function never fails an
-insert path. Used by exam (attempts, responses) and classroom (messages, session_logs)."""
+insert path. Used by exam (attempts, responses) and classroom (messages, session_logs).
+
+The function runs as the owner with `search_path = pg_catalog, <schema>, pg_temp`: pg_temp last,
+or a caller's temp table named like a catalogue table (`pg_class`) would be found first. A
+deployed function keeps the body it was created with: a fix here needs a migration that runs
+`ensure_month_partitions_sql` again (classroom 0002, exam 0005)."""
 from __future__ import annotations
 
 import re
@@ -17,7 +22,7 @@ CREATE OR REPLACE FUNCTION __SCHEMA__.ensure_month_partitions(p_from date, p_mon
 RETURNS integer
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = pg_catalog, __SCHEMA__
+SET search_path = pg_catalog, __SCHEMA__, pg_temp
 AS $$
 DECLARE
     parent text;
@@ -30,12 +35,12 @@ BEGIN
         RAISE EXCEPTION 'p_months must be 1..36';
     END IF;
     -- One creator at a time (several replicas start together).
-    PERFORM pg_advisory_xact_lock(hashtext('__LOCK__'));
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('__LOCK__'));
     FOREACH parent IN ARRAY ARRAY[__PARENTS__] LOOP
         FOR i IN 0 .. p_months - 1 LOOP
             m := (date_trunc('month', p_from) + make_interval(months => i))::date;
             part := parent || '_' || to_char(m, 'YYYY_MM');
-            IF to_regclass('__SCHEMA__.' || part) IS NULL THEN
+            IF pg_catalog.to_regclass('__SCHEMA__.' || part) IS NULL THEN
                 BEGIN
                     EXECUTE format('CREATE TABLE __SCHEMA__.%I PARTITION OF __SCHEMA__.%I FOR VALUES FROM (%L) TO (%L)',
                                    part, parent, m::timestamptz, (m + interval '1 month')::timestamptz);

@@ -146,15 +146,23 @@ async def add_events(
     return len(payloads)
 
 
-async def prune(session: AsyncSession, schema: str, *, older_than: dt.timedelta) -> tuple[int, int]:
-    """Delete published outbox rows and inbox entries older than `older_than`.
+async def prune(session: AsyncSession, schema: str, *, older_than: dt.timedelta,
+                limit: int = 5000) -> tuple[int, int]:
+    """Delete published outbox rows and inbox entries older than `older_than`, at most `limit` of
+    each (oldest outbox ids first): a large backlog goes in short transactions, one call each,
+    until both counts come back below `limit` (megacity.retention loops so).
 
     Keep `older_than` well past the longest redelivery horizon (max_deliver x backoff), or a
     late redelivery would be processed twice. Returns (outbox rows, inbox rows) deleted.
     """
-    cutoff = {"cutoff": dt.datetime.now(dt.UTC) - older_than}
-    out = await session.execute(
-        text(f"DELETE FROM {qualified(schema, 'outbox')} WHERE published_at < :cutoff"), cutoff)
-    inb = await session.execute(
-        text(f"DELETE FROM {qualified(schema, 'inbox')} WHERE processed_at < :cutoff"), cutoff)
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    params = {"cutoff": dt.datetime.now(dt.UTC) - older_than, "n": limit}
+    outbox, inbox = qualified(schema, "outbox"), qualified(schema, "inbox")
+    out = await session.execute(text(
+        f"DELETE FROM {outbox} WHERE id IN (SELECT id FROM {outbox} WHERE published_at < :cutoff"
+        " ORDER BY id LIMIT :n)"), params)
+    inb = await session.execute(text(
+        f"DELETE FROM {inbox} WHERE (consumer, msg_id) IN (SELECT consumer, msg_id FROM {inbox}"
+        " WHERE processed_at < :cutoff LIMIT :n)"), params)
     return out.rowcount, inb.rowcount  # type: ignore[attr-defined]  # CursorResult of a DELETE

@@ -5,6 +5,11 @@ so tests never see each other's streams. Everything lives in two streams per nam
 
 - `<NS>_EVENTS` holding `<ns>.events.>`: domain events, e.g. `mc.events.org.created`;
 - `<NS>_DLQ` holding `<ns>.dlq.>`: messages a consumer gave up on, same subject tail.
+
+Platform audit records (`megacity.audit`) are events too: `audit.<service>.<what>.<verb>` in
+`<NS>_EVENTS` (e.g. `mc.events.audit.tenant.member.role_changed`), so they share the outbox,
+relay, dedupe window and DLQ; auth's durable `auth-audit` consumer (filter `audit.>`) stores
+them. The stream's max age bounds how long auth may be down before audit records are lost.
 """
 from __future__ import annotations
 
@@ -36,6 +41,15 @@ def check_tail(tail: str) -> str:
     if not _TAIL.match(tail):
         raise ValueError(f"bad event subject {tail!r}")
     return tail
+
+
+AUDIT_PREFIX = "audit"
+AUDIT_FILTER = f"{AUDIT_PREFIX}.>"  # the auth audit consumer's filter under `<ns>.events.`
+
+
+def audit_event_type(action: str) -> str:
+    """`audit_event_type("tenant.member.role_changed") == "audit.tenant.member.role_changed"`."""
+    return check_tail(f"{AUDIT_PREFIX}.{action}")
 
 
 def events_stream(namespace: str) -> str:

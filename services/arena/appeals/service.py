@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from megacity import glicko2
+from megacity.audit import record_audit
 from megacity.auth.tokens import Principal
 from megacity.db import tenant_transaction
 from megacity.errors import AppError
@@ -127,6 +128,12 @@ async def decide(res: Resources, principal: Principal, appeal_id: uuid.UUID, dec
         refunds = await _overturn(s, principal.zone_id, a, verdict, feedback, settings) \
             if decision == "overturned" else []
         decided = await queries.decide(s, appeal_id, decision, principal.user_id)
+        player_org = org if org is not None else await queries.org_of_player(s, principal.zone_id, a.user_id)
+        await record_audit(s, schema="arena", actor=principal, zone_id=principal.zone_id, org_id=player_org,
+                           target_type="appeal", target_id=appeal_id, action=f"arena.appeal.{decision}",
+                           before={"status": "open", "verdict": current.verdict},
+                           after={"status": decision, "verdict": verdict if decision == "overturned" else None,
+                                  "match_id": str(a.match_id), "round": a.round_no, "refunds": len(refunds)})
     new = verdict if decision == "overturned" else None
     await publish_to_user(res, principal.zone_id, a.user_id, "grade_update", {
         "match_id": str(a.match_id), "round": a.round_no, "seat": a.seat, "appeal": decision,

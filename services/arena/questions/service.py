@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from megacity.audit import record_audit
 from megacity.auth.tokens import Principal
 from megacity.db import TenantContext, tenant_transaction
 from megacity.errors import AppError
@@ -174,6 +175,9 @@ async def create_question(res: Resources, principal: Principal, body: QuestionIn
                 raise duplicate_error(dup)
         row = await queries.insert_question(s, principal.zone_id, org, principal.user_id, _fields(body), vector)
         await category_queries.link_question(s, principal.zone_id, org, row.id, categories)
+        await record_audit(s, schema="arena", actor=principal, zone_id=principal.zone_id, org_id=org,
+                           target_type="question", target_id=row.id, action="arena.question.created",
+                           after={"type": row.type, "shared": org is None, "categories": [str(c) for c in categories]})
         return Saved(replace(row, category_ids=categories), check)
 
 
@@ -219,6 +223,9 @@ async def update_question(res: Resources, principal: Principal, question_id: uui
             raise not_found("question", question_id)
         if "category_ids" in changes:
             await category_queries.link_question(s, principal.zone_id, locked.org_id, question_id, categories)
+        await record_audit(s, schema="arena", actor=principal, zone_id=principal.zone_id, org_id=locked.org_id,
+                           target_type="question", target_id=question_id, action="arena.question.updated",
+                           before={"fields": sorted(changes)}, after={"fields": sorted(changes), "reembedded": reembed})
         return Saved(replace(row, category_ids=categories), check)
 
 
@@ -242,7 +249,11 @@ async def delete_question(res: Resources, principal: Principal, question_id: uui
         if await queries.is_played(s, principal.zone_id, question_id):
             raise AppError(409, "arena.question_in_use", f"question {question_id} was played in a match; its rounds "
                                                          "keep it")
+        question = await one_question(s, principal.zone_id, question_id)
         await queries.delete_question(s, principal.zone_id, question_id)
+        await record_audit(s, schema="arena", actor=principal, zone_id=principal.zone_id, org_id=question.org_id,
+                           target_type="question", target_id=question_id, action="arena.question.deleted",
+                           before={"type": question.type, "shared": question.org_id is None})
 
 
 async def backfill_embeddings(res: Resources, zone_id: int, limit: int = 256) -> int:

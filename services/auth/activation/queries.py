@@ -86,6 +86,16 @@ async def insert_mappings(s: AsyncSession, zone_id: int, org_id: uuid.UUID, keys
         {"z": zone_id, "o": org_id, "k": keys, "u": user_ids, "c": created})
 
 
+async def rename_mappings(s: AsyncSession, zone_id: int, org_id: uuid.UUID, old_keys: list[str],
+                          new_keys: list[str]) -> None:
+    """A person's mapping under its new external key (the old key may hold personal data)."""
+    await s.execute(text(
+        "UPDATE auth.provisioned_accounts p SET external_key = t.n"
+        " FROM unnest(CAST(:old AS text[]), CAST(:new AS text[])) AS t(o, n)"
+        " WHERE p.zone_id = :z AND p.org_id = :o AND p.external_key = t.o"),
+        {"z": zone_id, "o": org_id, "old": old_keys, "new": new_keys})
+
+
 async def upsert_codes(s: AsyncSession, zone_id: int, org_id: uuid.UUID, user_ids: list[uuid.UUID],
                        hashes: list[bytes], sealed: list[str], expires_at: dt.datetime) -> None:
     """One live code per account: a new one replaces the old (unused or not)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -20,23 +19,11 @@ from services.auth import accounts, audit_log
 from services.auth.activation import queries
 from services.auth.client_info import ClientInfo
 from services.auth.db_scope import scoped_transaction
+from services.auth.one_time_codes import normalize_code
 from services.auth.passwords import check_policy
 from services.auth.state import AuthState
 
 CODE_TTL_DAYS = 30
-CODE_LENGTH = 10
-ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0, 1
-
-
-def new_code() -> str:
-    raw = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
-    return f"{raw[:5]}-{raw[5:]}"
-
-
-def normalize_code(code: str) -> str:
-    """What a person typed, as the code was issued: case, spaces and dashes do not matter."""
-    raw = "".join(ch for ch in code.upper() if ch.isalnum())
-    return f"{raw[:5]}-{raw[5:]}" if len(raw) == CODE_LENGTH else raw
 
 
 def code_hash(user_id: uuid.UUID, code: str) -> bytes:

@@ -25,6 +25,7 @@ from services.auth.memberships import choose, list_memberships
 from services.auth.passwords import check_policy
 from services.auth.sessions import SessionInfo
 from services.auth.state import AuthState
+from services.auth.verification import service as verification_service
 
 
 # -- register ------------------------------------------------------------------------------------
@@ -49,6 +50,7 @@ async def register(res: Resources, st: AuthState, zone: Zone, client: ClientInfo
                                      display_name=r.display_name.strip(),
                                      phone_encrypted=st.cipher.encrypt_optional(phone))
         await audit_log.record(s, zone_id=zone.id, action="auth.register", user_id=user.id, client=client)
+        await verification_service.queue_signup_mail(s, st, zone, user.id, user.email, user.display_name)
     return user
 
 

@@ -160,6 +160,31 @@ async def test_bad_requests_and_rls_keep_codes_to_the_service_scope(env) -> None
     assert await _take(env, org, [acct.user_id], zone_id=2) == {}
 
 
+async def test_a_previous_key_is_renamed_to_the_new_one_same_account(env) -> None:
+    org = uuid.uuid4()
+    [old] = await _provision(env, org, [("parent:01012345678", "Parent", "")])
+    new_key = "parent:" + "ab" * 32
+    async with make_channel(f"127.0.0.1:{env.auth.grpc_port}") as ch:
+        stub = auth_pb2_grpc.AuthServiceStub(ch)
+        reply = await call(stub.ProvisionAccounts, auth_pb2.ProvisionAccountsRequest(
+            zone_id=1, org_id=str(org), people=[
+                auth_pb2.ProvisionPerson(external_key=new_key, display_name="Parent",
+                                         previous_external_key="parent:01012345678"),
+                auth_pb2.ProvisionPerson(external_key="parent:" + "cd" * 32, display_name="New",
+                                         previous_external_key="parent:01099999999")]), peer="auth", timeout=30)
+    renamed, fresh = reply.accounts
+    assert (renamed.external_key, renamed.user_id, renamed.outcome) == (
+        new_key, old.user_id, auth_pb2.PROVISION_OUTCOME_EXISTING)
+    assert fresh.outcome == auth_pb2.PROVISION_OUTCOME_CREATED  # no previous mapping: a new account
+    async with scoped_transaction(env.auth_sessions, 1, "service") as s:
+        keys = {r.external_key for r in await s.execute(text(
+            "SELECT external_key FROM auth.provisioned_accounts WHERE org_id = :o"), {"o": org})}
+    assert keys == {new_key, "parent:" + "cd" * 32}  # the old (plaintext) key is gone
+    # Once renamed, the new key alone answers the same account.
+    [again] = await _provision(env, org, [(new_key, "Parent", "")])
+    assert (again.user_id, again.outcome) == (old.user_id, auth_pb2.PROVISION_OUTCOME_EXISTING)
+
+
 async def test_an_account_the_caller_knows_is_linked_not_made_again(env) -> None:
     org = uuid.uuid4()
     own = await env.register("own@example.com")

@@ -103,3 +103,50 @@ async def test_audit_log_is_append_only(env) -> None:
                 conn.execute(sql)
     assert (await env.auth_sql("SELECT count(*) AS n FROM auth.audit_logs"))[0].n >= 2
     assert host()
+
+
+async def test_key_rotations_are_audited_in_every_zone(env) -> None:
+    """Signing keys serve every zone: publishing, promoting and an urgent rotation each leave one
+    auth audit entry per zone (system actor), and so does re-encrypting PII (`rotate-pii`)."""
+    from megacity.pii import PiiCipher
+    from megacity.zones import registry
+    from services.auth.admin import rotate_pii
+    from services.auth.settings import DEV_PII_KEY
+
+    zones = sorted(z.id for z in registry().zones)
+    ring = env.auth.app.state.auth.keyring
+    old = (await ring.active()).kid
+    published = await ring.rotate()
+    assert await ring.rotate() == published  # already published: no second entry
+    ring.publish_lead_seconds = ring.min_forced_reload_seconds = 0
+    await ring.reload(force=True)  # promotes it
+    urgent = await ring.rotate(now=True)
+
+    async def entries(action: str) -> list:
+        return await env.auth_sql("SELECT zone_id, user_id, details FROM auth.audit_logs WHERE action = :a"
+                                  " ORDER BY zone_id", a=action)
+
+    rows = await entries("auth.signing_key.published")
+    assert [r.zone_id for r in rows] == zones and {r.details["kid"] for r in rows} == {published}
+    assert all(r.user_id is None and r.details["by"] == "key-rotate" for r in rows)
+    rows = await entries("auth.signing_key.activated")
+    assert [r.zone_id for r in rows] == zones
+    assert {(r.details["kid"], r.details["previous_kid"]) for r in rows} == {(published, old)}
+    rows = await entries("auth.signing_key.rotated")
+    assert [r.zone_id for r in rows] == zones
+    assert {(r.details["kid"], r.details["previous_kid"]) for r in rows} == {(urgent, published)}
+
+    # In the platform listing: a system actor, no user.
+    _, admin, _ = await env.admin("keys-auditor@example.com")
+    resp = await env.client.get("/api/v1/audit", params={"service": "auth", "action": "auth.signing_key."},
+                                headers=bearer(admin["access_token"]))
+    assert resp.status_code == 200, resp.text
+    assert {(e["actor"]["kind"], e["actor"]["role"]) for e in resp.json()["items"]} == {
+        ("system", "key-rotate"), ("system", "key-promote")}
+
+    await env.register("rotate-pii@example.com", phone="+82 10-1111-2222")
+    # (last: the running service does not have the new key)
+    await rotate_pii(env.auth_sessions, PiiCipher([PiiCipher.generate_key(), DEV_PII_KEY]))
+    rows = await entries("auth.pii.key_rotated")
+    assert [r.zone_id for r in rows] == zones and all(r.details["by"] == "pii-rotate" for r in rows)
+    assert {r.zone_id: r.details["rows"] for r in rows}[1] >= 1

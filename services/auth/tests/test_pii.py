@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from megacity.pii import PiiCipher
 from megacity.testing import run_service
 from services.auth.admin import rotate_pii
-from services.auth.pii import PiiCipher
 from services.auth.settings import DEV_PII_KEY, Settings
 from services.auth.tests.conftest import FAST_HASH, bearer
 

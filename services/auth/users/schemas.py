@@ -15,7 +15,7 @@ class MeOut(BaseModel):
         "org_id": "5d1c3f0e-8a7b-4e6f-9d2c-1b0a9f8e7d6c", "platform_role": None,
         "permissions": ["exam:read", "attempt:create", "attempt:read", "profile:read", "profile:update"],
         "mfa_enabled": False, "session_id": "0b7e5a6c-2f0d-4c55-9a8e-1f3d2c4b5a69",
-        "created_at": "2026-03-01T09:00:00Z"}]})
+        "created_at": "2026-03-01T09:00:00Z", "email_verified": True, "email_verified_at": "2026-03-01T09:05:00Z"}]})
 
     id: uuid.UUID
     zone: str
@@ -30,6 +30,8 @@ class MeOut(BaseModel):
     mfa_enabled: bool
     session_id: str | None
     created_at: dt.datetime
+    email_verified: bool = Field(False, description="the address was confirmed through the link mailed to it")
+    email_verified_at: dt.datetime | None = None
 
 
 class PlatformRoleIn(BaseModel):

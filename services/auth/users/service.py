@@ -10,11 +10,11 @@ from megacity.auth.tokens import Principal
 from megacity.auth.verifier import deny_sessions
 from megacity.errors import AppError
 from megacity.events.outbox import add_event
+from megacity.pii import PiiCipher
 from megacity.runtime import Resources
 from services.auth import accounts, audit_log, profile_cache, sessions
 from services.auth.client_info import ClientInfo
 from services.auth.db_scope import principal_transaction
-from services.auth.pii import PiiCipher
 from services.auth.users import queries
 
 

@@ -12,6 +12,7 @@ import asyncio
 import time
 import uuid
 
+from megacity.audit import record_audit
 from megacity.auth.tokens import Principal
 from megacity.db import TenantContext, tenant_transaction
 from megacity.errors import AppError
@@ -64,6 +65,10 @@ async def put_word(res: Resources, principal: Principal, word: str, lang: str, k
         raise AppError(422, "classroom.moderation_word_invalid", str(exc)) from None
     async with tenant_transaction(res.db(), ctx) as s:
         result = await queries.upsert_word(s, ctx.zone_id, ctx.org_id, stored, lang, kind, principal.user_id)
+        await record_audit(s, schema="classroom", actor=principal, zone_id=ctx.zone_id, org_id=ctx.org_id,
+                           target_type="moderation_word", target_id=word_key(stored),
+                           action="classroom.moderation_word.put", after={"word": stored, "lang": lang, "kind": kind,
+                                                                          "new": result[1]})
     _forget(ctx.zone_id, ctx.org_id)
     return result
 
@@ -73,6 +78,10 @@ async def delete_word(res: Resources, principal: Principal, word: str) -> None:
     assert ctx.org_id is not None
     async with tenant_transaction(res.db(), ctx) as s:
         deleted = await queries.delete_word(s, ctx.zone_id, ctx.org_id, word_key(word))
+        if deleted:
+            await record_audit(s, schema="classroom", actor=principal, zone_id=ctx.zone_id, org_id=ctx.org_id,
+                               target_type="moderation_word", target_id=word_key(word),
+                               action="classroom.moderation_word.deleted", before={"word": word})
     _forget(ctx.zone_id, ctx.org_id)
     if not deleted:
         raise AppError(404, "classroom.moderation_word_not_found", f"your org has no moderation word {word!r}")

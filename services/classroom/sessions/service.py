@@ -10,6 +10,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from megacity.audit import record_audit
 from megacity.auth.tokens import Principal
 from megacity.db import tenant_transaction
 from megacity.errors import AppError
@@ -76,6 +77,10 @@ async def start(res: Resources, st: ClassroomState, principal: Principal, body: 
         if row is None:
             raise AppError(*CODE_UNAVAILABLE)
         await queries.add_log(s, row, "started", {"by": str(principal.user_id), "class_id": str(row.class_id)})
+        await record_audit(s, schema="classroom", actor=principal, zone_id=row.zone_id, org_id=row.org_id,
+                           target_type="session", target_id=row.id, action="classroom.session.started",
+                           after={"class_id": str(row.class_id), "title": row.title,
+                                  "expires_at": row.expires_at.isoformat()})
         await add_event(s, "classroom", "classroom.session.started", {
             "session_id": str(row.id), "class_id": str(row.class_id), "teacher_id": str(row.teacher_id),
             "code": row.code, "started_at": row.started_at.isoformat(), "expires_at": row.expires_at.isoformat()},
@@ -166,8 +171,22 @@ async def _change(res: Resources, st: ClassroomState, principal: Principal, sess
                                                **{k: str(v) for k, v in values.items()}})
         if after.status != "active":
             await ended_event(s, after, "ended")
+        if values:
+            await record_audit(s, schema="classroom", actor=principal, zone_id=after.zone_id, org_id=after.org_id,
+                               target_type="session", target_id=session_id,
+                               action=f"classroom.session.{_AUDITED.get(kind, kind)}",
+                               before={k: _plain(getattr(before, k, None)) for k in values},
+                               after={k: _plain(v) for k, v in values.items()})
         await publish_state(res, after)
     return before, after
+
+
+_AUDITED = {"settings": "updated"}  # the log's change kinds, as audit verbs
+
+
+def _plain(value: object) -> object:
+    """A JSON-safe summary value (times as ISO text)."""
+    return value.isoformat() if isinstance(value, dt.datetime) else value
 
 
 async def update(res: Resources, st: ClassroomState, principal: Principal, session_id: uuid.UUID,

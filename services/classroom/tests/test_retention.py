@@ -12,11 +12,11 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from megacity.db import make_engine
+from megacity.telemetry_testing import sample_value
 from megacity.testing import superuser_sql
 from services.classroom.retention.service import RetentionReport, run_retention
 from services.classroom.tests.conftest import ClassroomApp
@@ -40,7 +40,13 @@ def _code() -> str:
 
 
 def _sample(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
+    return sample_value(name, labels) or 0.0
+
+
+def _deleted(table: str, how: str) -> float:
+    """What retention removed from a table: rows, or whole monthly partitions (megacity.retention)."""
+    name = "mc_retention_partitions_dropped_total" if how == "partition" else "mc_retention_rows_deleted_total"
+    return _sample(name, service="classroom", table=table)
 
 
 def _context(classroom: ClassroomApp) -> tuple[Any, Any]:
@@ -180,11 +186,11 @@ async def test_retention_drops_old_months_and_rows_as_the_clock_moves(classroom:
             assert name in await _partitions(su, t)
         expect = {"messages": await _expected(su, "messages", "created_at", now - 30 * DAY),
                   "session_logs": await _expected(su, "session_logs", "at", now - 90 * DAY)}
-        before = {key: _sample("mc_classroom_retention_deleted_total", table=key[0], how=key[1])
+        before = {key: _deleted(key[0], key[1])
                   for key in (("messages", "partition"), ("messages", "rows"), ("session_logs", "partition"),
                               ("session_logs", "rows"), ("sessions", "rows"), ("outbox", "rows"), ("inbox", "rows"))}
-        runs_before = _sample("mc_classroom_retention_runs_total", outcome="ran")
-        hist_before = _sample("mc_classroom_retention_run_seconds_count")
+        runs_before = _sample("mc_retention_runs_total", service="classroom", outcome="ran")
+        hist_before = _sample("mc_retention_run_seconds_count", service="classroom")
 
         # 1. The real clock.
         report = await run_retention(res, settings)
@@ -203,16 +209,16 @@ async def test_retention_drops_old_months_and_rows_as_the_clock_moves(classroom:
         assert {r[0] for r in await _sql(su, "SELECT event_type FROM classroom.outbox")} == {"t.new", "t.unpublished"}
         assert [r[0] for r in await _sql(su, "SELECT msg_id FROM classroom.inbox")] == ["new"]
 
-        assert _sample("mc_classroom_retention_deleted_total", table="messages", how="partition") == \
+        assert _deleted("messages", "partition") == \
             before[("messages", "partition")] + expect["messages"][0]
-        assert _sample("mc_classroom_retention_deleted_total", table="messages", how="rows") == \
+        assert _deleted("messages", "rows") == \
             before[("messages", "rows")] + expect["messages"][1]
-        assert _sample("mc_classroom_retention_deleted_total", table="sessions", how="rows") == \
+        assert _deleted("sessions", "rows") == \
             before[("sessions", "rows")] + 8
-        assert _sample("mc_classroom_retention_deleted_total", table="inbox", how="rows") == before[("inbox", "rows")] + 1
-        assert _sample("mc_classroom_retention_runs_total", outcome="ran") == runs_before + 1
-        assert _sample("mc_classroom_retention_run_seconds_count") == hist_before + 1
-        assert _sample("mc_classroom_retention_last_run_timestamp_seconds") >= now.timestamp()
+        assert _deleted("inbox", "rows") == before[("inbox", "rows")] + 1
+        assert _sample("mc_retention_runs_total", service="classroom", outcome="ran") == runs_before + 1
+        assert _sample("mc_retention_run_seconds_count", service="classroom") == hist_before + 1
+        assert _sample("mc_retention_last_run_timestamp_seconds", service="classroom") >= now.timestamp()
 
         # 2. Again at once: nothing left to do.
         again = await run_retention(res, settings)
@@ -230,8 +236,10 @@ async def test_retention_drops_old_months_and_rows_as_the_clock_moves(classroom:
         far = await run_retention(res, settings, now=now + 100 * DAY)
         assert far.rows_deleted["sessions"] == 4
         await _check(classroom, su, messages=set(), logs=set(), sessions={"s200_homework", "active"})
-        current = f"messages_{now:%Y_%m}"
-        assert current not in await _partitions(su, "messages")  # the whole month ended before now+70d
+        # The clock moved, the database's did not: no month younger than the table's retention
+        # (migration 0002's floor) is dropped whole; its rows went one by one.
+        assert far.partitions_dropped == {"messages": 0, "session_logs": 0}
+        assert f"messages_{now:%Y_%m}" in await _partitions(su, "messages")
     finally:
         await su.dispose()
 
@@ -240,7 +248,7 @@ async def test_one_run_at_a_time_and_always_unlocked(classroom: ClassroomApp) ->
     res, settings = _context(classroom)
     su = classroom.db.superuser_engine()
     blocker_engine = classroom.db.superuser_engine()
-    skipped_before = _sample("mc_classroom_retention_runs_total", outcome="skipped")
+    skipped_before = _sample("mc_retention_runs_total", service="classroom", outcome="skipped")
     try:
         # Hold the first run inside its work (it waits for the sessions table), lock taken.
         async with blocker_engine.connect() as blocker:
@@ -259,11 +267,11 @@ async def test_one_run_at_a_time_and_always_unlocked(classroom: ClassroomApp) ->
             await blocker.rollback()
         report = await asyncio.wait_for(first, 30)
         assert not report.skipped
-        assert _sample("mc_classroom_retention_runs_total", outcome="skipped") == skipped_before + 1
+        assert _sample("mc_retention_runs_total", service="classroom", outcome="skipped") == skipped_before + 1
         assert (await _sql(su, LOCK_HELD))[0][0] == 0
 
         # A run that fails still unlocks: the next one runs.
-        failed_before = _sample("mc_classroom_retention_runs_total", outcome="failed")
+        failed_before = _sample("mc_retention_runs_total", service="classroom", outcome="failed")
         broken = settings.model_copy(update={"retain_messages_days": 10**7})
         try:
             await run_retention(res, broken)
@@ -271,7 +279,7 @@ async def test_one_run_at_a_time_and_always_unlocked(classroom: ClassroomApp) ->
             pass
         else:
             raise AssertionError("expected the impossible cutoff to fail")
-        assert _sample("mc_classroom_retention_runs_total", outcome="failed") == failed_before + 1
+        assert _sample("mc_retention_runs_total", service="classroom", outcome="failed") == failed_before + 1
         assert (await _sql(su, LOCK_HELD))[0][0] == 0
         assert not (await run_retention(res, settings)).skipped
     finally:

@@ -16,6 +16,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from megacity.audit import record_audit
 from megacity.auth.org_scope import acting_org, is_staff, org_context
 from megacity.auth.tokens import Principal
 from megacity.db import tenant_transaction
@@ -192,6 +193,9 @@ async def _transition(res: Resources, principal: Principal, exam_id: uuid.UUID, 
         await add_event(s, "exam", f"exam.exam.{to}", {
             "exam_id": str(exam_id), "kind": row.kind, "title": row.title, "item_bank_id": str(row.bank_id),
             "class_id": str(row.class_id) if row.class_id else None}, zone_id=principal.zone_id, org_id=org)
+        await record_audit(s, schema="exam", actor=principal, zone_id=principal.zone_id, org_id=org, target_type="exam",
+                           target_id=exam_id, action=f"exam.exam.{to}", before={"status": cur.status},
+                           after={"status": to, "title": row.title, "kind": row.kind})
     return row
 
 

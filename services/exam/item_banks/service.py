@@ -9,6 +9,7 @@ import uuid
 
 from sqlalchemy.exc import IntegrityError
 
+from megacity.audit import record_audit
 from megacity.auth.org_scope import acting_org, org_context
 from megacity.auth.tokens import Principal
 from megacity.db import tenant_transaction
@@ -19,12 +20,24 @@ from services.exam.item_banks import queries
 from services.exam.item_banks.schemas import BankIn, BankPatch
 
 
+def _audit_summary(fields: dict[str, object]) -> dict[str, object]:
+    """What the audit keeps of a bank change: free text (the description) only as "it changed"."""
+    out = {k: v for k, v in fields.items() if k != "description"}
+    if "description" in fields:
+        out["description_changed"] = True
+    return out
+
+
 async def create_bank(res: Resources, principal: Principal, body: BankIn, org_id: uuid.UUID | None = None) -> BankRow:
     org = acting_org(principal, org_id)
     try:
         async with tenant_transaction(res.db(), org_context(principal, org)) as s:
-            return await queries.insert_bank(s, principal.zone_id, org, name=body.name, description=body.description,
+            bank = await queries.insert_bank(s, principal.zone_id, org, name=body.name, description=body.description,
                                              scaling_constant=body.scaling_constant, created_by=principal.user_id)
+            await record_audit(s, schema="exam", actor=principal, zone_id=principal.zone_id, org_id=org,
+                               target_type="item_bank", target_id=bank.id, action="exam.item_bank.created",
+                               after={"name": bank.name, "scaling_constant": bank.scaling_constant})
+            return bank
     except IntegrityError:
         raise AppError(409, "item_bank.exists", f"an item bank named {body.name!r} exists in your org") from None
 
@@ -61,6 +74,10 @@ async def update_bank(res: Resources, principal: Principal, bank_id: uuid.UUID, 
                                           scaling_constant=changes.get("scaling_constant"))
                 if "scaling_constant" in changes and changes["scaling_constant"] != current.scaling_constant:
                     await bump_version(s, principal.zone_id, org, bank_id, "bank.scaling_constant")
+                await record_audit(s, schema="exam", actor=principal, zone_id=principal.zone_id, org_id=org,
+                                   target_type="item_bank", target_id=bank_id, action="exam.item_bank.updated",
+                                   before=_audit_summary({k: getattr(current, k) for k in changes}),
+                                   after=_audit_summary(changes))
             row = await queries.get_bank(s, principal.zone_id, org, bank_id)
     except IntegrityError:
         raise AppError(409, "item_bank.exists", "an item bank with that name exists in your org") from None

@@ -274,7 +274,7 @@ async def import_items(res: Resources, principal: Principal, bank_id: uuid.UUID,
             updated = len(changed) - created
             if changed:
                 version = await bump_version(s, principal.zone_id, org, bank_id, "items.imported",
-                                             [r.id for r in changed])
+                                             [r.id for r in changed], actor=principal)
         await queries.insert_import(s, principal.zone_id, org, NewImport(
             id=import_id, bank_id=bank_id, filename=filename, format=fmt, mode=mode,
             status="completed" if write else "rejected", total_rows=len(rows), created_rows=created,

@@ -79,7 +79,7 @@ async def create_item(res: Resources, principal: Principal, body: ItemIn, org_id
             await lock_bank(s, principal.zone_id, org, body.bank_id, status=422)
             row = await queries.insert_item(s, principal.zone_id, org, body.bank_id, principal.user_id,
                                             body.db_params())
-            await bump_version(s, principal.zone_id, org, body.bank_id, "item.created", [row.id])
+            await bump_version(s, principal.zone_id, org, body.bank_id, "item.created", [row.id], actor=principal)
     except IntegrityError:
         raise AppError(409, "item.code_exists", f"an item with code {body.code!r} exists in this bank") from None
     return row
@@ -120,7 +120,7 @@ async def update_item(res: Resources, principal: Principal, item_id: uuid.UUID, 
             if fields.model_dump() == ItemFields.model_validate(_fields_of(current)).model_dump():
                 return current  # nothing changed: no new version
             row = await queries.update_item(s, principal.zone_id, org, item_id, fields.db_params())
-            await bump_version(s, principal.zone_id, org, current.bank_id, "item.updated", [item_id])
+            await bump_version(s, principal.zone_id, org, current.bank_id, "item.updated", [item_id], actor=principal)
     except IntegrityError:
         raise AppError(409, "item.code_exists", "an item with that code exists in this bank") from None
     return row
@@ -138,5 +138,5 @@ async def retire_item(res: Resources, principal: Principal, item_id: uuid.UUID,
         if in_use is not None:
             raise AppError(409, "item.in_use", f"item is on published exam {in_use}; archive the exam first")
         row = await queries.retire_item(s, principal.zone_id, org, item_id)
-        await bump_version(s, principal.zone_id, org, current.bank_id, "item.retired", [item_id])
+        await bump_version(s, principal.zone_id, org, current.bank_id, "item.retired", [item_id], actor=principal)
     return row

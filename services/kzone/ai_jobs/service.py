@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from megacity.audit import record_audit
 from megacity.auth.tokens import Principal
 from megacity.db import tenant_transaction
 from megacity.errors import AppError
@@ -196,7 +197,11 @@ async def cancel_job(res: Resources, principal: Principal, job_id: uuid.UUID) ->
     async with tenant_transaction(res.db(), principal.tenant()) as session:
         job = await _visible_job(session, job_id, principal)
         end = await queries.cancel_running(session, job_id, principal.user_id)
-        if end is None:
+        if end is not None:
+            await record_audit(session, schema="kzone", actor=principal, zone_id=principal.zone_id, org_id=end.org_id,
+                               target_type="ai_job", target_id=job_id, action="kzone.ai_job.cancelled",
+                               before={"status": job.status, "kind": job.kind}, after={"status": "cancelled"})
+        else:
             end = await queries.job_end(session, job_id)
             if end is None:
                 raise AppError(404, "job.not_found", "no such job")

@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from megacity.audit import record_audit
 from megacity.auth.tokens import Principal
 from megacity.db import tenant_transaction
 from megacity.errors import AppError
@@ -51,16 +53,31 @@ async def _media_key(session: AsyncSession, media_id: uuid.UUID | None) -> str |
     return key
 
 
+def _summary(row: ContentRow, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the audit keeps of an entry: its identifying fields (all, or those that changed).
+    The description (free text) only as a "changed" flag; record_audit clips long titles/tags."""
+    full = {"title": row.title, "type": row.type, "url": row.url,
+            "media_id": str(row.media_id) if row.media_id else None, "tags": row.tags}
+    out: dict[str, Any] = {k: v for k, v in full.items() if fields is None or k in fields}
+    if fields is not None and "description" in fields:
+        out["description_changed"] = True
+    return out
+
+
 async def create_content(res: Resources, principal: Principal, body: ContentIn) -> ContentRow:
     org = org_of(principal)
     if body.url is None and body.media_id is None:
         raise AppError(422, "request.invalid", "give a url or a media_id")
     async with tenant_transaction(res.db(), principal.tenant()) as session:
         key = await _media_key(session, body.media_id)
-        return await queries.insert_content(
+        row = await queries.insert_content(
             session, zone_id=principal.zone_id, org_id=org, created_by=principal.user_id, title=body.title,
             type=body.type, url=body.url, media_id=body.media_id, description=body.description, tags=body.tags,
             storage_key=key)
+        await record_audit(session, schema="kzone", actor=principal, zone_id=principal.zone_id, org_id=org,
+                           target_type="content", target_id=row.id, action="kzone.content.created",
+                           after=_summary(row))
+        return row
 
 
 async def search_contents(res: Resources, principal: Principal, search: ContentSearch) -> ContentPage:
@@ -106,6 +123,11 @@ async def update_content(res: Resources, principal: Principal, content_id: uuid.
         if changes:
             await queries.update_content(session, content_id, changes)
         row = await queries.content(session, content_id)
+        if changes and row is not None:
+            await record_audit(session, schema="kzone", actor=principal, zone_id=principal.zone_id,
+                               org_id=org_of(principal), target_type="content", target_id=content_id,
+                               action="kzone.content.updated", before=_summary(current, changes),
+                               after=_summary(row, changes))
     if row is None:
         raise _not_found(content_id)
     return row
@@ -114,6 +136,11 @@ async def update_content(res: Resources, principal: Principal, content_id: uuid.
 async def delete_content(res: Resources, principal: Principal, content_id: uuid.UUID) -> None:
     """The media object stays (other content may use it)."""
     async with tenant_transaction(res.db(), principal.tenant()) as session:
+        current = await queries.content(session, content_id)
         deleted = await queries.delete_content(session, content_id)
+        if deleted and current is not None:
+            await record_audit(session, schema="kzone", actor=principal, zone_id=principal.zone_id,
+                               org_id=org_of(principal), target_type="content", target_id=content_id,
+                               action="kzone.content.deleted", before=_summary(current))
     if not deleted:
         raise _not_found(content_id)

@@ -11,10 +11,21 @@ from typing import Any
 
 import anyio
 
+from megacity.telemetry.logs import get_logger
 from services.kzone.filenames import content_disposition
 from services.kzone.storage.base import BufferedWriter, ObjectNotFound, ObjectTooLarge, check_bucket, check_key
 
 PART_BYTES = 8 * 1024 * 1024  # S3 parts must be >= 5 MiB except the last
+# Issue #17 §1: an overwritten or deleted object stays restorable for 30 days as a noncurrent
+# version, then goes (so deletions, retention's included, are final after 30 days); a multipart
+# upload that was never completed or aborted (a crashed writer) is cleaned up after a day.
+LIFECYCLE = {"Rules": [{
+    "ID": "megacity-media", "Status": "Enabled", "Filter": {"Prefix": ""},
+    "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+}]}
+
+log = get_logger("kzone.storage")
 
 
 def _client(endpoint_url: str | None, region: str, access_key: str, secret_key: str) -> Any:
@@ -99,21 +110,39 @@ class S3Storage:
         def _ensure() -> bool:
             try:
                 self.client.head_bucket(Bucket=check_bucket(name))
-                return False
             except Exception as exc:  # noqa: BLE001 - botocore ClientError
                 if not _is_missing(exc):
                     raise
+            else:
+                self._protect(name, only_if_new=True)  # a bucket made before versioning gets it once
+                return False
             try:
                 self.client.create_bucket(Bucket=name)
             except Exception as exc:  # noqa: BLE001 - another replica made it first: theirs to finish
                 if _error_code(exc) in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                     return False
                 raise
+            self._protect(name)
             if public_read:
                 self.client.put_bucket_policy(Bucket=name, Policy=public_read_policy(name))
             return True
 
         return await anyio.to_thread.run_sync(_ensure)
+
+    def _protect(self, name: str, *, only_if_new: bool = False) -> None:
+        """Versioning on and LIFECYCLE (blocking; inside `ensure_bucket`'s worker thread); with
+        `only_if_new`, only where versioning was never set, so an operator's later rules stand. S3,
+        MinIO and SeaweedFS 4.48 (the local stack) have both; a store without them is logged and accepted."""
+        try:
+            if only_if_new and "Status" in self.client.get_bucket_versioning(Bucket=name):
+                return
+            self.client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+            self.client.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration=LIFECYCLE)
+        except Exception as exc:  # noqa: BLE001 - botocore ClientError
+            if _error_code(exc) not in ("NotImplemented", "MalformedXML", "InvalidRequest", "XNotImplemented"):
+                raise
+            log.warning("bucket versioning/lifecycle not supported by this store", bucket=name,
+                        error=_error_code(exc))
 
     def ref(self, key: str) -> str:
         return f"s3://{self.bucket}/{check_key(key)}"

@@ -7,10 +7,12 @@ and member read that `teacher_scope` narrows. Other services ask `teacher_classe
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from megacity.audit import record_audit
 from megacity.auth.org_scope import acting_org, org_context
 from megacity.auth.tokens import Principal
 from megacity.db import TenantContext, tenant_transaction
@@ -46,6 +48,13 @@ async def _one(s: AsyncSession, zone_id: int, org: uuid.UUID, class_id: uuid.UUI
     return found
 
 
+async def _audit(s: AsyncSession, principal: Principal, org: uuid.UUID, class_id: uuid.UUID, verb: str, *,
+                 before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
+    """`tenant.class.<verb>`, in the transaction of the change."""
+    await record_audit(s, schema="tenant", actor=principal, zone_id=principal.zone_id, org_id=org,
+                       target_type="class", target_id=class_id, action=f"tenant.class.{verb}", before=before, after=after)
+
+
 async def list_classes(res: Resources, principal: Principal, org_id: uuid.UUID | None,
                        grade: int | None) -> list[ClassRow]:
     """The org's classes; a teacher's assigned ones only."""
@@ -63,6 +72,7 @@ async def create_class(res: Resources, principal: Principal, org_id: uuid.UUID |
         class_id = await queries.insert_class(s, principal.zone_id, org, body.grade, body.name)
         if class_id is None:
             raise AppError(409, "class.exists", f"class {body.grade}/{body.name} already exists")
+        await _audit(s, principal, org, class_id, "created", after={"grade": body.grade, "name": body.name})
         return await _one(s, principal.zone_id, org, class_id)
 
 
@@ -79,8 +89,12 @@ async def update_class(res: Resources, principal: Principal, org_id: uuid.UUID |
     changes = body.model_dump(exclude_none=True)
     try:
         async with tenant_transaction(res.db(), org_context(principal, org)) as s:
+            before = await _one(s, principal.zone_id, org, class_id) if changes else None
             if changes and not await queries.update_class(s, principal.zone_id, org, class_id, changes):
                 raise _not_found(class_id)
+            if before is not None:
+                await _audit(s, principal, org, class_id, "updated",
+                             before={k: getattr(before, k) for k in changes}, after=changes)
             return await _one(s, principal.zone_id, org, class_id)
     except IntegrityError:
         raise AppError(409, "class.exists", "another class has this grade and name") from None
@@ -90,7 +104,10 @@ async def delete_class(res: Resources, principal: Principal, org_id: uuid.UUID |
     """Delete the class; its students stay, without a class."""
     org = acting_org(principal, org_id)
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
+        current = await queries.get_class(s, principal.zone_id, org, class_id, None)
         deleted = await queries.delete_class(s, principal.zone_id, org, class_id)
+        if deleted and current is not None:
+            await _audit(s, principal, org, class_id, "deleted", before={"grade": current.grade, "name": current.name})
     if not deleted:
         raise _not_found(class_id)
 
@@ -116,6 +133,8 @@ async def assign_teacher(res: Resources, principal: Principal, org_id: uuid.UUID
         if not await queries.is_teacher_member(s, principal.zone_id, org, teacher_user_id):
             raise AppError(422, "class.teacher_not_member", f"user {teacher_user_id} is not a teacher of this org")
         created = await queries.assign_teacher(s, principal.zone_id, org, class_id, teacher_user_id, principal.user_id)
+        if created:
+            await _audit(s, principal, org, class_id, "teacher_assigned", after={"teacher_user_id": str(teacher_user_id)})
         return await queries.class_teachers(s, principal.zone_id, org, class_id), created
 
 
@@ -126,6 +145,7 @@ async def unassign_teacher(res: Resources, principal: Principal, org_id: uuid.UU
         await _one(s, principal.zone_id, org, class_id)
         if not await queries.unassign_teacher(s, principal.zone_id, org, class_id, teacher_user_id):
             raise AppError(404, "class.teacher_not_assigned", f"user {teacher_user_id} is not assigned to this class")
+        await _audit(s, principal, org, class_id, "teacher_unassigned", before={"teacher_user_id": str(teacher_user_id)})
 
 
 async def teacher_classes_for_peer(res: Resources, zone_id: int, org_id: uuid.UUID,

@@ -61,12 +61,13 @@ async def insert_member(s: AsyncSession, zone_id: int, org_id: uuid.UUID, user_i
 
 
 async def claim_student_record(s: AsyncSession, zone_id: int, org_id: uuid.UUID, user_id: uuid.UUID,
-                               email: str) -> None:
-    """A live roster record with the user's email and no user yet becomes the user's."""
+                               email_index: bytes) -> None:
+    """A live roster record with the user's email (its blind index, `services.tenant.pii`) and no
+    user yet becomes the user's."""
     await s.execute(text(
         "UPDATE tenant.students SET user_id = :u, updated_at = now() WHERE zone_id = :z AND org_id = :o"
-        " AND user_id IS NULL AND deleted_at IS NULL AND lower(email) = :email"),
-        {"u": user_id, "z": zone_id, "o": org_id, "email": email.lower()})
+        " AND user_id IS NULL AND deleted_at IS NULL AND email_index = :email"),
+        {"u": user_id, "z": zone_id, "o": org_id, "email": email_index})
 
 
 async def lock_member(s: AsyncSession, zone_id: int, org_id: uuid.UUID, user_id: uuid.UUID) -> str | None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from megacity.audit import record_audit
 from megacity.auth.org_scope import acting_org, org_context
 from megacity.auth.tokens import Principal
 from megacity.db import TenantContext, tenant_transaction
@@ -23,6 +24,7 @@ from services.tenant.listing import Page, PageRequest
 from services.tenant.members import queries
 from services.tenant.members.queries import MemberRow, UserMembership
 from services.tenant.members.schemas import MemberIn
+from services.tenant.pii import tenant_pii
 from services.tenant.users_client import User, lookup_users
 
 _LOOKUP_BATCH = 500  # ids per LookupUsers call (auth takes at most 1000)
@@ -94,8 +96,12 @@ async def add_member(res: Resources, principal: Principal, org_id: uuid.UUID, bo
         if member is None:
             raise AppError(409, "member.exists", "the user is already a member of this org; change the role instead")
         if body.role == "student":
-            await queries.claim_student_record(s, principal.zone_id, org, user.id, user.email)
+            await queries.claim_student_record(s, principal.zone_id, org, user.id,
+                                                   tenant_pii(res.settings).index.email(user.email))
         await _publish(s, "added", principal.zone_id, org, user.id, body.role, None)
+        await record_audit(s, schema="tenant", actor=principal, zone_id=principal.zone_id, org_id=org,
+                           target_type="membership", target_id=user.id, action="tenant.member.added",
+                           after={"user_id": str(user.id), "role": body.role})
     return member
 
 
@@ -110,6 +116,9 @@ async def change_role(res: Resources, principal: Principal, org_id: uuid.UUID, u
         member = await queries.set_role(s, principal.zone_id, org, user_id, role)
         if previous != role:
             await _publish(s, "role_changed", principal.zone_id, org, user_id, role, previous)
+            await record_audit(s, schema="tenant", actor=principal, zone_id=principal.zone_id, org_id=org,
+                               target_type="membership", target_id=user_id, action="tenant.member.role_changed",
+                               before={"role": previous}, after={"role": role})
     return member
 
 
@@ -122,6 +131,9 @@ async def remove_member(res: Resources, principal: Principal, org_id: uuid.UUID,
             await _keep_an_admin(s, principal.zone_id, org, user_id)
         await queries.delete_member(s, principal.zone_id, org, user_id)
         await _publish(s, "removed", principal.zone_id, org, user_id, None, previous)
+        await record_audit(s, schema="tenant", actor=principal, zone_id=principal.zone_id, org_id=org,
+                           target_type="membership", target_id=user_id, action="tenant.member.removed",
+                           before={"user_id": str(user_id), "role": previous})
 
 
 async def memberships_of_user(res: Resources, zone_id: int, user_id: uuid.UUID) -> list[UserMembership]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 
+from megacity.audit import record_audit
 from megacity.auth.org_scope import org_not_found
 from megacity.auth.tokens import Principal
 from megacity.db import TenantContext, tenant_transaction
@@ -27,6 +28,9 @@ async def create_org(res: Resources, principal: Principal, body: OrgIn) -> OrgRo
         await add_event(s, "tenant", "org.created", {"org_id": str(org.id), "zone_id": org.zone_id, "name": org.name,
                                                      "plan": org.plan, "status": org.status},
                         zone_id=org.zone_id, org_id=org.id)
+        await record_audit(s, schema="tenant", actor=principal, zone_id=org.zone_id, org_id=org.id, target_type="org",
+                           target_id=org.id, action="tenant.org.created",
+                           after={"name": org.name, "plan": org.plan, "status": org.status})
     return org
 
 
@@ -65,9 +69,13 @@ async def update_org(res: Resources, principal: Principal, org_id: uuid.UUID, bo
             raise AppError(403, "auth.permission_denied", f"role {principal.role} may not change {field}"
                                                           f" ({permission})")
     async with tenant_transaction(res.db(), principal.tenant()) as s:
+        before = await queries.get_org(s, principal.zone_id, org_id)
         org = await queries.update_org(s, principal.zone_id, org_id, changes)
-        if org is None:
+        if org is None or before is None:
             raise org_not_found(org_id)
+        await record_audit(s, schema="tenant", actor=principal, zone_id=org.zone_id, org_id=org_id, target_type="org",
+                           target_id=org_id, action="tenant.org.updated",
+                           before={k: getattr(before, k) for k in changes}, after=changes)
         await add_event(s, "tenant", "org.updated", {"org_id": str(org_id), "zone_id": org.zone_id,
                                                      "changes": changes}, zone_id=org.zone_id, org_id=org_id)
     return org

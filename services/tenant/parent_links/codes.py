@@ -77,8 +77,8 @@ class AttemptGuard:
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
                 for key, _ in self._keys(zone_id, org_id, user_id):
+                    pipe.set(key, 0, ex=WINDOW_SECONDS, nx=True)  # starts the window; works on Redis 6
                     pipe.incr(key)
-                    pipe.expire(key, WINDOW_SECONDS, nx=True)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             raise _unavailable(exc) from exc

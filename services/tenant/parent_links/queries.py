@@ -44,12 +44,13 @@ async def is_student_member(s: AsyncSession, zone_id: int, org_id: uuid.UUID, us
 
 
 async def roster_record_of(s: AsyncSession, zone_id: int, org_id: uuid.UUID, user_id: uuid.UUID,
-                           email: str) -> uuid.UUID | None:
-    """The student's live roster record: the one of its user, else an unclaimed one with its email."""
+                           email_index: bytes) -> uuid.UUID | None:
+    """The student's live roster record: the one of its user, else an unclaimed one with its email
+    (by the email's blind index, `services.tenant.pii`)."""
     return (await s.execute(text(
         "SELECT id FROM tenant.students WHERE zone_id = :z AND org_id = :o AND deleted_at IS NULL"
-        " AND (user_id = :u OR (user_id IS NULL AND lower(email) = :email)) ORDER BY user_id NULLS LAST LIMIT 1"),
-        {"z": zone_id, "o": org_id, "u": user_id, "email": email.lower()})).scalar_one_or_none()
+        " AND (user_id = :u OR (user_id IS NULL AND email_index = :email)) ORDER BY user_id NULLS LAST LIMIT 1"),
+        {"z": zone_id, "o": org_id, "u": user_id, "email": email_index})).scalar_one_or_none()
 
 
 async def insert_link(s: AsyncSession, zone_id: int, org_id: uuid.UUID, parent_user_id: uuid.UUID,

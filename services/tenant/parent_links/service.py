@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from megacity.audit import record_audit
 from megacity.auth.org_scope import acting_org, org_context
 from megacity.auth.tokens import Principal
 from megacity.db import TenantContext, tenant_transaction
@@ -33,6 +34,7 @@ from services.tenant.members.queries import insert_member
 from services.tenant.notifications import service as notifications
 from services.tenant.parent_links import codes, queries
 from services.tenant.parent_links.queries import ChildRow, CodeRow, LinkRow, LinkSide
+from services.tenant.pii import tenant_pii
 from services.tenant.users_client import lookup_users
 
 DECISIONS = ("approved", "rejected")
@@ -91,10 +93,12 @@ async def _publish(s: AsyncSession, principal: Principal, link: LinkRow, via: st
                     {**_notice(link, via), "by": str(principal.user_id)}, zone_id=principal.zone_id, org_id=link.org_id)
 
 
-async def _notify_new_link(s: AsyncSession, principal: Principal, link: LinkRow, parent_email: str, via: str) -> None:
-    """A new link (pending, or approved by a code) is news for the student and the org's admins."""
+async def _notify_new_link(s: AsyncSession, principal: Principal, link: LinkRow, parent_name: str, via: str) -> None:
+    """A new link (pending, or approved by a code) is news for the student and the org's admins.
+    The parent is named by display name, never by email: notification rows are stored in plain
+    text, and no email or phone may sit unencrypted in tenant's tables (issue #17 §3)."""
     name = await queries.student_name(s, principal.zone_id, link.org_id, link.student_id)
-    who = parent_email or "a parent"
+    who = parent_name or "a parent"
     title = (f"{who} asked to be linked as a parent of {name or 'a student'}" if link.status == "pending" else
              f"{who} is now linked as a parent of {name or 'a student'} (school parent code)")
     admins = await notifications.org_admins(s, principal.zone_id, link.org_id)
@@ -117,6 +121,9 @@ async def _grant_parent_role(s: AsyncSession, principal: Principal, org: uuid.UU
     await add_event(s, "tenant", "member.added", {"user_id": str(principal.user_id), "org_id": str(org),
                                                   "role": "parent", "previous_role": None},
                     zone_id=principal.zone_id, org_id=org)
+    await record_audit(s, schema="tenant", actor=principal, zone_id=principal.zone_id, org_id=org,
+                       target_type="membership", target_id=principal.user_id, action="tenant.member.added",
+                       after={"user_id": str(principal.user_id), "role": "parent", "via": "parent_link"})
     return True
 
 
@@ -166,7 +173,7 @@ async def _request_by_email(res: Resources, principal: Principal, org: uuid.UUID
     users = await lookup_users(res, principal.zone_id, emails=[student_email], user_ids=[principal.user_id])
     wanted = student_email.strip().lower()
     user = next((u for u in users if u.email.lower() == wanted), None)
-    parent_email = next((u.email for u in users if u.id == principal.user_id), "")
+    parent_name = next((u.display_name for u in users if u.id == principal.user_id), "")
     not_found = AppError(404, "parent_link.student_not_found", "no student with that email in this org")
     if user is None or user.id == principal.user_id:
         raise not_found
@@ -174,18 +181,19 @@ async def _request_by_email(res: Resources, principal: Principal, org: uuid.UUID
         if not await queries.is_student_member(s, principal.zone_id, org, user.id):
             raise not_found
         granted = await _grant_parent_role(s, principal, org)
-        student_id = await queries.roster_record_of(s, principal.zone_id, org, user.id, user.email)
+        student_id = await queries.roster_record_of(s, principal.zone_id, org, user.id,
+                                                    tenant_pii(res.settings).index.email(user.email))
         link = await queries.insert_link(s, principal.zone_id, org, principal.user_id, user.id, student_id)
         if link is None:
             raise AppError(409, "parent_link.exists", "you already have a pending or approved link to this student")
         await _publish(s, principal, link, "email")
-        await _notify_new_link(s, principal, link, parent_email, "email")
+        await _notify_new_link(s, principal, link, parent_name, "email")
     return LinkRequested(link, granted)
 
 
 async def _redeem_code(res: Resources, principal: Principal, org: uuid.UUID, code: str) -> LinkRequested:
     parents = await lookup_users(res, principal.zone_id, user_ids=[principal.user_id])
-    parent_email = parents[0].email if parents else ""
+    parent_name = parents[0].display_name if parents else ""
     digest = codes.code_hash(res.settings.secret_key, code)
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
         await ensure_org(s, principal.zone_id, org, active=True)
@@ -218,7 +226,13 @@ async def _redeem_code(res: Resources, principal: Principal, org: uuid.UUID, cod
             link = made
         await queries.use_code(s, principal.zone_id, org, row.id, principal.user_id, link.id)
         await _publish(s, principal, link, "parent_code")
-        await _notify_new_link(s, principal, link, parent_email, "parent_code")
+        await record_audit(s, schema="tenant", actor=principal, zone_id=principal.zone_id, org_id=org,
+                           target_type="parent_link", target_id=link.id, action="tenant.parent_link.approved",
+                           before={"status": current.status if current else None},
+                           after={"status": "approved", "via": "parent_code", "code_id": str(row.id),
+                                  "code_issued_by": str(row.created_by), "parent_user_id": str(link.parent_user_id),
+                                  "student_user_id": str(link.student_user_id)})
+        await _notify_new_link(s, principal, link, parent_name, "parent_code")
     return LinkRequested(link, granted)
 
 
@@ -286,6 +300,10 @@ async def _transition(res: Resources, principal: Principal, link_id: uuid.UUID, 
             raise AppError(409, code, f"link is {current}; cannot become {to}")
         link = await queries.set_link_status(s, principal.zone_id, org, link_id, to, principal.user_id)
         await _publish(s, principal, link)
+        await record_audit(s, schema="tenant", actor=principal, zone_id=principal.zone_id, org_id=org,
+                           target_type="parent_link", target_id=link_id, action=f"tenant.parent_link.{to}",
+                           before={"status": current}, after={"status": to, "parent_user_id": str(link.parent_user_id),
+                                                              "student_user_id": str(link.student_user_id)})
         if to in DECISIONS:
             name = await queries.student_name(s, principal.zone_id, org, link.student_id)
             await notifications.notify(s, principal.zone_id, org, [link.parent_user_id], f"parent_link.{to}",

@@ -23,6 +23,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from megacity.audit import AuditActor, record_audit
 from megacity.db import TenantContext, tenant_transaction
 from megacity.errors import AppError
 from megacity.events.outbox import add_event
@@ -30,6 +34,7 @@ from megacity.job_progress import JobProgress
 from megacity.runtime import Resources
 from megacity.telemetry.logs import get_logger
 from megacity.zones import registry
+from services.tenant.pii import tenant_pii
 from services.tenant.roster_import import queries
 from services.tenant.roster_import.provision import ProvisionJob, lock_key, run_provision
 from services.tenant.roster_import.upsert import ClassCache, apply_chunk
@@ -45,6 +50,20 @@ SWEEP_SECONDS = 60.0
 STALE_AFTER_SECONDS = 120.0
 INTERRUPTED = ("interrupted: the tenant process running this import stopped; upload the file again "
                "(importing the same file again is safe: rows already in are left as they are)")
+
+
+# What a failed import had done when it ended (the counters each chunk advanced).
+_COUNTERS = text("SELECT total_rows, processed_rows, created_count, updated_count, restored_count, error_count"
+                 " FROM tenant.roster_imports WHERE zone_id = :z AND org_id = :o AND id = :id")
+
+
+async def audit_failed(s: AsyncSession, actor: AuditActor, zone_id: int, org_id: uuid.UUID, import_id: uuid.UUID,
+                       reason: str) -> None:
+    """`tenant.roster_import.failed` with the counters so far, in the transaction that fails it."""
+    row = (await s.execute(_COUNTERS, {"z": zone_id, "o": org_id, "id": import_id})).mappings().first()
+    await record_audit(s, schema="tenant", actor=actor, zone_id=zone_id, org_id=org_id, target_type="roster_import",
+                       target_id=import_id, action="tenant.roster_import.failed",
+                       after={"status": "failed", "reason": reason, **(dict(row) if row else {})})
 
 
 @dataclass(frozen=True)
@@ -134,6 +153,8 @@ class ImportRunner:
                     await add_event(s, "tenant", "roster.import.completed", {
                         "import_id": str(row.id), "org_id": str(row.org_id), "status": "failed", "error": INTERRUPTED},
                         zone_id=zone.id, org_id=row.org_id)
+                    await audit_failed(s, AuditActor.system("roster-import-sweep"), zone.id, row.org_id, row.id,
+                                       INTERRUPTED)
                     ended.append((zone.id, row.org_id, row.id))
         progress = self.progress()
         for zone_id, org_id, import_id in ended:
@@ -207,6 +228,7 @@ class ImportRunner:
                               errors=0)
         reader = await asyncio.to_thread(RowReader, job.path, job.info)
         classes = ClassCache()
+        pii = tenant_pii(self.res.settings)
         totals = {"created": 0, "updated": 0, "restored": 0, "unchanged": 0, "errors": 0, "rows": 0}
         consumed = 0
         pending: asyncio.Task | None = None
@@ -223,7 +245,7 @@ class ImportRunner:
                 async with tenant_transaction(sessions, job.ctx) as s:
                     result = await apply_chunk(s, job.zone_id, job.org_id, job.import_id, chunk.rows,
                                                has_class="class" in job.info.columns, classes=classes,
-                                               processed=consumed)
+                                               processed=consumed, pii=pii)
                 for name in ("created", "updated", "restored", "unchanged", "rows"):
                     totals[name] += getattr(result, name)
                 totals["errors"] += result.bad_rows
@@ -246,6 +268,10 @@ class ImportRunner:
                 "rows": totals["rows"], "created": totals["created"], "updated": totals["updated"],
                 "restored": totals["restored"], "unchanged": totals["unchanged"], "error_rows": totals["errors"]},
                 zone_id=job.zone_id, org_id=job.org_id)
+            await record_audit(s, schema="tenant", actor=AuditActor.from_context(job.ctx), zone_id=job.zone_id,
+                               org_id=job.org_id, target_type="roster_import", target_id=job.import_id,
+                               action="tenant.roster_import.committed",
+                               after={k: totals[k] for k in ("rows", "created", "updated", "restored", "errors")})
         await progress.update(job.zone_id, job.org_id, job.import_id, step="done", processed=consumed,
                               total=consumed, errors=totals["errors"])
         await progress.finish(job.zone_id, job.org_id, job.import_id, status="succeeded", errors=totals["errors"])
@@ -259,5 +285,6 @@ class ImportRunner:
                 await add_event(s, "tenant", "roster.import.completed", {
                     "import_id": str(job.import_id), "org_id": str(job.org_id), "status": "failed", "error": reason},
                     zone_id=job.zone_id, org_id=job.org_id)
+                await audit_failed(s, AuditActor.from_context(job.ctx), job.zone_id, job.org_id, job.import_id, reason)
         finally:
             await progress.finish(job.zone_id, job.org_id, job.import_id, status="failed", error=reason[:1000])

@@ -5,9 +5,13 @@ parent–student links approved by the school — in chunks, like the import its
 Per chunk of `CHUNK_STUDENTS` students (keyset by id over the import's live students):
 1. a short read: the parent records of the chunk's parent emails and phones that have an account;
 2. one `ProvisionAccounts` call to auth, with no transaction open: a person is keyed
-   `student:<roster id>` / `parent:<email>` (a parent email given) / `parent:<phone>` (none; an
-   email has an "@", a phone never), so auth answers the same account for the same person however
-   often the roster is provisioned; a student or parent tenant already knows an account for is
+   `student:<roster id>` / `parent:<hex of the email's blind index>` (a parent email given) /
+   `parent:<hex of the phone's blind index>` (none; the index separates the two kinds), so auth
+   answers the same account for the same person however often the roster is provisioned and
+   holds no parent's address in its keys. Keys were once the plaintext `parent:<email|phone>`:
+   each parent also sends that as its previous key, and auth renames such a mapping to the new
+   key (the same account, the plaintext gone) — an index key change (leak runbook) re-keys too,
+   by tenant's record of the parent's account (linked, `user_id`); a student or parent tenant already knows an account for is
    linked to it, and so is an email that has an account in the zone (auth never makes a second
    one); new accounts get a one-time code in auth (a parent with an email logs in with it);
 3. one transaction with a fixed handful of statements: roster records get their user, the
@@ -25,12 +29,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from megacity.audit import AuditActor, record_audit
 from megacity.db import TenantContext, tenant_transaction
 from megacity.events.outbox import add_event
 from megacity.job_progress import JobProgress
 from megacity.runtime import Resources
 from megacity.telemetry.logs import get_logger
 from services.tenant import users_client
+from services.tenant.pii import TenantPii, tenant_pii
 from services.tenant.roster_import import queries
 from services.tenant.roster_import.queries import RosterPerson
 
@@ -96,8 +102,14 @@ class ParentKey:
     email: str | None
     phone: str
 
+    def external_key(self, pii: TenantPii) -> str:
+        """Auth's key for this parent: the blind index, never the address (auth keeps its keys)."""
+        digest = pii.index.email(self.email) if self.email else pii.index.phone(self.phone)
+        return f"parent:{digest.hex()}"
+
     @property
-    def external_key(self) -> str:
+    def legacy_key(self) -> str:
+        """The key before the index (plaintext): sent as the previous key so auth re-keys it."""
         return f"parent:{self.email or self.phone}"
 
 
@@ -126,21 +138,23 @@ async def provision_chunk(res: Resources, job: ProvisionJob, students: list[Rost
     for st in students:
         first_child.setdefault(parent_of(st), st)
     keys = list(first_child)
+    pii = tenant_pii(res.settings)
+    external = {k: k.external_key(pii) for k in keys}
     async with tenant_transaction(res.db(), job.ctx) as s:
         known = parents_by_key(set(keys), await queries.import_parents(
-            s, job.zone_id, job.org_id, sorted({k.phone for k in keys if k.email is None}),
+            s, pii, job.zone_id, job.org_id, sorted({k.phone for k in keys if k.email is None}),
             sorted({k.email for k in keys if k.email})))
     people = [users_client.NewPerson(f"student:{st.id}", st.name, st.email, job.reissue, st.user_id)
               for st in students]
-    people += [users_client.NewPerson(k.external_key, parent_name(first_child[k].name), k.email, job.reissue,
-                                      known[k].user_id if k in known else None) for k in keys]
+    people += [users_client.NewPerson(external[k], parent_name(first_child[k].name), k.email, job.reissue,
+                                      known[k].user_id if k in known else None, k.legacy_key) for k in keys]
     accounts = {a.external_key: a for a in await users_client.provision_accounts(
         res, job.zone_id, job.org_id, people, job.by)}
     for a in accounts.values():
         totals.outcomes[a.outcome] = totals.outcomes.get(a.outcome, 0) + 1
         totals.codes += a.code_issued
     student_user = {st.id: accounts[f"student:{st.id}"].user_id for st in students}
-    parent_user = {k: accounts[k.external_key].user_id for k in keys}
+    parent_user = {k: accounts[external[k]].user_id for k in keys}
     # A parent account that is one of its own children's (an address on both sides of the
     # roster) gets no link to itself.
     pairs = [(parent_user[parent_of(st)], student_user[st.id], st.id) for st in students
@@ -150,11 +164,12 @@ async def provision_chunk(res: Resources, job: ProvisionJob, students: list[Rost
                                          list(student_user.values()))
         users = list(student_user.values()) + list(parent_user.values())
         roles = ["student"] * len(student_user) + ["parent"] * len(parent_user)
-        totals.memberships += await queries.add_memberships(s, job.zone_id, job.org_id, users, roles)
+        added = await queries.add_memberships(s, job.zone_id, job.org_id, users, roles)
+        totals.memberships += added
         records: dict[uuid.UUID, ParentKey] = {}  # one parent record per account, whatever keys share it
         for k, user in parent_user.items():
             records.setdefault(user, k)
-        await queries.upsert_parents(s, job.zone_id, job.org_id, list(records),
+        await queries.upsert_parents(s, tenant_pii(res.settings), job.zone_id, job.org_id, list(records),
                                      [parent_name(first_child[k].name) for k in records.values()],
                                      [first_child[k].parent_phone for k in records.values()],
                                      [k.email for k in records.values()])
@@ -167,6 +182,13 @@ async def provision_chunk(res: Resources, job: ProvisionJob, students: list[Rost
                 "student_id": str(link.student_id) if link.student_id else None, "status": "approved",
                 "via": "roster_import", "by": str(job.by)}, zone_id=job.zone_id, org_id=job.org_id)
         totals.links_approved += len(links)
+        outcomes = [a.outcome for a in accounts.values()]
+        await record_audit(s, schema="tenant", actor=AuditActor.from_context(job.ctx), zone_id=job.zone_id,
+                           org_id=job.org_id, target_type="roster_import", target_id=job.import_id,
+                           action="tenant.roster_provision.chunk_applied", after={
+                               "job_id": str(job.job_id), "students": len(students), "parents": len(parent_user),
+                               "accounts": {o: outcomes.count(o) for o in sorted(set(outcomes))},
+                               "memberships_added": added, "links_approved": len(links)})
     totals.students += len(students)
     totals.created = totals.outcomes.get("created", 0)
     totals.linked = totals.outcomes.get("linked", 0)
@@ -183,7 +205,8 @@ async def run_provision(res: Resources, job: ProvisionJob, progress: JobProgress
                           errors=0)
     while True:
         async with tenant_transaction(res.db(), job.ctx) as s:
-            students = await queries.import_students(s, job.zone_id, job.org_id, job.import_id, after, chunk_students)
+            students = await queries.import_students(s, tenant_pii(res.settings), job.zone_id, job.org_id,
+                                                     job.import_id, after, chunk_students)
         if not students:
             break
         await provision_chunk(res, job, students, totals)
@@ -195,6 +218,10 @@ async def run_provision(res: Resources, job: ProvisionJob, progress: JobProgress
         await add_event(s, "tenant", "roster.provision.completed", {
             "job_id": str(job.job_id), "import_id": str(job.import_id), "org_id": str(job.org_id),
             "status": "succeeded", **totals.as_dict()}, zone_id=job.zone_id, org_id=job.org_id)
+        await record_audit(s, schema="tenant", actor=AuditActor.from_context(job.ctx), zone_id=job.zone_id,
+                           org_id=job.org_id, target_type="roster_import", target_id=job.import_id,
+                           action="tenant.roster_provision.completed", after={"job_id": str(job.job_id),
+                                                                                **totals.as_dict()})
     log.info("roster provisioning done", import_id=str(job.import_id), job_id=str(job.job_id),
              seconds=round(time.perf_counter() - started, 2), **totals.as_dict())
     return totals

@@ -7,9 +7,12 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.tenant.pii import KEY_ID_ON_WRITE, TenantPii
 
 _COLUMNS = ("id, org_id, created_by, filename, size_bytes, status, total_rows, processed_rows, created_count,"
             " updated_count, restored_count, unchanged_count, error_count, error, created_at, started_at, finished_at")
@@ -139,16 +142,17 @@ class ClassKey:
 
 @dataclass(frozen=True)
 class StudentMatch:
-    """An existing student for a (name, parent_phone) key of the chunk, locked; `ref` is its ctid."""
+    """An existing student for a (name, parent phone index) key of the chunk, locked; `ref` is its
+    ctid. Phone and emails are their blind indexes (`services.tenant.pii`): compared, never read."""
 
     name: str
-    phone: str
+    phone: bytes
     ref: str
     id: uuid.UUID
     grade: int
     class_id: uuid.UUID | None
-    email: str | None
-    parent_email: str | None
+    email: bytes | None
+    parent_email: bytes | None
     deleted: bool
     last_import_id: uuid.UUID | None
     last_import_row: int | None
@@ -174,7 +178,8 @@ async def upsert_classes(s: AsyncSession, zone_id: int, org_id: uuid.UUID, grade
 # Rows found are locked (FOR UPDATE) and come back with their ctid, which the UPDATE uses: a TID
 # scan whatever the statistics say. (A plain join lets the planner, whose statistics lag behind an
 # org an import is filling, scan the whole org for every chunk: O(rows²).)
-_M = ("{a}.ctid::text AS ref, {a}.id, {a}.grade, {a}.class_id, {a}.email, {a}.parent_email, {a}.deleted_at IS NOT NULL AS deleted,"
+_M = ("{a}.ctid::text AS ref, {a}.id, {a}.grade, {a}.class_id, {a}.email_index AS email,"
+      " {a}.parent_email_index AS parent_email, {a}.deleted_at IS NOT NULL AS deleted,"
       " {a}.last_import_id, {a}.last_import_row")
 _MATCH = text(
     "SELECT k.name, k.phone, coalesce(l.ref, d.ref) AS ref, coalesce(l.id, d.id) AS id,"
@@ -184,33 +189,42 @@ _MATCH = text(
     " coalesce(l.deleted, d.deleted) AS deleted,"
     " CASE WHEN l.ref IS NULL THEN d.last_import_id ELSE l.last_import_id END AS last_import_id,"
     " CASE WHEN l.ref IS NULL THEN d.last_import_row ELSE l.last_import_row END AS last_import_row"
-    " FROM unnest(CAST(:names AS text[]), CAST(:phones AS text[])) AS k(name, phone)"
+    " FROM unnest(CAST(:names AS text[]), CAST(:phones AS bytea[])) AS k(name, phone)"
     f" LEFT JOIN LATERAL (SELECT {_M.format(a='s')} FROM tenant.students s WHERE s.zone_id = :z AND s.org_id = :o"
-    "   AND s.name = k.name AND s.parent_phone = k.phone AND s.deleted_at IS NULL LIMIT 1 FOR UPDATE) AS l ON true"
+    "   AND s.name = k.name AND s.parent_phone_index = k.phone AND s.deleted_at IS NULL LIMIT 1 FOR UPDATE) AS l ON true"
     f" LEFT JOIN LATERAL (SELECT {_M.format(a='s')} FROM tenant.students s WHERE l.ref IS NULL AND s.zone_id = :z"
-    "   AND s.org_id = :o AND s.name = k.name AND s.parent_phone = k.phone AND s.deleted_at IS NOT NULL"
+    "   AND s.org_id = :o AND s.name = k.name AND s.parent_phone_index = k.phone AND s.deleted_at IS NOT NULL"
     "   ORDER BY s.deleted_at DESC LIMIT 1 FOR UPDATE) AS d ON true"
     " WHERE coalesce(l.ref, d.ref) IS NOT NULL")
 _INSERT = text(
-    "INSERT INTO tenant.students (zone_id, org_id, name, grade, class_id, parent_phone, email, parent_email,"
+    "INSERT INTO tenant.students (zone_id, org_id, name, grade, class_id, parent_phone_encrypted,"
+    " parent_phone_index, email_encrypted, email_index, parent_email_encrypted, parent_email_index, pii_key_id,"
     " last_import_id, last_import_row)"
-    " SELECT :z, :o, t.name, t.grade, t.class_id, t.phone, t.email, t.parent_email, :imp, t.row"
+    " SELECT :z, :o, t.name, t.grade, t.class_id, t.phone_e, t.phone_i, t.email_e, t.email_i, t.parent_email_e,"
+    " t.parent_email_i, :kid, :imp, t.row"
     " FROM unnest(CAST(:names AS text[]), CAST(:grades AS smallint[]), CAST(:classes AS uuid[]),"
-    "  CAST(:phones AS text[]), CAST(:emails AS text[]), CAST(:parent_emails AS text[]), CAST(:rows AS int[]))"
-    "  AS t(name, grade, class_id, phone, email, parent_email, row)"
-    " ON CONFLICT (zone_id, org_id, name, parent_phone) WHERE deleted_at IS NULL DO NOTHING"
+    "  CAST(:phones_e AS text[]), CAST(:phones_i AS bytea[]), CAST(:emails_e AS text[]), CAST(:emails_i AS bytea[]),"
+    "  CAST(:parent_emails_e AS text[]), CAST(:parent_emails_i AS bytea[]), CAST(:rows AS int[]))"
+    "  AS t(name, grade, class_id, phone_e, phone_i, email_e, email_i, parent_email_e, parent_email_i, row)"
+    " ON CONFLICT (zone_id, org_id, name, parent_phone_index) WHERE deleted_at IS NULL DO NOTHING"
     " RETURNING last_import_row")
 _UPDATE = text(
     "UPDATE tenant.students s SET grade = v.grade,"
     " class_id = CASE WHEN v.keep_class THEN s.class_id ELSE v.class_id END,"
-    " email = coalesce(v.email, s.email), parent_email = coalesce(v.parent_email, s.parent_email),"
-    " deleted_at = NULL,"
+    # A new address only where its index differs (an unchanged one keeps its ciphertext: no write).
+    " email_encrypted = CASE WHEN v.email_i IS NULL OR v.email_i = s.email_index THEN s.email_encrypted"
+    "  ELSE v.email_e END, email_index = coalesce(v.email_i, s.email_index),"
+    " parent_email_encrypted = CASE WHEN v.parent_email_i IS NULL OR v.parent_email_i = s.parent_email_index"
+    "  THEN s.parent_email_encrypted ELSE v.parent_email_e END,"
+    " parent_email_index = coalesce(v.parent_email_i, s.parent_email_index),"
+    " deleted_at = NULL, " + KEY_ID_ON_WRITE + ","
     " updated_at = CASE WHEN v.changed THEN now() ELSE s.updated_at END,"
     " last_import_id = :imp, last_import_row = v.row"
     " FROM unnest(CAST(:refs AS tid[]), CAST(:grades AS smallint[]), CAST(:classes AS uuid[]),"
-    "  CAST(:keep AS boolean[]), CAST(:emails AS text[]), CAST(:parent_emails AS text[]),"
+    "  CAST(:keep AS boolean[]), CAST(:emails_e AS text[]), CAST(:emails_i AS bytea[]),"
+    "  CAST(:parent_emails_e AS text[]), CAST(:parent_emails_i AS bytea[]),"
     "  CAST(:changed AS boolean[]), CAST(:rows AS int[]))"
-    "  AS v(ref, grade, class_id, keep_class, email, parent_email, changed, row)"
+    "  AS v(ref, grade, class_id, keep_class, email_e, email_i, parent_email_e, parent_email_i, changed, row)"
     # The rows were found and locked in this transaction (RLS applies as well).
     " WHERE s.ctid = ANY(CAST(:refs AS tid[])) AND s.ctid = v.ref")
 _ERRORS = text(
@@ -226,14 +240,15 @@ _COUNTERS = text(
 
 @dataclass(frozen=True)
 class NewStudents:
-    """Columns of the students to insert, one list per column, one entry per student."""
+    """Columns of the students to insert, one list per column, one entry per student; phone and
+    emails as (ciphertext, index) pairs (`TenantPii.seal_*`)."""
 
     names: list[str]
     grades: list[int]
     classes: list[uuid.UUID | None]
-    phones: list[str]
-    emails: list[str | None]
-    parent_emails: list[str | None]
+    phones: list[tuple[str | None, bytes | None]]
+    emails: list[tuple[str | None, bytes | None]]
+    parent_emails: list[tuple[str | None, bytes | None]]
     rows: list[int]
 
 
@@ -245,32 +260,38 @@ class StudentUpdates:
     grades: list[int]
     classes: list[uuid.UUID | None]
     keep: list[bool]  # keep the student's class (the file has no class column)
-    emails: list[str | None]
-    parent_emails: list[str | None]  # None keeps the student's parent email
+    emails: list[tuple[str | None, bytes | None]]  # (ciphertext, index); index None keeps the email
+    parent_emails: list[tuple[str | None, bytes | None]]  # the same for the parent email
     changed: list[bool]
     rows: list[int]
 
 
 async def match_students(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_id: uuid.UUID,
-                         names: list[str], phones: list[str]) -> list[StudentMatch]:
+                         names: list[str], phones: list[bytes]) -> list[StudentMatch]:
     rows = await s.execute(_MATCH, {"z": zone_id, "o": org_id, "imp": import_id, "names": names, "phones": phones})
     return [StudentMatch(**r._mapping) for r in rows]
 
 
+def _pairs(name: str, sealed: list[tuple[str | None, bytes | None]]) -> dict[str, list[Any]]:
+    return {f"{name}_e": [e for e, _ in sealed], f"{name}_i": [i for _, i in sealed]}
+
+
 async def insert_students(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_id: uuid.UUID,
-                          new: NewStudents) -> set[int]:
+                          new: NewStudents, kid: str) -> set[int]:
     """The file rows whose student was inserted (a key created meanwhile is skipped)."""
     return {n for (n,) in await s.execute(_INSERT, {
         "z": zone_id, "o": org_id, "imp": import_id, "names": new.names, "grades": new.grades,
-        "classes": new.classes, "phones": new.phones, "emails": new.emails,
-        "parent_emails": new.parent_emails, "rows": new.rows})}
+        "classes": new.classes, "kid": kid, **_pairs("phones", new.phones), **_pairs("emails", new.emails),
+        **_pairs("parent_emails", new.parent_emails), "rows": new.rows})}
 
 
 async def update_students(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_id: uuid.UUID,
-                          upd: StudentUpdates) -> None:
-    await s.execute(_UPDATE, {"z": zone_id, "o": org_id, "imp": import_id, "refs": upd.refs, "grades": upd.grades,
-                              "classes": upd.classes, "keep": upd.keep, "emails": upd.emails,
-                              "parent_emails": upd.parent_emails, "changed": upd.changed, "rows": upd.rows})
+                          upd: StudentUpdates, kid: str) -> None:
+    await s.execute(_UPDATE, {"z": zone_id, "o": org_id, "imp": import_id, "kid": kid, "refs": upd.refs,
+                              "grades": upd.grades,
+                              "classes": upd.classes, "keep": upd.keep, **_pairs("emails", upd.emails),
+                              **_pairs("parent_emails", upd.parent_emails), "changed": upd.changed,
+                              "rows": upd.rows})
 
 
 async def insert_row_errors(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_id: uuid.UUID,
@@ -310,17 +331,20 @@ class SheetParent:
     user_id: uuid.UUID
 
 
-async def import_students(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_id: uuid.UUID,
+async def import_students(s: AsyncSession, pii: TenantPii, zone_id: int, org_id: uuid.UUID, import_id: uuid.UUID,
                           after: uuid.UUID | None, limit: int) -> list[RosterPerson]:
-    """The next `limit` live students whose last import is this one, by id (keyset)."""
+    """The next `limit` live students whose last import is this one, by id (keyset), decrypted."""
     rows = await s.execute(text(
-        "SELECT s.id, s.name, s.grade, c.name AS class_name, s.parent_phone, s.email, s.user_id, s.parent_email"
+        "SELECT s.id, s.name, s.grade, c.name AS class_name, s.parent_phone_encrypted, s.email_encrypted, s.user_id,"
+        " s.parent_email_encrypted"
         " FROM tenant.students s LEFT JOIN tenant.classes c"
         "  ON c.zone_id = s.zone_id AND c.org_id = s.org_id AND c.id = s.class_id"
         " WHERE s.zone_id = :z AND s.org_id = :o AND s.last_import_id = :imp AND s.deleted_at IS NULL"
         " AND (CAST(:after AS uuid) IS NULL OR s.id > :after) ORDER BY s.id LIMIT :limit"),
         {"z": zone_id, "o": org_id, "imp": import_id, "after": after, "limit": limit})
-    return [RosterPerson(**r._mapping) for r in rows]
+    return [RosterPerson(r.id, r.name, r.grade, r.class_name, pii.open(r.parent_phone_encrypted, where=f"students:{r.id}")
+                         or "", pii.open(r.email_encrypted, where=f"students:{r.id}"), r.user_id,
+                         pii.open(r.parent_email_encrypted, where=f"students:{r.id}")) for r in rows]
 
 
 async def count_import_students(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_id: uuid.UUID) -> int:
@@ -350,23 +374,30 @@ async def add_memberships(s: AsyncSession, zone_id: int, org_id: uuid.UUID, user
     return len(rows.all())
 
 
-async def upsert_parents(s: AsyncSession, zone_id: int, org_id: uuid.UUID, users: list[uuid.UUID],
+async def upsert_parents(s: AsyncSession, pii: TenantPii, zone_id: int, org_id: uuid.UUID, users: list[uuid.UUID],
                          names: list[str], phones: list[str], emails: list[str | None]) -> None:
     """A parent roster record per parent account: a live record without a user of that email (a
     parent keyed by email) or of that phone and no email (keyed by phone) gets the user; otherwise one is
-    created with the phone and email (none twice for the same user)."""
-    params = {"z": zone_id, "o": org_id, "u": users, "n": names, "p": phones, "e": emails}
+    created with the phone and email (none twice for the same user). Matched by blind index."""
+    sealed_phones = [pii.seal_phone(p) for p in phones]
+    sealed_emails = [pii.seal_email(e) for e in emails]
+    params = {"z": zone_id, "o": org_id, "u": users, "n": names, "kid": pii.key_id,
+              **_pairs("p", sealed_phones), **_pairs("e", sealed_emails)}
     await s.execute(text(
-        "UPDATE tenant.parents p SET user_id = v.u, email = coalesce(p.email, v.e), updated_at = now()"
-        " FROM unnest(CAST(:u AS uuid[]), CAST(:p AS text[]), CAST(:e AS text[])) AS v(u, phone, e)"
+        "UPDATE tenant.parents p SET user_id = v.u, email_encrypted = coalesce(p.email_encrypted, v.ee),"
+        f" email_index = coalesce(p.email_index, v.ei), {KEY_ID_ON_WRITE}, updated_at = now()"
+        " FROM unnest(CAST(:u AS uuid[]), CAST(:p_i AS bytea[]), CAST(:e_e AS text[]), CAST(:e_i AS bytea[]))"
+        "  AS v(u, pi, ee, ei)"
         " WHERE p.zone_id = :z AND p.org_id = :o AND p.user_id IS NULL AND p.deleted_at IS NULL"
-        " AND (CASE WHEN v.e IS NULL THEN p.phone = v.phone AND p.email IS NULL ELSE p.email = v.e END)"
+        " AND (CASE WHEN v.ei IS NULL THEN p.phone_index = v.pi AND p.email_index IS NULL ELSE p.email_index = v.ei END)"
         " AND NOT EXISTS (SELECT 1 FROM tenant.parents q WHERE q.zone_id = :z AND q.org_id = :o AND q.user_id = v.u)"),
         params)
     await s.execute(text(
-        "INSERT INTO tenant.parents (zone_id, org_id, user_id, name, phone, email)"
-        " SELECT :z, :o, v.u, v.n, v.p, v.e FROM unnest(CAST(:u AS uuid[]), CAST(:n AS text[]), CAST(:p AS text[]),"
-        "  CAST(:e AS text[])) AS v(u, n, p, e)"
+        "INSERT INTO tenant.parents (zone_id, org_id, user_id, name, phone_encrypted, phone_index, email_encrypted,"
+        " email_index, pii_key_id)"
+        " SELECT :z, :o, v.u, v.n, v.pe, v.pi, v.ee, v.ei, :kid FROM unnest(CAST(:u AS uuid[]), CAST(:n AS text[]),"
+        "  CAST(:p_e AS text[]), CAST(:p_i AS bytea[]), CAST(:e_e AS text[]), CAST(:e_i AS bytea[]))"
+        "  AS v(u, n, pe, pi, ee, ei)"
         " WHERE NOT EXISTS (SELECT 1 FROM tenant.parents q WHERE q.zone_id = :z AND q.org_id = :o"
         "  AND q.user_id = v.u AND q.deleted_at IS NULL)"), params)
 
@@ -397,13 +428,17 @@ async def approve_links(s: AsyncSession, zone_id: int, org_id: uuid.UUID, parent
     return [ApprovedLink(**r._mapping) for r in rows]
 
 
-async def import_parents(s: AsyncSession, zone_id: int, org_id: uuid.UUID, phones: list[str],
+async def import_parents(s: AsyncSession, pii: TenantPii, zone_id: int, org_id: uuid.UUID, phones: list[str],
                          emails: list[str]) -> list[SheetParent]:
     """Parent records with an account for these phones or emails (provisioning's hints, the
-    activation sheet's parent rows); `provision.parents_by_key` sorts them to parent keys."""
+    activation sheet's parent rows; found by blind index, decrypted); `provision.parents_by_key`
+    sorts them to parent keys."""
     rows = await s.execute(text(
-        "SELECT DISTINCT ON (user_id) name, phone, email, user_id FROM tenant.parents WHERE zone_id = :z"
-        " AND org_id = :o AND (phone = ANY(CAST(:p AS text[])) OR email = ANY(CAST(:e AS text[])))"
+        "SELECT DISTINCT ON (user_id) name, phone_encrypted, email_encrypted, user_id FROM tenant.parents"
+        " WHERE zone_id = :z AND org_id = :o"
+        " AND (phone_index = ANY(CAST(:p AS bytea[])) OR email_index = ANY(CAST(:e AS bytea[])))"
         " AND user_id IS NOT NULL AND deleted_at IS NULL ORDER BY user_id"),
-        {"z": zone_id, "o": org_id, "p": phones, "e": emails})
-    return [SheetParent(**r._mapping) for r in rows]
+        {"z": zone_id, "o": org_id, "p": [pii.index.phone(p) for p in phones],
+         "e": [pii.index.email(e) for e in emails]})
+    return [SheetParent(r.name, pii.open(r.phone_encrypted, where=f"parents:user:{r.user_id}"),
+                        pii.open(r.email_encrypted, where=f"parents:user:{r.user_id}"), r.user_id) for r in rows]

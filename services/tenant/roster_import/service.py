@@ -21,6 +21,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from megacity.audit import record_audit
 from megacity.auth.org_scope import acting_org, org_context
 from megacity.auth.tokens import Principal
 from megacity.db import tenant_transaction
@@ -29,6 +30,7 @@ from megacity.runtime import Resources
 from megacity.zones import registry
 from services.tenant import users_client
 from services.tenant.access import ensure_org
+from services.tenant.pii import tenant_pii
 from services.tenant.roster_import import queries
 from services.tenant.roster_import.jobs import KIND, ImportJob, ImportRunner
 from services.tenant.roster_import.provision import KIND as PROVISION_KIND
@@ -118,6 +120,9 @@ async def start_import(res: Resources, runner: ImportRunner, principal: Principa
         async with tenant_transaction(res.db(), ctx) as s:
             await queries.insert_import(s, import_id, principal.zone_id, org, principal.user_id, filename, size,
                                         info.total_rows)
+            await record_audit(s, schema="tenant", actor=principal, zone_id=principal.zone_id, org_id=org,
+                               target_type="roster_import", target_id=import_id, action="tenant.roster_import.started",
+                               after={"rows": info.total_rows, "bytes": size})
         await runner.progress().create(principal.zone_id, org, import_id, kind=KIND, owner=principal.user_id,
                                        total=info.total_rows)
     except BaseException:
@@ -197,6 +202,10 @@ async def start_provision(res: Resources, runner: ImportRunner, principal: Princ
     except BaseException:
         await res.redis.delete(key)
         raise
+    async with tenant_transaction(res.db(), ctx) as s:
+        await record_audit(s, schema="tenant", actor=principal, zone_id=principal.zone_id, org_id=org,
+                           target_type="roster_import", target_id=import_id, action="tenant.roster_provision.started",
+                           after={"job_id": str(job_id), "students": total, "reissue": reissue})
     runner.start_provision(ProvisionJob(job_id, import_id, ctx, reissue, total))
     return ProvisionStarted(job_id, import_id, total)
 
@@ -215,12 +224,13 @@ async def activation_sheet(res: Resources, principal: Principal, org_id: uuid.UU
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
         await _import_for_provisioning(s, principal, org, import_id)
         after: uuid.UUID | None = None
-        while chunk := await queries.import_students(s, principal.zone_id, org, import_id, after, SHEET_BATCH):
+        pii = tenant_pii(res.settings)
+        while chunk := await queries.import_students(s, pii, principal.zone_id, org, import_id, after, SHEET_BATCH):
             students += chunk
             after = chunk[-1].id
         keys = {parent_of(st) for st in students}
         by_key = parents_by_key(keys, await queries.import_parents(
-            s, principal.zone_id, org, sorted({k.phone for k in keys if k.email is None}),
+            s, tenant_pii(res.settings), principal.zone_id, org, sorted({k.phone for k in keys if k.email is None}),
             sorted({k.email for k in keys if k.email})))
     children: dict[ParentKey, list[str]] = {}
     for st in sorted(students, key=lambda st: st.name):

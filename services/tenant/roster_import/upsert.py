@@ -2,8 +2,9 @@
 whatever the chunk size (seed 004 §3: no get_or_create loop, no transaction per row):
 
 1. classes named in the chunk: one INSERT … ON CONFLICT DO NOTHING from arrays, one SELECT;
-2. existing students: one SELECT over `unnest(names, phones)` with an index lookup per key
-   `(zone_id, org_id, name, parent_phone)` (`students_key_live`, then `students_key_deleted`),
+2. existing students: one SELECT over `unnest(names, phone digests)` with an index lookup per key
+   `(zone_id, org_id, name, parent_phone_index)` (`students_key_live`, then `students_key_deleted`;
+   the blind index of `services.tenant.pii`: the phone itself is only stored encrypted),
    minimal columns, rows locked; a live match wins over a soft-deleted one, which is restored,
    not duplicated;
 3. new students: one INSERT … SELECT FROM unnest(…);
@@ -13,7 +14,8 @@ whatever the chunk size (seed 004 §3: no get_or_create loop, no transaction per
 
 Every student the import touches is stamped with (last_import_id, last_import_row), so a row
 repeating an earlier row of the same file is reported as a duplicate without keeping the
-file's keys in memory. The statements themselves are in `queries.py`.
+file's keys in memory. The statements themselves are in `queries.py`. Only new students and
+changed emails are encrypted; a matched row's emails are compared by their blind index.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tenant.fields import normalize_email, normalize_name, normalize_phone
+from services.tenant.pii import TenantPii
 from services.tenant.roster_import import queries
 from services.tenant.roster_import.queries import NewStudents, StudentMatch, StudentUpdates
 from services.tenant.roster_import.workbook import RawRow, cell_text, parse_grade
@@ -116,7 +119,8 @@ class ClassCache:
 
 
 async def apply_chunk(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_id: uuid.UUID,
-                      raw_rows: list[RawRow], *, has_class: bool, classes: ClassCache, processed: int) -> ChunkResult:
+                      raw_rows: list[RawRow], *, has_class: bool, classes: ClassCache, processed: int,
+                      pii: TenantPii) -> ChunkResult:
     """Validate and upsert one chunk inside the caller's transaction (see module doc)."""
     result = ChunkResult(rows=len(raw_rows))
     by_key: dict[tuple[str, str], StudentRow] = {}
@@ -133,12 +137,16 @@ async def apply_chunk(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_i
     rows = list(by_key.values())
     if rows:
         await classes.resolve(s, zone_id, org_id, rows)
+        index = pii.index
+        phones = [index.phone(r.parent_phone) for r in rows]
         matches = {(m.name, m.phone): m for m in await queries.match_students(
-            s, zone_id, org_id, import_id, [r.name for r in rows], [r.parent_phone for r in rows])}
+            s, zone_id, org_id, import_id, [r.name for r in rows], phones)}
         new: list[StudentRow] = []
         upd: list[tuple[StudentRow, StudentMatch, bool]] = []
-        for r in rows:
-            m = matches.get((r.name, r.parent_phone))
+        emails: list[tuple[str | None, bytes | None]] = []
+        parent_emails: list[tuple[str | None, bytes | None]] = []
+        for r, phone in zip(rows, phones, strict=True):
+            m = matches.get((r.name, phone))
             if m is None:
                 new.append(r)
             elif m.last_import_id == import_id and m.last_import_row != r.number:
@@ -146,10 +154,13 @@ async def apply_chunk(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_i
                                                         " (same name and parent_phone)"))
             else:
                 class_id = m.class_id if r.class_name is None else r.class_id
-                changed = m.deleted or m.grade != r.grade or m.class_id != class_id or \
-                    (r.email is not None and r.email != m.email) or \
-                    (r.parent_email is not None and r.parent_email != m.parent_email)
+                email, parent_email = index.email_optional(r.email), index.email_optional(r.parent_email)
+                new_email = email is not None and email != m.email
+                new_parent_email = parent_email is not None and parent_email != m.parent_email
+                changed = m.deleted or m.grade != r.grade or m.class_id != class_id or new_email or new_parent_email
                 upd.append((r, m, changed))
+                emails.append(pii.seal_email(r.email) if new_email else (None, None))
+                parent_emails.append(pii.seal_email(r.parent_email) if new_parent_email else (None, None))
                 if m.deleted:
                     result.restored += 1
                 elif changed:
@@ -159,8 +170,9 @@ async def apply_chunk(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_i
         if new:
             inserted = await queries.insert_students(s, zone_id, org_id, import_id, NewStudents(
                 names=[r.name for r in new], grades=[r.grade for r in new], classes=[r.class_id for r in new],
-                phones=[r.parent_phone for r in new], emails=[r.email for r in new],
-                parent_emails=[r.parent_email for r in new], rows=[r.number for r in new]))
+                phones=[pii.seal_phone(r.parent_phone) for r in new], emails=[pii.seal_email(r.email) for r in new],
+                parent_emails=[pii.seal_email(r.parent_email) for r in new], rows=[r.number for r in new]),
+                pii.key_id)
             result.created += len(inserted)
             for r in new:
                 if r.number not in inserted:  # another import created it between our SELECT and INSERT
@@ -169,8 +181,8 @@ async def apply_chunk(s: AsyncSession, zone_id: int, org_id: uuid.UUID, import_i
             await queries.update_students(s, zone_id, org_id, import_id, StudentUpdates(
                 refs=[m.ref for _, m, _ in upd], grades=[r.grade for r, _, _ in upd],
                 classes=[r.class_id for r, _, _ in upd], keep=[r.class_name is None for r, _, _ in upd],
-                emails=[r.email for r, _, _ in upd], parent_emails=[r.parent_email for r, _, _ in upd], changed=[c for _, _, c in upd],
-                rows=[r.number for r, _, _ in upd]))
+                emails=emails, parent_emails=parent_emails, changed=[c for _, _, c in upd],
+                rows=[r.number for r, _, _ in upd]), pii.key_id)
     if result.errors:
         await queries.insert_row_errors(s, zone_id, org_id, import_id, result.errors)
     await queries.add_counters(s, zone_id, org_id, import_id, processed=processed, created=result.created,

@@ -14,7 +14,9 @@ from megacity.pagination import Keyset
 from megacity.runtime import Resources
 from services.tenant import listing
 from services.tenant.access import ensure_org
+from services.tenant.audit import audit_roster
 from services.tenant.listing import Page, PageRequest
+from services.tenant.pii import tenant_pii
 from services.tenant.staff import queries
 from services.tenant.staff.queries import PersonRow, PersonTable
 from services.tenant.staff.schemas import PersonIn, PersonPatch
@@ -44,7 +46,8 @@ async def list_people(res: Resources, principal: Principal, kind: PersonKind, or
     after = listing.after(kind.keyset, req, res)
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
         await ensure_org(s, principal.zone_id, org)
-        found = await queries.list_people(s, kind.table, principal.zone_id, org, after, req.limit + 1, req.offset)
+        found = await queries.list_people(s, tenant_pii(res.settings), kind.table, principal.zone_id, org, after,
+                                          req.limit + 1, req.offset)
     return listing.page(kind.keyset, found, req, res)
 
 
@@ -53,14 +56,17 @@ async def create_person(res: Resources, principal: Principal, kind: PersonKind, 
     org = acting_org(principal, org_id)
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
         await ensure_org(s, principal.zone_id, org, active=True)
-        return await queries.insert_person(s, kind.table, principal.zone_id, org, body.model_dump())
+        person = await queries.insert_person(s, tenant_pii(res.settings), kind.table, principal.zone_id, org,
+                                             body.model_dump())
+        await audit_roster(s, principal, org, kind.singular, person.id, "created", body.model_dump(exclude_none=True))
+        return person
 
 
 async def get_person(res: Resources, principal: Principal, kind: PersonKind, org_id: uuid.UUID | None,
                      person_id: uuid.UUID) -> PersonRow:
     org = acting_org(principal, org_id)
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
-        found = await queries.get_person(s, kind.table, principal.zone_id, org, person_id)
+        found = await queries.get_person(s, tenant_pii(res.settings), kind.table, principal.zone_id, org, person_id)
     if found is None:
         raise kind.not_found(person_id)
     return found
@@ -74,7 +80,9 @@ async def update_person(res: Resources, principal: Principal, kind: PersonKind, 
     if changes.get("name", "") is None:
         raise AppError(400, f"{kind.singular}.invalid", "name cannot be null")
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
-        found = await queries.update_person(s, kind.table, principal.zone_id, org, person_id, changes)
+        found = await queries.update_person(s, tenant_pii(res.settings), kind.table, principal.zone_id, org, person_id, changes)
+        if found is not None and changes:
+            await audit_roster(s, principal, org, kind.singular, person_id, "updated", changes)
     if found is None:
         raise kind.not_found(person_id)
     return found
@@ -86,5 +94,7 @@ async def delete_person(res: Resources, principal: Principal, kind: PersonKind, 
     org = acting_org(principal, org_id)
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
         deleted = await queries.soft_delete_person(s, kind.table, principal.zone_id, org, person_id)
+        if deleted:
+            await audit_roster(s, principal, org, kind.singular, person_id, "deleted")
     if not deleted:
         raise kind.not_found(person_id)

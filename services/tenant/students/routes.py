@@ -14,6 +14,7 @@ from megacity.runtime import ResourcesDep
 from services.tenant import listing
 from services.tenant.access import ORG_ID, ORG_NOT_ACTIVE
 from services.tenant.listing import PageRequest
+from services.tenant.pii import PII_UNAVAILABLE
 from services.tenant.students import service
 from services.tenant.students.queries import StudentFilter
 from services.tenant.students.schemas import StudentIn, StudentList, StudentOut, StudentPatch
@@ -34,7 +35,7 @@ INVALID = (422, "request.invalid", "Request failed validation")
 @router.get("", response_model=StudentList, summary="Students of your org",
             description="Org admins see the roster; a teacher only the students of the classes it is assigned to; "
                         "a parent only its approved-linked children. Unknown query parameters are refused (400).",
-            responses=problems(ORG_SCOPE, DENIED, listing.PAGING_ERRORS))
+            responses=problems(ORG_SCOPE, DENIED, PII_UNAVAILABLE, listing.PAGING_ERRORS))
 async def list_students(principal: RosterReader, res: ResourcesDep, grade: int | None = Query(None, ge=1, le=20),
                         class_id: uuid.UUID | None = None,
                         name: str | None = Query(None, max_length=100, description="Name prefix"),
@@ -47,7 +48,7 @@ async def list_students(principal: RosterReader, res: ResourcesDep, grade: int |
 
 
 @router.post("", status_code=201, response_model=StudentOut, summary="Add a student to the roster",
-             responses=problems(ORG_SCOPE, DENIED, EXISTS, ORG_NOT_ACTIVE,
+             responses=problems(ORG_SCOPE, DENIED, PII_UNAVAILABLE, EXISTS, ORG_NOT_ACTIVE,
                                 INVALID, CLASS_NOT_FOUND))
 async def create_student(body: StudentIn, principal: RosterCreator, res: ResourcesDep,
                          org_id: uuid.UUID | None = ORG_ID) -> StudentOut:
@@ -55,14 +56,14 @@ async def create_student(body: StudentIn, principal: RosterCreator, res: Resourc
 
 
 @router.get("/{student_id}", response_model=StudentOut, summary="One student",
-            responses=problems(ORG_SCOPE, DENIED, NOT_FOUND))
+            responses=problems(ORG_SCOPE, DENIED, PII_UNAVAILABLE, NOT_FOUND))
 async def get_student(student_id: uuid.UUID, principal: RosterReader, res: ResourcesDep,
                       org_id: uuid.UUID | None = ORG_ID) -> StudentOut:
     return StudentOut.model_validate(await service.get_student(res, principal, org_id, student_id))
 
 
 @router.patch("/{student_id}", response_model=StudentOut, summary="Update a student",
-              responses=problems(ORG_SCOPE, DENIED, NOT_FOUND, EXISTS, INVALID, CLASS_NOT_FOUND,
+              responses=problems(ORG_SCOPE, DENIED, PII_UNAVAILABLE, NOT_FOUND, EXISTS, INVALID, CLASS_NOT_FOUND,
                                  problem_response(400, "student.invalid", "name, grade and parent_phone cannot be null",
                                                   "grade cannot be null")))
 async def update_student(student_id: uuid.UUID, body: StudentPatch, principal: RosterUpdater, res: ResourcesDep,

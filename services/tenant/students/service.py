@@ -18,8 +18,10 @@ from megacity.pagination import Keyset
 from megacity.runtime import Resources
 from services.tenant import listing
 from services.tenant.access import ensure_org
+from services.tenant.audit import audit_roster
 from services.tenant.classes.service import teacher_scope
 from services.tenant.listing import Page, PageRequest
+from services.tenant.pii import tenant_pii
 from services.tenant.students import queries
 from services.tenant.students.queries import StudentFilter, StudentRow
 from services.tenant.students.schemas import StudentIn, StudentPatch
@@ -42,8 +44,8 @@ async def _check_class(s: AsyncSession, zone_id: int, org: uuid.UUID, class_id: 
         raise AppError(422, "class.not_found", f"class {class_id} does not exist in this org")
 
 
-async def _one(s: AsyncSession, principal: Principal, org: uuid.UUID, student_id: uuid.UUID) -> StudentRow:
-    found = await queries.get_student(s, principal.zone_id, org, student_id, _parent(principal),
+async def _one(res: Resources, s: AsyncSession, principal: Principal, org: uuid.UUID, student_id: uuid.UUID) -> StudentRow:
+    found = await queries.get_student(s, tenant_pii(res.settings), principal.zone_id, org, student_id, _parent(principal),
                                       teacher_scope(principal))
     if found is None:
         raise _not_found(student_id)
@@ -59,7 +61,7 @@ async def list_students(res: Resources, principal: Principal, org_id: uuid.UUID 
     f = StudentFilter(f.grade, f.class_id, f.name_prefix, _parent(principal), teacher_scope(principal))
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
         await ensure_org(s, principal.zone_id, org)
-        found = await queries.list_students(s, principal.zone_id, org, f, after, req.limit + 1, req.offset)
+        found = await queries.list_students(s, tenant_pii(res.settings), principal.zone_id, org, f, after, req.limit + 1, req.offset)
     return listing.page(STUDENTS_KEYSET, found, req, res)
 
 
@@ -69,17 +71,18 @@ async def create_student(res: Resources, principal: Principal, org_id: uuid.UUID
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
         await ensure_org(s, principal.zone_id, org, active=True)
         await _check_class(s, principal.zone_id, org, body.class_id)
-        student_id = await queries.insert_student(s, principal.zone_id, org, body.model_dump())
+        student_id = await queries.insert_student(s, tenant_pii(res.settings), principal.zone_id, org, body.model_dump())
         if student_id is None:
             raise AppError(409, "student.exists", "a student with this name and parent phone is already on the roster")
-        return await _one(s, principal, org, student_id)
+        await audit_roster(s, principal, org, "student", student_id, "created", body.model_dump(exclude_none=True))
+        return await _one(res, s, principal, org, student_id)
 
 
 async def get_student(res: Resources, principal: Principal, org_id: uuid.UUID | None,
                       student_id: uuid.UUID) -> StudentRow:
     org = acting_org(principal, org_id)
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
-        return await _one(s, principal, org, student_id)
+        return await _one(res, s, principal, org, student_id)
 
 
 async def update_student(res: Resources, principal: Principal, org_id: uuid.UUID | None, student_id: uuid.UUID,
@@ -93,9 +96,11 @@ async def update_student(res: Resources, principal: Principal, org_id: uuid.UUID
     try:
         async with tenant_transaction(res.db(), org_context(principal, org)) as s:
             await _check_class(s, principal.zone_id, org, changes.get("class_id"))
-            if changes and not await queries.update_student(s, principal.zone_id, org, student_id, changes):
+            if changes and not await queries.update_student(s, tenant_pii(res.settings), principal.zone_id, org, student_id, changes):
                 raise _not_found(student_id)
-            return await _one(s, principal, org, student_id)
+            if changes:
+                await audit_roster(s, principal, org, "student", student_id, "updated", changes)
+            return await _one(res, s, principal, org, student_id)
     except IntegrityError:
         raise AppError(409, "student.exists", "another student has this name and parent phone") from None
 
@@ -106,5 +111,7 @@ async def delete_student(res: Resources, principal: Principal, org_id: uuid.UUID
     org = acting_org(principal, org_id)
     async with tenant_transaction(res.db(), org_context(principal, org)) as s:
         deleted = await queries.soft_delete_student(s, principal.zone_id, org, student_id)
+        if deleted:
+            await audit_roster(s, principal, org, "student", student_id, "deleted")
     if not deleted:
         raise _not_found(student_id)

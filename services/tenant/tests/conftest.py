@@ -18,8 +18,21 @@ from megacity.auth.permissions import permissions_for
 from megacity.auth.tokens import Principal
 from megacity.db import TenantContext, make_engine, make_sessionmaker, tenant_transaction
 from megacity.testing import TestDatabase, TokenMint, run_service, superuser_sql
+from services.tenant.pii import tenant_pii
+from services.tenant.settings import Settings
 
 HOSTS = {1: "api.univprepai.com", 2: "api.collegeprepai.com"}
+# The keys a test's tenant service runs with (the development keys): rows a test writes by SQL are
+# sealed the same way (`services.tenant.pii`).
+TEST_PII = tenant_pii(Settings(environment="test"))
+# A student's phone columns in a test's own INSERT: `STUDENT_PHONE_COLUMNS ... VALUES (..., :pe, :pi, :kid)`.
+STUDENT_PHONE_COLUMNS = "parent_phone_encrypted, parent_phone_index, pii_key_id"
+
+
+def sealed_phone(phone: str = "01012345678") -> dict[str, Any]:
+    """The `:pe, :pi, :kid` parameters of STUDENT_PHONE_COLUMNS for `phone`."""
+    encrypted, index = TEST_PII.seal_phone(phone)
+    return {"pe": encrypted, "pi": index, "kid": TEST_PII.key_id}
 
 
 class FakeAuth(auth_pb2_grpc.AuthServiceServicer):

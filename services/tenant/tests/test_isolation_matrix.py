@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from megacity.db import TenantContext, tenant_transaction
+from services.tenant.tests.conftest import STUDENT_PHONE_COLUMNS, sealed_phone
 
 ORG_BOUND = ("org_admin", "teacher", "student", "parent", "guest")
 ZONE_LEVEL = ("zone_admin", "super_admin")
@@ -69,8 +70,9 @@ class World:
             return await self.insert("INSERT INTO tenant.classes (zone_id, org_id, grade, name) VALUES (:z, :o, 5, :n)"
                                      " RETURNING id", n=uuid.uuid4().hex[:8])
         if table == "students":
-            return await self.insert("INSERT INTO tenant.students (zone_id, org_id, name, grade, parent_phone)"
-                                     " VALUES (:z, :o, :n, 5, '01000000000') RETURNING id", n=uuid.uuid4().hex[:8])
+            return await self.insert(f"INSERT INTO tenant.students (zone_id, org_id, name, grade, {STUDENT_PHONE_COLUMNS})"
+                                     " VALUES (:z, :o, :n, 5, :pe, :pi, :kid) RETURNING id", n=uuid.uuid4().hex[:8],
+                                     **sealed_phone("01000000000"))
         return await self.insert(f"INSERT INTO tenant.{table} (zone_id, org_id, name) VALUES (:z, :o, 'X') RETURNING id")
 
 

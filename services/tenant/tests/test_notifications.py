@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from megacity.db import TenantContext, tenant_transaction
 from services.tenant.notifications.service import notify
+from services.tenant.tests.conftest import STUDENT_PHONE_COLUMNS, sealed_phone
 
 NOTES = "/api/v1/notifications"
 
@@ -62,8 +63,9 @@ async def test_rls_keeps_orgs_and_users_apart(tenant, table: str) -> None:
         if table == "notifications":
             await _notify(tenant, org, user, 1)
         else:
-            sid = (await tenant.sql("INSERT INTO tenant.students (zone_id, org_id, name, grade, parent_phone)"
-                                    " VALUES (1, :o, 'Kid', 1, '01012345678') RETURNING id", o=org))[0].id
+            sid = (await tenant.sql(f"INSERT INTO tenant.students (zone_id, org_id, name, grade, {STUDENT_PHONE_COLUMNS})"
+                                    " VALUES (1, :o, 'Kid', 1, :pe, :pi, :kid) RETURNING id", o=org,
+                                    **sealed_phone()))[0].id
             await tenant.sql("INSERT INTO tenant.parent_codes (zone_id, org_id, student_id, code_hash, created_by,"
                              " expires_at) VALUES (1, :o, :s, :h, :u, now() + interval '1 day')",
                              o=org, s=sid, h=uuid.uuid4().bytes, u=user)

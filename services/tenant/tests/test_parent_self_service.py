@@ -30,9 +30,9 @@ async def _school(tenant):
     return org, admin, teacher, student, rec
 
 
-def _guest(tenant, email: str):
+def _guest(tenant, email: str, name: str = ""):
     """A user that registered in auth and has no role in any org yet."""
-    return tenant.actor(1, "guest", None, user_id=tenant.auth.add(1, email))
+    return tenant.actor(1, "guest", None, user_id=tenant.auth.add(1, email, name))
 
 
 async def _notes(tenant, actor) -> list[dict]:
@@ -43,7 +43,7 @@ async def _notes(tenant, actor) -> list[dict]:
 
 async def test_guest_asks_by_email_becomes_parent_and_school_is_told(tenant) -> None:
     org, admin, _, student, rec = await _school(tenant)
-    mom = _guest(tenant, "mom@example.com")
+    mom = _guest(tenant, "mom@example.com", "Mom Kim")
 
     resp = await tenant.client.post(LINKS, headers=mom.headers, json={"student_email": "minji@example.com"})
     assert resp.status_code == 403 and resp.json()["code"] == "org.membership_required"
@@ -74,7 +74,8 @@ async def test_guest_asks_by_email_becomes_parent_and_school_is_told(tenant) -> 
     for who in (student, admin):
         notes = await _notes(tenant, who)
         assert [n["kind"] for n in notes] == ["parent_link.requested"]
-        assert "mom@example.com" in notes[0]["title"] and "Kim Minji" in notes[0]["title"]
+        assert "Mom Kim" in notes[0]["title"] and "Kim Minji" in notes[0]["title"]
+        assert "mom@example.com" not in notes[0]["title"]  # named, never by email (stored in plain text)
         assert notes[0]["data"]["link_id"] == link["id"]
     mom_parent = tenant.actor(1, "parent", org, user_id=mom.user_id)  # signed in again: now the org's parent
     assert await _notes(tenant, mom_parent) == []

@@ -10,13 +10,14 @@ import sqlalchemy.exc
 from sqlalchemy import text
 
 from megacity.db import TenantContext, make_engine, make_sessionmaker, system_transaction, tenant_transaction
+from services.tenant.tests.conftest import STUDENT_PHONE_COLUMNS, sealed_phone
 
 # table -> INSERT of one row for org :o in zone :z (:imp: an import of that org, :u: a fresh uuid)
 ROWS = {
     "memberships": "INSERT INTO tenant.memberships (zone_id, org_id, user_id, role) VALUES (:z, :o, :u, 'teacher')",
     "classes": "INSERT INTO tenant.classes (zone_id, org_id, grade, name) VALUES (:z, :o, 1, :n)",
-    "students": "INSERT INTO tenant.students (zone_id, org_id, name, grade, parent_phone)"
-                " VALUES (:z, :o, :n, 1, '01012345678')",
+    "students": f"INSERT INTO tenant.students (zone_id, org_id, name, grade, {STUDENT_PHONE_COLUMNS})"
+                " VALUES (:z, :o, :n, 1, :pe, :pi, :kid)",
     "teachers": "INSERT INTO tenant.teachers (zone_id, org_id, name) VALUES (:z, :o, :n)",
     "parents": "INSERT INTO tenant.parents (zone_id, org_id, name) VALUES (:z, :o, :n)",
     "parent_links": "INSERT INTO tenant.parent_links (zone_id, org_id, parent_user_id, student_user_id)"
@@ -26,8 +27,8 @@ ROWS = {
     "roster_import_errors": "INSERT INTO tenant.roster_import_errors (zone_id, org_id, import_id, row_number,"
                             " column_name, reason) VALUES (:z, :o, :imp, 2, :n, 'bad')",
     # A code needs its student: both rows are written under the same tenant context.
-    "parent_codes": "WITH st AS (INSERT INTO tenant.students (zone_id, org_id, name, grade, parent_phone)"
-                    " VALUES (:z, :o, :n, 1, '01012345678') RETURNING id)"
+    "parent_codes": f"WITH st AS (INSERT INTO tenant.students (zone_id, org_id, name, grade, {STUDENT_PHONE_COLUMNS})"
+                    " VALUES (:z, :o, :n, 1, :pe, :pi, :kid) RETURNING id)"
                     " INSERT INTO tenant.parent_codes (zone_id, org_id, student_id, code_hash, created_by, expires_at)"
                     " SELECT :z, :o, id, decode(md5(:n), 'hex'), :u, now() + interval '1 day' FROM st",
 }
@@ -51,7 +52,7 @@ async def _org(sessions, zone_id: int) -> tuple[uuid.UUID, uuid.UUID]:
 async def _insert(sessions, ctx: TenantContext, table: str, zone_id: int, org: uuid.UUID, imp: uuid.UUID) -> None:
     async with tenant_transaction(sessions, ctx) as s:
         await s.execute(text(ROWS[table]), {"z": zone_id, "o": org, "u": uuid.uuid4(), "imp": imp,
-                                            "n": uuid.uuid4().hex[:8]})
+                                            "n": uuid.uuid4().hex[:8], **sealed_phone()})
 
 
 async def _orgs_seen(sessions, ctx: TenantContext | None, table: str) -> set[uuid.UUID]:

@@ -12,6 +12,7 @@ import zipfile
 import pytest
 
 from services.tenant.roster_import.sample import sample_row, write_roster
+from services.tenant.tests.conftest import TEST_PII
 
 ROWS = 5000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -86,8 +87,8 @@ async def test_import_5000_rows_reports_bad_rows_restores_and_is_idempotent(tena
     # The optional parent email column (학부모 이메일) is stored for the good rows that have one.
     bad_rows = {row for row, _ in bad}
     with_parent_email = sum(1 for i in range(ROWS) if i + 2 not in bad_rows and sample_row(i)[5])
-    stored = await tenant.sql("SELECT count(*) AS n, count(DISTINCT parent_email) AS d FROM tenant.students"
-                              " WHERE org_id = :o AND parent_email IS NOT NULL", o=org)
+    stored = await tenant.sql("SELECT count(*) AS n, count(DISTINCT parent_email_index) AS d FROM tenant.students"
+                              " WHERE org_id = :o AND parent_email_index IS NOT NULL", o=org)
     assert stored[0].n == with_parent_email and 0 < stored[0].d < with_parent_email  # siblings share one
     assert (await tenant.sql("SELECT deleted_at FROM tenant.students WHERE id = :i", i=deleted_id))[0].deleted_at is None
     classes = await tenant.sql("SELECT grade, name FROM tenant.classes WHERE org_id = :o", o=org)
@@ -133,7 +134,8 @@ async def test_duplicate_rows_in_one_file_are_reported(tenant, tmp_path) -> None
     detail, _ = await _wait(tenant, admin, resp.json()["id"])
     assert detail["created_count"] == 2 and detail["error_count"] == 1
     assert detail["errors"] == [{"row": 3, "column": "name", "reason": "duplicate of row 2 (same name and parent_phone)"}]
-    phones = {r.name: r.parent_phone for r in await tenant.sql("SELECT name, parent_phone FROM tenant.students")}
+    phones = {r.name: TEST_PII.open(r.parent_phone_encrypted)
+              for r in await tenant.sql("SELECT name, parent_phone_encrypted FROM tenant.students")}
     assert phones == {"Lee Hana": "01011112222", "Choi Jun": "1098765432"}
 
 
@@ -201,7 +203,8 @@ async def test_parent_email_is_validated_kept_when_blank_and_updated_when_change
     detail, _ = await _wait(tenant, admin, resp.json()["id"])
     assert detail["created_count"] == 3
     assert detail["errors"] == [{"row": 4, "column": "parent_email", "reason": "must be an email address"}]
-    emails = {r.name: r.parent_email for r in await tenant.sql("SELECT name, parent_email FROM tenant.students")}
+    emails = {r.name: TEST_PII.open(r.parent_email_encrypted)
+              for r in await tenant.sql("SELECT name, parent_email_encrypted FROM tenant.students")}
     assert emails == {"Kim Ara": "mom.kim@example.com", "Kim Bo": "mom.kim@example.com", "Park Di": None}
 
     # Again: a blank cell keeps the stored email (unchanged); a new one replaces it (updated).
@@ -209,5 +212,6 @@ async def test_parent_email_is_validated_kept_when_blank_and_updated_when_change
                    ["Park Di", 1, "010-2222-0004", None]])
     detail, _ = await _wait(tenant, admin, (await _upload(tenant, admin, again)).json()["id"])
     assert (detail["updated_count"], detail["unchanged_count"], detail["error_count"]) == (1, 2, 0)
-    emails = {r.name: r.parent_email for r in await tenant.sql("SELECT name, parent_email FROM tenant.students")}
+    emails = {r.name: TEST_PII.open(r.parent_email_encrypted)
+              for r in await tenant.sql("SELECT name, parent_email_encrypted FROM tenant.students")}
     assert emails == {"Kim Ara": "mom.kim@example.com", "Kim Bo": "dad@example.com", "Park Di": None}

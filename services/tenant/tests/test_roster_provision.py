@@ -33,6 +33,7 @@ from sqlalchemy import text
 from megacity.db import TenantContext, make_engine, make_sessionmaker, tenant_transaction
 from megacity.testing import TestDatabase, TokenMint, run_service, superuser_sql
 from services.auth.tests.conftest import FAST_HASH
+from services.tenant.tests.conftest import TEST_PII
 
 HOST = "api.univprepai.com"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -208,8 +209,8 @@ async def test_provision_activate_login_sheet_once_and_reprovision_creates_nothi
                       "parent_members": 35, "parents": 35, "links": 36, "links_all": 36}
     siblings = await m.sql(
         "SELECT count(DISTINCT parent_user_id) AS parents, count(*) AS links FROM tenant.parent_links l"
-        " JOIN tenant.students s ON s.id = l.student_id WHERE s.org_id = :o AND s.parent_phone = '01055550000'",
-        o=org)
+        " JOIN tenant.students s ON s.id = l.student_id WHERE s.org_id = :o AND s.parent_phone_index = :p",
+        o=org, p=TEST_PII.index.phone("01055550000"))
     assert (siblings[0].parents, siblings[0].links) == (1, 2)
     events = await m.sql("SELECT count(*) AS n FROM tenant.outbox WHERE event_type = 'parent_link.approved'")
     assert events[0].n == 36
@@ -253,6 +254,28 @@ async def test_provision_activate_login_sheet_once_and_reprovision_creates_nothi
     assert (await _provision(m, admin, import_id))["status"] == "succeeded"
     assert await _counts(m, org) == counts
     assert (await _sheet(m, admin, import_id)).status_code == 410
+
+    # Auth's keys hold no parent's phone or email: the blind index (hex). Mappings made before
+    # that (`parent:<phone or email>`) are renamed on the next provisioning: same accounts.
+    keys = [r.external_key for r in await m.sql(
+        "SELECT external_key FROM auth.provisioned_accounts WHERE org_id = :o AND external_key LIKE 'parent:%'", o=org)]
+    assert len(keys) == 35 and all(re.fullmatch(r"parent:[0-9a-f]{64}", k) for k in keys), keys[:3]
+    legacy: dict[str, str] = {}
+    for r in await m.sql("SELECT parent_phone_encrypted, parent_email_encrypted FROM tenant.students"
+                         " WHERE org_id = :o", o=org):
+        email = TEST_PII.open(r.parent_email_encrypted)
+        phone = TEST_PII.open(r.parent_phone_encrypted)
+        digest = TEST_PII.index.email(email) if email else TEST_PII.index.phone(phone)
+        legacy[f"parent:{digest.hex()}"] = f"parent:{email or phone}"
+    assert set(keys) <= set(legacy)
+    await m.sql("UPDATE auth.provisioned_accounts p SET external_key = t.o FROM unnest(CAST(:n AS text[]),"
+                " CAST(:l AS text[])) AS t(n, o) WHERE p.org_id = :o AND p.external_key = t.n",
+                o=org, n=keys, l=[legacy[k] for k in keys])
+    assert (await _provision(m, admin, import_id))["status"] == "succeeded"
+    assert await _counts(m, org) == counts  # no account or mapping more
+    again_keys = {r.external_key for r in await m.sql(
+        "SELECT external_key FROM auth.provisioned_accounts WHERE org_id = :o AND external_key LIKE 'parent:%'", o=org)}
+    assert again_keys == set(keys)
 
     # Reissue: new codes for provisioned accounts (not the linked one); old codes die.
     other = next(r for r in students if r["name"] == "Student 02")
@@ -396,8 +419,8 @@ async def test_parents_by_email_link_existing_accounts_and_the_html_sheet_is_tak
     assert {(e["row"], e["column"]) for e in detail["errors"]} == {(8, "parent_email"), (9, "parent_email")}
     assert {e["reason"] for e in detail["errors"]} == {"must be an email address",
                                                      "must differ from the student's email"}
-    stored = {r.name: r.parent_email for r in await m.sql(
-        "SELECT name, parent_email FROM tenant.students WHERE org_id = :o", o=org)}
+    stored = {r.name: TEST_PII.open(r.parent_email_encrypted) for r in await m.sql(
+        "SELECT name, parent_email_encrypted FROM tenant.students WHERE org_id = :o", o=org)}
     assert stored == {"Ann Lee": "mom@example.com", "Ben Lee": "mom@example.com", "Cal Park": "dad@example.com",
                       "Dee Kim": None, "Eve Kim": None, '<i>Ivy</i> & "Co"': None}
 
@@ -413,8 +436,8 @@ async def test_parents_by_email_link_existing_accounts_and_the_html_sheet_is_tak
     assert links["Cal Park"] == (dad, "dad@example.com")
     assert links["Dee Kim"] == links["Eve Kim"] and links["Dee Kim"][1].endswith("@roster.invalid")
     assert len({v[0] for v in links.values()}) == 4
-    parents = {r.email or r.phone: r.user_id for r in await m.sql(
-        "SELECT email, phone, user_id FROM tenant.parents WHERE org_id = :o", o=org)}
+    parents = {TEST_PII.open(r.email_encrypted) or TEST_PII.open(r.phone_encrypted): r.user_id for r in await m.sql(
+        "SELECT email_encrypted, phone_encrypted, user_id FROM tenant.parents WHERE org_id = :o", o=org)}
     assert parents == {"mom@example.com": links["Ann Lee"][0], "dad@example.com": dad,
                        "01070000004": links["Dee Kim"][0], "01070000005": links['<i>Ivy</i> & "Co"'][0]}
     members = await m.sql("SELECT count(*) AS n FROM tenant.memberships WHERE org_id = :o AND role = 'parent'", o=org)

@@ -1,5 +1,6 @@
-"""The zone's public pages on www. (landing, catalogue, sign in with the TOTP step, sign up)
-and app.'s home, which sends each role to its own pages."""
+"""The zone's public pages on www. (landing, catalogue, sign in with the TOTP step, sign up,
+forgot/reset password and email verification from the emailed links), app.'s home, which
+sends each role to its own pages, and app.'s account page (devices, recovery codes)."""
 from __future__ import annotations
 
 from fastapi import Request
@@ -10,6 +11,9 @@ from services.web.site import SiteDep, page_router
 from services.web.templating import render
 
 www = page_router("www")
+# The emailed-link pages: the token is in the URL fragment (never sent), but the page itself
+# must not be cached or leak its address to anything it loads.
+LINK_PAGE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 app = page_router("app")
 
 
@@ -33,6 +37,29 @@ async def signup(request: Request, site: SiteDep) -> HTMLResponse:
     return render(request, site, "public/signup.html", title=N_("Create an account"), script="public-signup")
 
 
+@www.get("/forgot-password", response_class=HTMLResponse, summary="Ask for a password reset link by email")
+async def forgot_password(request: Request, site: SiteDep) -> HTMLResponse:
+    return render(request, site, "public/forgot_password.html", title=N_("Forgot your password?"),
+                  script="public-forgot-password")
+
+
+@www.get("/reset-password", response_class=HTMLResponse, summary="Choose a new password (the emailed link)")
+async def reset_password(request: Request, site: SiteDep) -> HTMLResponse:
+    return render(request, site, "public/reset_password.html", title=N_("Choose a new password"),
+                  script="public-reset-password", headers=LINK_PAGE_HEADERS)
+
+
+@www.get("/verify-email", response_class=HTMLResponse, summary="Confirm an email address (the emailed link)")
+async def verify_email(request: Request, site: SiteDep) -> HTMLResponse:
+    return render(request, site, "public/verify_email.html", title=N_("Confirm your email address"),
+                  script="public-verify-email", headers=LINK_PAGE_HEADERS)
+
+
 @app.get("/", response_class=HTMLResponse, summary="Home: sends each role to its pages")
 async def home(request: Request, site: SiteDep) -> HTMLResponse:
     return render(request, site, "public/home.html", title=N_("Home"), script="public-home")
+
+
+@app.get("/account", response_class=HTMLResponse, summary="My account: email, signed-in devices, recovery codes")
+async def account(request: Request, site: SiteDep) -> HTMLResponse:
+    return render(request, site, "public/account.html", title=N_("My account"), script="public-account")

@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amcproto/auth/v1/auth.proto\x12\x0fmcproto.auth.v1\"\'\n\x16IntrospectTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\xa1\x01\n\x17IntrospectTokenResponse\x12\x0e\n\x06\x61\x63tive\x18\x01 \x01(\x08\x12\x0b\n\x03sub\x18\x02 \x01(\t\x12\x0f\n\x07zone_id\x18\x03 \x01(\x05\x12\x0e\n\x06org_id\x18\x04 \x01(\t\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x13\n\x0bpermissions\x18\x06 \x03(\t\x12\x0b\n\x03jti\x18\x07 \x01(\t\x12\x0b\n\x03\x65xp\x18\x08 \x01(\x03\x12\x0b\n\x03sid\x18\t \x01(\t\"G\n\x12LookupUsersRequest\x12\x0f\n\x07zone_id\x18\x01 \x01(\x05\x12\x0e\n\x06\x65mails\x18\x02 \x03(\t\x12\x10\n\x08user_ids\x18\x03 \x03(\t\"H\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07zone_id\x18\x02 \x01(\x05\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x04 \x01(\t\"0\n\x08UserList\x12$\n\x05users\x18\x01 \x03(\x0b\x32\x15.mcproto.auth.v1.User\"n\n\x0fProvisionPerson\x12\x14\n\x0c\x65xternal_key\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0f\n\x07reissue\x18\x04 \x01(\x08\x12\x0f\n\x07user_id\x18\x05 \x01(\t\"\x83\x01\n\x18ProvisionAccountsRequest\x12\x0f\n\x07zone_id\x18\x01 \x01(\x05\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x30\n\x06people\x18\x03 \x03(\x0b\x32 .mcproto.auth.v1.ProvisionPerson\x12\x14\n\x0crequested_by\x18\x04 \x01(\t\"\x96\x01\n\x12ProvisionedAccount\x12\x14\n\x0c\x65xternal_key\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x10\n\x08login_id\x18\x03 \x01(\t\x12\x32\n\x07outcome\x18\x04 \x01(\x0e\x32!.mcproto.auth.v1.ProvisionOutcome\x12\x13\n\x0b\x63ode_issued\x18\x05 \x01(\x08\"R\n\x19ProvisionAccountsResponse\x12\x35\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32#.mcproto.auth.v1.ProvisionedAccount\"e\n\x1aTakeActivationCodesRequest\x12\x0f\n\x07zone_id\x18\x01 \x01(\x05\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x10\n\x08user_ids\x18\x03 \x03(\t\x12\x14\n\x0crequested_by\x18\x04 \x01(\t\"U\n\x0e\x41\x63tivationCode\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08login_id\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x12\n\nexpires_at\x18\x04 \x01(\x03\"D\n\x12\x41\x63tivationCodeList\x12.\n\x05\x63odes\x18\x01 \x03(\x0b\x32\x1f.mcproto.auth.v1.ActivationCode*\x92\x01\n\x10ProvisionOutcome\x12!\n\x1dPROVISION_OUTCOME_UNSPECIFIED\x10\x00\x12\x1d\n\x19PROVISION_OUTCOME_CREATED\x10\x01\x12\x1e\n\x1aPROVISION_OUTCOME_EXISTING\x10\x02\x12\x1c\n\x18PROVISION_OUTCOME_LINKED\x10\x03\x32\x97\x03\n\x0b\x41uthService\x12\x64\n\x0fIntrospectToken\x12\'.mcproto.auth.v1.IntrospectTokenRequest\x1a(.mcproto.auth.v1.IntrospectTokenResponse\x12M\n\x0bLookupUsers\x12#.mcproto.auth.v1.LookupUsersRequest\x1a\x19.mcproto.auth.v1.UserList\x12j\n\x11ProvisionAccounts\x12).mcproto.auth.v1.ProvisionAccountsRequest\x1a*.mcproto.auth.v1.ProvisionAccountsResponse\x12g\n\x13TakeActivationCodes\x12+.mcproto.auth.v1.TakeActivationCodesRequest\x1a#.mcproto.auth.v1.ActivationCodeListb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amcproto/auth/v1/auth.proto\x12\x0fmcproto.auth.v1\"\'\n\x16IntrospectTokenRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\xa1\x01\n\x17IntrospectTokenResponse\x12\x0e\n\x06\x61\x63tive\x18\x01 \x01(\x08\x12\x0b\n\x03sub\x18\x02 \x01(\t\x12\x0f\n\x07zone_id\x18\x03 \x01(\x05\x12\x0e\n\x06org_id\x18\x04 \x01(\t\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x13\n\x0bpermissions\x18\x06 \x03(\t\x12\x0b\n\x03jti\x18\x07 \x01(\t\x12\x0b\n\x03\x65xp\x18\x08 \x01(\x03\x12\x0b\n\x03sid\x18\t \x01(\t\"G\n\x12LookupUsersRequest\x12\x0f\n\x07zone_id\x18\x01 \x01(\x05\x12\x0e\n\x06\x65mails\x18\x02 \x03(\t\x12\x10\n\x08user_ids\x18\x03 \x03(\t\"H\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07zone_id\x18\x02 \x01(\x05\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x04 \x01(\t\"0\n\x08UserList\x12$\n\x05users\x18\x01 \x03(\x0b\x32\x15.mcproto.auth.v1.User\"\x8d\x01\n\x0fProvisionPerson\x12\x14\n\x0c\x65xternal_key\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0f\n\x07reissue\x18\x04 \x01(\x08\x12\x0f\n\x07user_id\x18\x05 \x01(\t\x12\x1d\n\x15previous_external_key\x18\x06 \x01(\t\"\x83\x01\n\x18ProvisionAccountsRequest\x12\x0f\n\x07zone_id\x18\x01 \x01(\x05\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x30\n\x06people\x18\x03 \x03(\x0b\x32 .mcproto.auth.v1.ProvisionPerson\x12\x14\n\x0crequested_by\x18\x04 \x01(\t\"\x96\x01\n\x12ProvisionedAccount\x12\x14\n\x0c\x65xternal_key\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x10\n\x08login_id\x18\x03 \x01(\t\x12\x32\n\x07outcome\x18\x04 \x01(\x0e\x32!.mcproto.auth.v1.ProvisionOutcome\x12\x13\n\x0b\x63ode_issued\x18\x05 \x01(\x08\"R\n\x19ProvisionAccountsResponse\x12\x35\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32#.mcproto.auth.v1.ProvisionedAccount\"e\n\x1aTakeActivationCodesRequest\x12\x0f\n\x07zone_id\x18\x01 \x01(\x05\x12\x0e\n\x06org_id\x18\x02 \x01(\t\x12\x10\n\x08user_ids\x18\x03 \x03(\t\x12\x14\n\x0crequested_by\x18\x04 \x01(\t\"U\n\x0e\x41\x63tivationCode\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08login_id\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x12\n\nexpires_at\x18\x04 \x01(\x03\"D\n\x12\x41\x63tivationCodeList\x12.\n\x05\x63odes\x18\x01 \x03(\x0b\x32\x1f.mcproto.auth.v1.ActivationCode*\x92\x01\n\x10ProvisionOutcome\x12!\n\x1dPROVISION_OUTCOME_UNSPECIFIED\x10\x00\x12\x1d\n\x19PROVISION_OUTCOME_CREATED\x10\x01\x12\x1e\n\x1aPROVISION_OUTCOME_EXISTING\x10\x02\x12\x1c\n\x18PROVISION_OUTCOME_LINKED\x10\x03\x32\x97\x03\n\x0b\x41uthService\x12\x64\n\x0fIntrospectToken\x12\'.mcproto.auth.v1.IntrospectTokenRequest\x1a(.mcproto.auth.v1.IntrospectTokenResponse\x12M\n\x0bLookupUsers\x12#.mcproto.auth.v1.LookupUsersRequest\x1a\x19.mcproto.auth.v1.UserList\x12j\n\x11ProvisionAccounts\x12).mcproto.auth.v1.ProvisionAccountsRequest\x1a*.mcproto.auth.v1.ProvisionAccountsResponse\x12g\n\x13TakeActivationCodes\x12+.mcproto.auth.v1.TakeActivationCodesRequest\x1a#.mcproto.auth.v1.ActivationCodeListb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mcproto.auth.v1.auth_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROVISIONOUTCOME']._serialized_start=1193
-  _globals['_PROVISIONOUTCOME']._serialized_end=1339
+  _globals['_PROVISIONOUTCOME']._serialized_start=1225
+  _globals['_PROVISIONOUTCOME']._serialized_end=1371
   _globals['_INTROSPECTTOKENREQUEST']._serialized_start=47
   _globals['_INTROSPECTTOKENREQUEST']._serialized_end=86
   _globals['_INTROSPECTTOKENRESPONSE']._serialized_start=89
@@ -43,20 +43,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USER']._serialized_end=397
   _globals['_USERLIST']._serialized_start=399
   _globals['_USERLIST']._serialized_end=447
-  _globals['_PROVISIONPERSON']._serialized_start=449
-  _globals['_PROVISIONPERSON']._serialized_end=559
-  _globals['_PROVISIONACCOUNTSREQUEST']._serialized_start=562
-  _globals['_PROVISIONACCOUNTSREQUEST']._serialized_end=693
-  _globals['_PROVISIONEDACCOUNT']._serialized_start=696
-  _globals['_PROVISIONEDACCOUNT']._serialized_end=846
-  _globals['_PROVISIONACCOUNTSRESPONSE']._serialized_start=848
-  _globals['_PROVISIONACCOUNTSRESPONSE']._serialized_end=930
-  _globals['_TAKEACTIVATIONCODESREQUEST']._serialized_start=932
-  _globals['_TAKEACTIVATIONCODESREQUEST']._serialized_end=1033
-  _globals['_ACTIVATIONCODE']._serialized_start=1035
-  _globals['_ACTIVATIONCODE']._serialized_end=1120
-  _globals['_ACTIVATIONCODELIST']._serialized_start=1122
-  _globals['_ACTIVATIONCODELIST']._serialized_end=1190
-  _globals['_AUTHSERVICE']._serialized_start=1342
-  _globals['_AUTHSERVICE']._serialized_end=1749
+  _globals['_PROVISIONPERSON']._serialized_start=450
+  _globals['_PROVISIONPERSON']._serialized_end=591
+  _globals['_PROVISIONACCOUNTSREQUEST']._serialized_start=594
+  _globals['_PROVISIONACCOUNTSREQUEST']._serialized_end=725
+  _globals['_PROVISIONEDACCOUNT']._serialized_start=728
+  _globals['_PROVISIONEDACCOUNT']._serialized_end=878
+  _globals['_PROVISIONACCOUNTSRESPONSE']._serialized_start=880
+  _globals['_PROVISIONACCOUNTSRESPONSE']._serialized_end=962
+  _globals['_TAKEACTIVATIONCODESREQUEST']._serialized_start=964
+  _globals['_TAKEACTIVATIONCODESREQUEST']._serialized_end=1065
+  _globals['_ACTIVATIONCODE']._serialized_start=1067
+  _globals['_ACTIVATIONCODE']._serialized_end=1152
+  _globals['_ACTIVATIONCODELIST']._serialized_start=1154
+  _globals['_ACTIVATIONCODELIST']._serialized_end=1222
+  _globals['_AUTHSERVICE']._serialized_start=1374
+  _globals['_AUTHSERVICE']._serialized_end=1781
 # @@protoc_insertion_point(module_scope)

@@ -75,18 +75,20 @@ class UserList(_message.Message):
     def __init__(self, users: _Optional[_Iterable[_Union[User, _Mapping]]] = ...) -> None: ...
 
 class ProvisionPerson(_message.Message):
-    __slots__ = ("external_key", "display_name", "email", "reissue", "user_id")
+    __slots__ = ("external_key", "display_name", "email", "reissue", "user_id", "previous_external_key")
     EXTERNAL_KEY_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     REISSUE_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_EXTERNAL_KEY_FIELD_NUMBER: _ClassVar[int]
     external_key: str
     display_name: str
     email: str
     reissue: bool
     user_id: str
-    def __init__(self, external_key: _Optional[str] = ..., display_name: _Optional[str] = ..., email: _Optional[str] = ..., reissue: _Optional[bool] = ..., user_id: _Optional[str] = ...) -> None: ...
+    previous_external_key: str
+    def __init__(self, external_key: _Optional[str] = ..., display_name: _Optional[str] = ..., email: _Optional[str] = ..., reissue: _Optional[bool] = ..., user_id: _Optional[str] = ..., previous_external_key: _Optional[str] = ...) -> None: ...
 
 class ProvisionAccountsRequest(_message.Message):
     __slots__ = ("zone_id", "org_id", "people", "requested_by")

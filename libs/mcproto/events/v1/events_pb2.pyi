@@ -1,6 +1,8 @@
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -187,3 +189,41 @@ class ArenaRatingChanged(_message.Message):
     rd_after: float
     provisional: bool
     def __init__(self, match_id: _Optional[str] = ..., user_id: _Optional[str] = ..., topic: _Optional[str] = ..., reason: _Optional[str] = ..., rating_before: _Optional[float] = ..., rating_after: _Optional[float] = ..., rd_after: _Optional[float] = ..., provisional: _Optional[bool] = ...) -> None: ...
+
+class AuditActor(_message.Message):
+    __slots__ = ("user_id", "role", "kind")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    role: str
+    kind: str
+    def __init__(self, user_id: _Optional[str] = ..., role: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
+
+class AuditTarget(_message.Message):
+    __slots__ = ("type", "id")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    id: str
+    def __init__(self, type: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+
+class AuditRecorded(_message.Message):
+    __slots__ = ("service", "action", "actor", "target", "before", "after", "trace_id", "occurred_at")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    action: str
+    actor: AuditActor
+    target: AuditTarget
+    before: _struct_pb2.Struct
+    after: _struct_pb2.Struct
+    trace_id: str
+    occurred_at: str
+    def __init__(self, service: _Optional[str] = ..., action: _Optional[str] = ..., actor: _Optional[_Union[AuditActor, _Mapping]] = ..., target: _Optional[_Union[AuditTarget, _Mapping]] = ..., before: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., after: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., trace_id: _Optional[str] = ..., occurred_at: _Optional[str] = ...) -> None: ...

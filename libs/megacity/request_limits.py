@@ -1,0 +1,121 @@
+"""Shape limits on what a request may ask the service to parse, for every service.
+
+Size alone does not bound the work: a 16 MB JSON body (the buffered-body limit,
+megacity.request_text) can hold a million-element array or a document nested thousands deep,
+which the JSON parser, pydantic and the text guard each walk again (a deep one ended in a
+RecursionError, a 500). A query string is parsed into every dependency that reads it. So:
+
+- JSON nesting deeper than MAX_JSON_DEPTH: `422 request.too_deep`;
+- a JSON array with more than MAX_JSON_ARRAY_ITEMS items: `422 request.too_many_items`;
+- a query string over MAX_QUERY_BYTES: `414 request.query_too_long`.
+
+Header size is the edge's (Traefik `maxHeaderBytes`, 431). Most bodies are judged without a
+parse: a document with fewer brackets than the depth limit cannot be too deep, one with fewer
+commas than the item limit cannot hold too long an array.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from megacity.errors import AppError
+
+MAX_JSON_DEPTH = 32
+MAX_JSON_ARRAY_ITEMS = 10_000
+MAX_QUERY_BYTES = 4096
+
+TOO_DEEP = (422, "request.too_deep", f"JSON bodies may nest at most {MAX_JSON_DEPTH} levels deep")
+TOO_MANY_ITEMS = (422, "request.too_many_items", f"JSON arrays may hold at most {MAX_JSON_ARRAY_ITEMS} items")
+QUERY_TOO_LONG = (414, "request.query_too_long", f"The query string is limited to {MAX_QUERY_BYTES} bytes")
+
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _is_json(scope: Scope) -> bool:
+    for k, v in scope["headers"]:
+        if k == b"content-type":
+            media: bytes = v.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
+    return False
+
+
+def json_shape_error(body: bytes) -> tuple[int, str, str] | None:
+    """TOO_DEEP or TOO_MANY_ITEMS for a JSON body past a limit; None otherwise (also for a body
+    that is not JSON at all: the endpoint answers its own 422 for that)."""
+    may_be_deep = body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH
+    may_be_long = body.count(b",") >= MAX_JSON_ARRAY_ITEMS
+    if not (may_be_deep or may_be_long):
+        return None
+    try:
+        doc = json.loads(body)
+    except RecursionError:
+        return TOO_DEEP
+    except ValueError:
+        return None
+    # Iterative walk: (value, depth of the container holding it).
+    stack: list[tuple[Any, int]] = [(doc, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            if len(item) > MAX_JSON_ARRAY_ITEMS:
+                return TOO_MANY_ITEMS
+            children = item
+        else:
+            continue
+        if depth + 1 > MAX_JSON_DEPTH:
+            return TOO_DEEP
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return None
+
+
+class RequestShapeGuard:
+    """Pure ASGI, inside RequestTextGuard: the body it reads here is already bounded by size and
+    buffered; it is replayed to the app unchanged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
+            await _send_problem(scope, send, AppError(*QUERY_TOO_LONG))
+            return
+        if scope["method"] in _BODY_METHODS and _is_json(scope):
+            messages: list[Message] = []
+            chunks: list[bytes] = []
+            while True:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request":
+                    break
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+            error = json_shape_error(b"".join(chunks))
+            if error is not None:
+                await _send_problem(scope, send, AppError(*error))
+                return
+            receive = _replay(messages, receive)
+        await self.app(scope, receive, send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    async def replay() -> Message:
+        if messages:
+            return messages.pop(0)
+        return await receive()
+
+    return replay
+
+
+async def _send_problem(scope: Scope, send: Send, err: AppError) -> None:
+    body = json.dumps(err.problem(scope["path"].replace("\x00", "\\x00"))).encode()
+    await send({"type": "http.response.start", "status": err.status,
+                "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,1 @@
+"""My sessions: the signed-in devices of the caller, and signing one out."""

@@ -1,0 +1,1 @@
+"""Retention of auth's audit tables (one year) and its outbox/inbox (`service.run_retention`)."""
