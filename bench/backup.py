@@ -13,13 +13,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
-from scripts import local_deps
 from scripts.backup import pgbackrest
-from scripts.backup.cluster import Cluster, free_port, pgserver_bindir
+from scripts.backup.cluster import Cluster, free_port, new_cluster, pgserver_bindir
 from scripts.backup.config import BackupConfig, pgbackrest_bin
 
 TARGET_MB = int(os.environ.get("MC_BENCH_BACKUP_MB", "1024"))
@@ -59,17 +57,8 @@ def run() -> str:
     bindir = pgserver_bindir()
     if shutil.which(pgbackrest_bin()) is None or bindir is None:
         return "## Backup and restore (pgBackRest, issue #17)\n\nNot run: needs pgbackrest and pgserver (make setup).\n"
-    base = Path(tempfile.mkdtemp(prefix="mc-bench-backup-", dir="/tmp"))
-    base.chmod(0o755)
-    user = local_deps._run_as()  # postgres refuses root: the unprivileged `pgserver` user, as `make run`
-    data = base / "data"
-    data.mkdir(mode=0o700)
-    if user:
-        shutil.chown(base, user, user)
-        shutil.chown(data, user, user)
-    subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--no-locale"], user=user,
-                   check=True, capture_output=True)
-    cluster = Cluster(data=data, port=free_port(), socket_dir=base, user="postgres", bindir=bindir)
+    cluster = new_cluster(bindir, "mc-bench-backup-")
+    base, data = cluster.socket_dir, cluster.data
     cfg = BackupConfig(pg_data=data, pg_port=cluster.port, pg_socket=base, state=base / "state", repo_path=base / "repo1",
                        cipher_pass="bench-passphrase",
                        # MC_BENCH_BACKUP_BLOCK=n: file-level incrementals, for comparison

@@ -34,6 +34,20 @@ _ADDRESS_IN_BRACKETS = re.compile(r"<[^<>\s]*@[^<>\s]*>")  # how servers echo an
 _DEFAULT_PORTS = {"tls": 465, "starttls": 587, "auto": 587, "none": 25}
 
 
+MAX_RETRY_SECONDS = 3600.0
+# Login ids provisioning generates for students without an email: no mailbox behind them.
+NO_MAILBOX_DOMAINS = ("roster.invalid",)
+
+
+def has_mailbox(address: str) -> bool:
+    return address.rpartition("@")[2] not in NO_MAILBOX_DOMAINS
+
+
+def retry_delay(retry_seconds: float, attempts: int) -> float:
+    """How long a queued mail waits after its `attempts`-th failed try: doubling, capped at an hour."""
+    return float(min(retry_seconds * 2 ** max(attempts - 1, 0), MAX_RETRY_SECONDS))
+
+
 @dataclass(frozen=True)
 class SmtpConfig:
     host: str

@@ -21,6 +21,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from megacity.errors import AppError
+from megacity.request_text import replay, send_problem
 
 MAX_JSON_DEPTH = 32
 MAX_JSON_ARRAY_ITEMS = 10_000
@@ -84,7 +85,7 @@ class RequestShapeGuard:
             await self.app(scope, receive, send)
             return
         if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
-            await _send_problem(scope, send, AppError(*QUERY_TOO_LONG))
+            await send_problem(scope, send, AppError(*QUERY_TOO_LONG))
             return
         if scope["method"] in _BODY_METHODS and _is_json(scope):
             messages: list[Message] = []
@@ -99,23 +100,7 @@ class RequestShapeGuard:
                     break
             error = json_shape_error(b"".join(chunks))
             if error is not None:
-                await _send_problem(scope, send, AppError(*error))
+                await send_problem(scope, send, AppError(*error))
                 return
-            receive = _replay(messages, receive)
+            receive = replay(messages, receive)
         await self.app(scope, receive, send)
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    async def replay() -> Message:
-        if messages:
-            return messages.pop(0)
-        return await receive()
-
-    return replay
-
-
-async def _send_problem(scope: Scope, send: Send, err: AppError) -> None:
-    body = json.dumps(err.problem(scope["path"].replace("\x00", "\\x00"))).encode()
-    await send({"type": "http.response.start", "status": err.status,
-                "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})

@@ -106,12 +106,12 @@ class RequestTextGuard:
             try:
                 messages, body = await _read_body(scope, receive)
             except BodyTooLarge:
-                await _send_problem(scope, send, AppError(*TOO_LARGE))
+                await send_problem(scope, send, AppError(*TOO_LARGE))
                 return
             bad = _check_body(kind, body)
-            receive = _replay(messages, receive)
+            receive = replay(messages, receive)
         if bad is not None:
-            await _send_problem(scope, send, unstorable_error(bad))
+            await send_problem(scope, send, unstorable_error(bad))
             return
         await self.app(scope, receive, send)
 
@@ -166,16 +166,18 @@ async def _read_body(scope: Scope, receive: Receive) -> tuple[list[Message], byt
     return messages, b"".join(chunks)
 
 
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    async def replay() -> Message:
+def replay(messages: list[Message], receive: Receive) -> Receive:
+    """`receive` giving back the buffered `messages` first, so the app reads the body unchanged."""
+    async def next_message() -> Message:
         if messages:
             return messages.pop(0)
         return await receive()
 
-    return replay
+    return next_message
 
 
-async def _send_problem(scope: Scope, send: Send, err: AppError) -> None:
+async def send_problem(scope: Scope, send: Send, err: AppError) -> None:
+    """`err` as a problem+json response, from a pure ASGI guard (before the app's handlers)."""
     body = json.dumps(err.problem(scope["path"].replace("\x00", "\\x00"))).encode()
     await send({"type": "http.response.start", "status": err.status,
                 "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})

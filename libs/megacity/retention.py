@@ -45,6 +45,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from megacity.db.partitions import DEFINER_PLPGSQL
 from megacity.db.tenant import TenantContext, system_transaction, tenant_transaction
 from megacity.events.outbox import prune
 from megacity.telemetry.logs import get_logger
@@ -346,10 +347,7 @@ async def _release(conn: AsyncConnection, name: str) -> None:
 _DROP_PARTITIONS = """
 CREATE OR REPLACE FUNCTION __SCHEMA__.drop_month_partitions_before(p_parent text, p_cutoff timestamptz)
 RETURNS integer
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, __SCHEMA__, pg_temp
-SET lock_timeout = '2s'
+""" + DEFINER_PLPGSQL + """SET lock_timeout = '2s'
 AS $$
 DECLARE
     r record;
@@ -398,10 +396,7 @@ $$"""
 _OWNER_DELETE = """
 CREATE OR REPLACE FUNCTION __FUNCTION__(p_zone integer, p_cutoff timestamptz, p_limit integer)
 RETURNS integer
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, __SCHEMA__, pg_temp
-AS $$
+""" + DEFINER_PLPGSQL + """AS $$
 DECLARE
     deleted integer;
 BEGIN

@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +100,48 @@ async def superuser_sql(engine: AsyncEngine, query: str, **params: Any) -> list[
     async with engine.begin() as conn:
         result = await conn.execute(text(query), params)
         return list(result.all()) if result.returns_rows else []
+
+
+def audit_outbox_sql(service: str, param: str = ":t") -> str:
+    """The audit events of one action in `service`'s outbox, oldest first (`param`: the
+    driver's placeholder for `audit.<action>`)."""
+    return (f"SELECT subject, zone_id, org_id, payload FROM {service}.outbox"
+            f" WHERE event_type = {param} ORDER BY id")
+
+
+def audit_records(rows: Iterable[Any], *, service: str, action: str, zone_id: int) -> list[dict[str, Any]]:
+    """Each (subject, zone_id, org_id, payload) row of `audit_outbox_sql`, checked as every audit
+    event must be (subject, zone, service, action, the request's trace id), as its payload with
+    `org_id` added: what a service's audit test asserts on."""
+    records = []
+    for subject, row_zone, org_id, payload in rows:
+        assert subject == f"audit.{action}" and row_zone == zone_id
+        assert payload["service"] == service and payload["action"] == action
+        assert payload["trace_id"] and len(payload["trace_id"]) == 32
+        records.append({**payload, "org_id": org_id})
+    return records
+
+
+@asynccontextmanager
+async def outbox_audits(db: TestDatabase, service: str, zone_id: int
+                        ) -> AsyncIterator[Callable[[str], Awaitable[list[dict[str, Any]]]]]:
+    """`read(action)`: `audit_records` of `service`'s outbox, read past RLS on one superuser
+    connection kept for the block."""
+    truth = db.superuser_engine()
+
+    async def read(action: str) -> list[dict[str, Any]]:
+        rows = await superuser_sql(truth, audit_outbox_sql(service), t=f"audit.{action}")
+        return audit_records(rows, service=service, action=action, zone_id=zone_id)
+
+    try:
+        yield read
+    finally:
+        await truth.dispose()
+
+
+def audit_actor(actor: Any) -> dict[str, Any]:
+    """The `actor` of an audit event a user's request left (`actor`: a test's actor)."""
+    return {"user_id": str(actor.user_id), "role": actor.role, "kind": "user"}
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import pwd
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +146,25 @@ class Cluster:
                 pass
             time.sleep(0.2)
         raise BackupError(f"the restored cluster in {self.data} is still in recovery after {timeout:.0f}s")
+
+
+def new_cluster(bindir: Path, prefix: str, *initdb_options: str) -> Cluster:
+    """A fresh, stopped cluster for a test or the bench: initdb (superuser `postgres`, trust) into
+    `data/` of a new folder under /tmp, which is also its socket folder, owned by the OS user
+    postgres runs as (`pgserver` when we are root: postgres refuses root, as in `make run`)."""
+    from scripts import local_deps  # not in the backup image, which never makes a cluster
+
+    base = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    base.chmod(0o755)
+    user = local_deps._run_as()
+    data = base / "data"
+    data.mkdir(mode=0o700)
+    if user:
+        shutil.chown(base, user, user)
+        shutil.chown(data, user, user)
+    subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", *initdb_options,
+                    "--no-locale"], user=user, check=True, capture_output=True)
+    return Cluster(data=data, port=free_port(), socket_dir=base, user="postgres", bindir=bindir)
 
 
 def running_cluster(data: Path, user: str = "postgres") -> Cluster:

@@ -21,9 +21,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from scripts import local_deps
 from scripts.backup import pgbackrest
-from scripts.backup.cluster import Cluster, free_port, pgserver_bindir
+from scripts.backup.cluster import Cluster, free_port, new_cluster, pgserver_bindir
 from scripts.backup.config import BackupConfig, config_from_env, pgbackrest_bin
 
 BUCKET = "mc-backups"
@@ -91,7 +90,11 @@ def s3_server() -> Iterator[S3Server]:
         yield S3Server(port, ca_file)
     finally:
         proc.terminate()
-        proc.wait(10)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:  # a client's keep-alive connection can hold a graceful stop
+            proc.kill()
+            proc.wait(10)
         shutil.rmtree(certs, ignore_errors=True)
 
 
@@ -100,17 +103,8 @@ def stack(s3_server: S3Server) -> Iterator[Stack]:
     """initdb + start (archive_mode=on) as the unprivileged OS user, then `configure` the way `make backup` does
     (conf file, ALTER SYSTEM archive_command, stanza-create, check), and a first full backup in both repos."""
     bindir = require_tools()
-    base = Path(tempfile.mkdtemp(prefix="mc-backup-test-", dir="/tmp"))
-    base.chmod(0o755)
-    user = local_deps._run_as()  # postgres refuses root: the unprivileged `pgserver` user, as `make run`
-    data = base / "data"
-    data.mkdir(mode=0o700)
-    if user:
-        shutil.chown(base, user, user)
-        shutil.chown(data, user, user)
-    subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "utf8",
-                    "--no-locale"], user=user, check=True, capture_output=True)
-    cluster = Cluster(data=data, port=free_port(), socket_dir=base, user="postgres", bindir=bindir)
+    cluster = new_cluster(bindir, "mc-backup-test-", "-E", "utf8")
+    base, data = cluster.socket_dir, cluster.data
     env = {"MC_BACKUP_STATE_DIR": str(base / "state"), "MC_BACKUP_REPO_PATH": str(base / "repo1"),
            "MC_BACKUP_CIPHER_PASS": "test-repo1-passphrase", "MC_BACKUP_S3_ENDPOINT": f"https://127.0.0.1:{s3_server.port}",
            "MC_BACKUP_S3_BUCKET": BUCKET, "MC_BACKUP_S3_KEY": "test", "MC_BACKUP_S3_KEY_SECRET": "test",

@@ -47,7 +47,8 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 def main(port: int, folder: Path) -> None:
     cert, key = self_signed(folder)
     app = WSGIMiddleware(DomainDispatcherApplication(create_backend_app))
-    uvicorn.run(app, host="127.0.0.1", port=port, ssl_certfile=str(cert), ssl_keyfile=str(key), log_level="warning")
+    uvicorn.run(app, host="127.0.0.1", port=port, ssl_certfile=str(cert), ssl_keyfile=str(key), log_level="warning",
+                timeout_graceful_shutdown=2)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,17 @@ from megacity.db.rls import tenant_rls_statements
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
+# The header of every owner's SECURITY DEFINER function in libs (here and megacity.retention):
+# search_path pins pg_catalog first and pg_temp LAST (see above).
+DEFINER_PLPGSQL = """LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, __SCHEMA__, pg_temp
+"""
+
 _FUNCTION = """
 CREATE OR REPLACE FUNCTION __SCHEMA__.ensure_month_partitions(p_from date, p_months integer)
 RETURNS integer
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, __SCHEMA__, pg_temp
-AS $$
+""" + DEFINER_PLPGSQL + """AS $$
 DECLARE
     parent text;
     m date;

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from megacity.testing import superuser_sql
+from megacity.testing import audit_actor, outbox_audits
 from services.arena.tests.conftest import ZONE, ArenaApp
 from services.arena.tests.test_appeals import CLOSE
 from services.arena.tests.test_ratings import apply, finished_match
@@ -19,32 +19,15 @@ MC = {"type": "mc", "content": "Which particle carries no electric charge?", "ch
 
 @pytest.fixture
 async def audits(span_exporter, arena: ArenaApp) -> AsyncIterator:
-    truth = arena.db.superuser_engine()
-
-    async def read(action: str) -> list[dict]:
-        rows = await superuser_sql(truth, "SELECT subject, zone_id, org_id, payload FROM arena.outbox"
-                                   " WHERE event_type = :t ORDER BY id", t=f"audit.{action}")
-        for r in rows:
-            assert r.subject == f"audit.{action}" and r.zone_id == ZONE
-            assert r.payload["service"] == "arena" and r.payload["action"] == action
-            assert r.payload["trace_id"] and len(r.payload["trace_id"]) == 32
-        return [{**r.payload, "org_id": r.org_id} for r in rows]
-
-    try:
+    async with outbox_audits(arena.db, "arena", ZONE) as read:
         yield read
-    finally:
-        await truth.dispose()
-
-
-def _who(actor) -> dict:
-    return {"user_id": str(actor.user_id), "role": actor.role, "kind": "user"}
 
 
 async def test_question_bank_changes_are_audited(audits, arena: ArenaApp) -> None:
     teacher = arena.actor("teacher")
     created = await arena.ok("POST", BASE, teacher, 201, json=MC)
     [c] = await audits("arena.question.created")
-    assert c["actor"] == _who(teacher) and c["org_id"] == arena.org_a
+    assert c["actor"] == audit_actor(teacher) and c["org_id"] == arena.org_a
     assert c["target"] == {"type": "question", "id": created["id"]}
     assert c["after"]["type"] == "mc" and c["after"]["shared"] is False
     assert "neutron" not in str(c)  # a summary, not the question and its answer
@@ -69,7 +52,7 @@ async def test_appeal_decisions_are_audited(audits, arena: ArenaApp) -> None:
     await arena.ok("POST", f"/api/v1/arena/appeals/{made['id']}/decide", moderator,
                    json={"decision": "overturned", "verdict": "correct", "feedback": "an accepted form"})
     [o] = await audits("arena.appeal.overturned")
-    assert o["actor"] == _who(moderator) and o["org_id"] == arena.org_b
+    assert o["actor"] == audit_actor(moderator) and o["org_id"] == arena.org_b
     assert o["target"] == {"type": "appeal", "id": made["id"]}
     assert o["before"] == {"status": "open", "verdict": "wrong"}
     assert o["after"]["verdict"] == "correct" and o["after"]["refunds"] == 1 and o["after"]["round"] == 2
@@ -84,5 +67,5 @@ async def test_an_upheld_appeal_is_audited(audits, arena: ArenaApp) -> None:
     await arena.ok("POST", f"/api/v1/arena/appeals/{made['id']}/decide", zone_admin,
                    json={"decision": "upheld", "feedback": "the question asks for the country"})
     [u] = await audits("arena.appeal.upheld")
-    assert u["actor"] == _who(zone_admin) and u["org_id"] == arena.org_a  # the player's org, for its org admins
+    assert u["actor"] == audit_actor(zone_admin) and u["org_id"] == arena.org_a  # the player's org, for its org admins
     assert u["after"]["status"] == "upheld" and u["after"]["verdict"] is None and u["after"]["refunds"] == 0

@@ -14,7 +14,6 @@ answer and the write of `sent` sends it again).
 """
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import time
@@ -22,7 +21,8 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from megacity.mail import Mailer
+from megacity.background_loop import BackgroundLoop
+from megacity.mail import Mailer, has_mailbox, retry_delay
 from megacity.runtime import Resources
 from megacity.telemetry.logs import get_logger
 from megacity.zones import Zone, registry
@@ -39,14 +39,7 @@ POLL_SECONDS = 2.0
 # waits its full SMTP timeout (10 x 10 s default, well under 300 s), or another replica re-claims it.
 BATCH = 10
 LEASE_SECONDS = 300.0
-MAX_RETRY_SECONDS = 3600.0
 STALE_SWEEP_SECONDS = 60.0  # how often the pass also skips mails whose link has died
-# Login ids provisioning generates for students without an email: no mailbox behind them.
-NO_MAILBOX_DOMAINS = ("roster.invalid",)
-
-
-def has_mailbox(address: str) -> bool:
-    return address.rpartition("@")[2] not in NO_MAILBOX_DOMAINS
 
 
 async def queue(s: AsyncSession, st: AuthState, *, zone_id: int, user_id: uuid.UUID, kind: str, to_address: str,
@@ -74,33 +67,13 @@ async def sweep_stale(res: Resources, settings: AuthSettings) -> int:
     return skipped
 
 
-def retry_delay(retry_seconds: float, attempts: int) -> float:
-    return min(retry_seconds * 2 ** max(attempts - 1, 0), MAX_RETRY_SECONDS)
-
-
-class AccountEmails:
+class AccountEmails(BackgroundLoop):
     """The sending loop: `start()` on service start, `close()` on stop; `run_once()` is one pass."""
 
     def __init__(self, res: Resources, st: AuthState, mailer: Mailer, *, poll_seconds: float = POLL_SECONDS) -> None:
-        self.res, self.st, self.mailer, self.poll_seconds = res, st, mailer, poll_seconds
-        self._task: asyncio.Task[None] | None = None
+        super().__init__("account emails", log, poll_seconds)
+        self.res, self.st, self.mailer = res, st, mailer
         self._swept_at = -STALE_SWEEP_SECONDS
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="account-emails")
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the sender
-                log.warning("account emails: pass failed; retrying", exc_info=True)
-            await asyncio.sleep(self.poll_seconds)
 
     async def run_once(self) -> int:
         """Send every due email of every zone; returns how many were sent."""

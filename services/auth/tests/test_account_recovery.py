@@ -6,11 +6,8 @@ on the new tables."""
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import hashlib
 import re
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,9 +18,9 @@ from urllib.parse import unquote
 import pyotp
 import pytest
 import sqlalchemy.exc
-from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
+from megacity.smtp_testing import SmtpServer
 from services.auth.db_scope import user_transaction
 from services.auth.tests.conftest import PASSWORD, bearer, host, totp_now
 
@@ -34,62 +31,15 @@ CODES = "/api/v1/auth/mfa/recovery-codes"
 SESSIONS = "/api/v1/auth/sessions"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Inbox:
-    """aiosmtpd handler keeping every accepted message with its recipients."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, EmailMessage]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        self.messages.extend((rcpt, msg) for rcpt in envelope.rcpt_tos)
-        return "250 Message accepted"
-
-    def to(self, address: str, path: str | None = None) -> list[EmailMessage]:
-        return [m for rcpt, m in self.messages if rcpt == address
-                and (path is None or path in m.get_content())]
-
-    async def wait(self, address: str, path: str, count: int = 1, timeout: float = 15.0) -> list[EmailMessage]:
-        deadline = time.monotonic() + timeout
-        while len(self.to(address, path)) < count:
-            assert time.monotonic() < deadline, f"no mail to {address} with {path}: {self.messages}"
-            await asyncio.sleep(0.05)
-        return self.to(address, path)
-
-
 def token_of(msg: EmailMessage, path: str) -> str:
     found = re.search(re.escape(path) + r"#token=(\S+)", msg.get_content())
     assert found, msg.get_content()
     return unquote(found.group(1))
 
 
-class Smtp(Inbox):
-    """A real SMTP server on a fixed free port that a test may stop and start again."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.port = _free_port()
-        self._controller: Controller | None = None
-
-    def start(self) -> None:
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-
 @pytest.fixture
-def smtp() -> Iterator[Smtp]:
-    server = Smtp()
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
     server.start()
     try:
         yield server
@@ -98,13 +48,13 @@ def smtp() -> Iterator[Smtp]:
 
 
 @pytest.fixture
-def auth_overrides(smtp: Smtp) -> dict[str, Any]:
+def auth_overrides(smtp: SmtpServer) -> dict[str, Any]:
     return {"smtp_url": f"smtp://127.0.0.1:{smtp.port}", "smtp_security": "none",
             "smtp_from": "한빛 MegaCity <no-reply@univprepai.example>", "smtp_timeout_seconds": 5,
             "account_email_poll_seconds": 0.1, "smtp_retry_seconds": 0.2, "password_reset_per_email_per_hour": 3}
 
 
-async def test_smtp_down_the_mail_waits_and_is_sent_once_it_is_back(env, smtp: Smtp) -> None:
+async def test_smtp_down_the_mail_waits_and_is_sent_once_it_is_back(env, smtp: SmtpServer) -> None:
     user_id = await env.register("retry@example.com")
     smtp.stop()
     assert (await env.client.post(RESET, json={"email": "retry@example.com"}, headers=host())).status_code == 202
@@ -122,7 +72,7 @@ async def test_smtp_down_the_mail_waits_and_is_sent_once_it_is_back(env, smtp: S
     assert ok.status_code == 204, ok.text
 
 
-async def test_password_reset_happy_path_single_use(env, smtp: Smtp) -> None:
+async def test_password_reset_happy_path_single_use(env, smtp: SmtpServer) -> None:
     user_id = await env.register("minji@example.com")
     old = await env.tokens("minji@example.com")
     resp = await env.client.post(RESET, json={"email": " Minji@Example.com "}, headers=host())
@@ -172,7 +122,7 @@ async def _eventually(env, query: str, timeout: float = 10.0, **params: Any) -> 
         await asyncio.sleep(0.05)
 
 
-async def test_password_reset_no_enumeration(env, smtp: Smtp) -> None:
+async def test_password_reset_no_enumeration(env, smtp: SmtpServer) -> None:
     await env.register("known@example.com")
     unknown = await env.client.post(RESET, json={"email": "nobody@example.com"}, headers=host())
     known = await env.client.post(RESET, json={"email": "known@example.com"}, headers=host())
@@ -197,7 +147,7 @@ async def test_password_reset_no_enumeration(env, smtp: Smtp) -> None:
         assert "Retry-After" in limited.headers
 
 
-async def test_password_reset_newer_link_wins_and_expiry(env, smtp: Smtp) -> None:
+async def test_password_reset_newer_link_wins_and_expiry(env, smtp: SmtpServer) -> None:
     user_id = await env.register("jisoo@example.com")
     for _ in range(2):
         assert (await env.client.post(RESET, json={"email": "jisoo@example.com"}, headers=host())).status_code == 202
@@ -224,7 +174,7 @@ async def test_password_reset_newer_link_wins_and_expiry(env, smtp: Smtp) -> Non
     assert (await env.login("jisoo@example.com")).status_code == 200  # password unchanged
 
 
-async def test_email_verification(env, smtp: Smtp) -> None:
+async def test_email_verification(env, smtp: SmtpServer) -> None:
     user_id, tokens = await env.user("hana@example.com")
     auth = bearer(tokens["access_token"])
     state = await env.client.get(VERIFY, headers=auth)
@@ -263,7 +213,7 @@ async def test_email_verification(env, smtp: Smtp) -> None:
     assert (await env.client.get(VERIFY)).status_code in (400, 401, 404)  # no token, no state
 
 
-async def test_recovery_codes_single_use_at_login(env, smtp: Smtp) -> None:
+async def test_recovery_codes_single_use_at_login(env, smtp: SmtpServer) -> None:
     user_id, tokens = await env.user("taeyang@example.com")
     auth = bearer(tokens["access_token"])
     secret = (await env.client.post("/api/v1/auth/mfa/totp/enroll", headers=auth)).json()["secret"]
@@ -314,7 +264,7 @@ async def test_recovery_codes_single_use_at_login(env, smtp: Smtp) -> None:
     assert off.status_code == 409 and off.json()["code"] == "auth.mfa_not_enabled"
 
 
-async def test_my_sessions_list_and_revoke(env, smtp: Smtp) -> None:
+async def test_my_sessions_list_and_revoke(env, smtp: SmtpServer) -> None:
     await env.register("yuna@example.com")
     phone = await env.client.post("/api/v1/auth/login", json={"email": "yuna@example.com", "password": PASSWORD},
                                   headers={**host(), "User-Agent": "Phone/1.0"})
@@ -348,7 +298,7 @@ async def test_my_sessions_list_and_revoke(env, smtp: Smtp) -> None:
     assert any(e[0]["reason"] == "user_revoked" and e[0]["sids"] == [phone_t["session_id"]] for e in events)
 
 
-async def test_rls_on_recovery_tables(env, smtp: Smtp) -> None:
+async def test_rls_on_recovery_tables(env, smtp: SmtpServer) -> None:
     """A user sees and changes only their own tokens, recovery codes and queued mails; another
     zone's admin sees none of them."""
     a = await env.register("a@example.com")
@@ -377,7 +327,7 @@ async def test_rls_on_recovery_tables(env, smtp: Smtp) -> None:
         assert (await s.execute(text("SELECT count(*) FROM auth.mfa_recovery_codes"))).scalar_one() == 2
 
 
-async def test_signup_mail_is_queued_in_the_registration_transaction(env, smtp: Smtp) -> None:
+async def test_signup_mail_is_queued_in_the_registration_transaction(env, smtp: SmtpServer) -> None:
     """`queue_signup_mail` as register calls it (in its transaction): the link arrives and verifies;
     a roster login id without a mailbox gets nothing."""
     from megacity.zones import registry
@@ -399,14 +349,14 @@ async def test_signup_mail_is_queued_in_the_registration_transaction(env, smtp: 
     assert await env.auth_sql("SELECT 1 FROM auth.account_emails WHERE user_id = :u", u=roster_id) == []
 
 
-async def test_signup_over_http_mails_a_verification_link(env, smtp: Smtp) -> None:
+async def test_signup_over_http_mails_a_verification_link(env, smtp: SmtpServer) -> None:
     await env.register("newbie@example.com")
     (msg,) = await smtp.wait("newbie@example.com", "/verify-email")
     ok = await env.client.post(f"{VERIFY}/confirm", json={"token": token_of(msg, "/verify-email")}, headers=host())
     assert ok.status_code == 200 and ok.json()["verified"] is True
 
 
-async def test_a_mail_not_sent_while_its_link_lived_is_skipped(env, smtp: Smtp) -> None:
+async def test_a_mail_not_sent_while_its_link_lived_is_skipped(env, smtp: SmtpServer) -> None:
     from megacity.mail import Mailer
     from services.auth.emails.sender import AccountEmails
 
@@ -462,7 +412,7 @@ async def test_without_smtp_retention_sweeps_dead_links_and_drops_old_rows(env) 
     assert emails[0] == 2 and tokens[0] == 2
 
 
-async def _reset_link(env, smtp: Smtp, address: str, headers: dict[str, str] | None = None) -> tuple[str, str]:
+async def _reset_link(env, smtp: SmtpServer, address: str, headers: dict[str, str] | None = None) -> tuple[str, str]:
     """Ask for a reset link and read it from the mail: (the whole link, its token)."""
     before = len(smtp.to(address, "/reset-password"))
     resp = await env.client.post(RESET, json={"email": address}, headers=headers or host())
@@ -473,7 +423,7 @@ async def _reset_link(env, smtp: Smtp, address: str, headers: dict[str, str] | N
     return found.group(1), unquote(found.group(2))
 
 
-async def test_two_confirmations_of_one_link_at_once_one_wins(env, smtp: Smtp) -> None:
+async def test_two_confirmations_of_one_link_at_once_one_wins(env, smtp: SmtpServer) -> None:
     await env.register("twice@example.com")
     _, token = await _reset_link(env, smtp, "twice@example.com")
     answers = await asyncio.gather(*(
@@ -486,7 +436,7 @@ async def test_two_confirmations_of_one_link_at_once_one_wins(env, smtp: Smtp) -
     assert (await env.login("twice@example.com", password=winner)).status_code == 200
 
 
-async def test_the_link_names_the_zone_whatever_the_forwarded_host(env, smtp: Smtp) -> None:
+async def test_the_link_names_the_zone_whatever_the_forwarded_host(env, smtp: SmtpServer) -> None:
     """The link's host comes from the zone's configured domain, never from request headers."""
     await env.register("forwarded@example.com")
     link, _ = await _reset_link(env, smtp, "forwarded@example.com",
@@ -494,7 +444,7 @@ async def test_the_link_names_the_zone_whatever_the_forwarded_host(env, smtp: Sm
     assert link == "https://www.univprepai.com/reset-password"
 
 
-async def test_a_link_dies_with_another_password_change_or_a_disabled_account(env, smtp: Smtp) -> None:
+async def test_a_link_dies_with_another_password_change_or_a_disabled_account(env, smtp: SmtpServer) -> None:
     user_id, tokens = await env.user("changer@example.com")
     _, token = await _reset_link(env, smtp, "changer@example.com")
     changed = await env.client.post("/api/v1/auth/password", headers=bearer(tokens["access_token"]),
@@ -513,7 +463,7 @@ async def test_a_link_dies_with_another_password_change_or_a_disabled_account(en
     assert (await env.login("changer@example.com", password=NEW_PASSWORD)).status_code == 200
 
 
-async def test_a_reset_lifts_the_login_block(env, smtp: Smtp) -> None:
+async def test_a_reset_lifts_the_login_block(env, smtp: SmtpServer) -> None:
     await env.register("blocked@example.com")
     for _ in range(5):
         assert (await env.login("blocked@example.com", password="Wrong-Horse-1")).status_code == 401
@@ -535,7 +485,7 @@ async def _with_totp(env, email: str) -> tuple[pyotp.TOTP, list[str]]:
     return pyotp.TOTP(secret), on.json()["recovery_codes"]
 
 
-async def test_one_recovery_code_on_two_challenges_at_once_opens_one(env, smtp: Smtp) -> None:
+async def test_one_recovery_code_on_two_challenges_at_once_opens_one(env, smtp: SmtpServer) -> None:
     _, codes = await _with_totp(env, "racer@example.com")
     challenges = [(await env.login("racer@example.com")).json()["mfa_token"] for _ in range(2)]
     answers = await asyncio.gather(*(
@@ -545,7 +495,7 @@ async def test_one_recovery_code_on_two_challenges_at_once_opens_one(env, smtp: 
     assert next(a for a in answers if a.status_code == 401).json()["code"] == "auth.recovery_code_invalid"
 
 
-async def test_wrong_recovery_codes_count_against_the_account(env, smtp: Smtp) -> None:
+async def test_wrong_recovery_codes_count_against_the_account(env, smtp: SmtpServer) -> None:
     """A challenge allows 5 wrong answers, and a right password opens a new one: wrong recovery
     codes also count against the account, so 5 of them block it like 5 wrong passwords."""
     await _with_totp(env, "guessed@example.com")
@@ -558,7 +508,7 @@ async def test_wrong_recovery_codes_count_against_the_account(env, smtp: Smtp) -
     assert blocked.status_code == 429 and blocked.json()["code"] == "auth.too_many_attempts"
 
 
-async def test_first_login_with_totp_stores_its_recovery_codes_with_it(env, smtp: Smtp) -> None:
+async def test_first_login_with_totp_stores_its_recovery_codes_with_it(env, smtp: SmtpServer) -> None:
     """An admin's first login turns TOTP on and gets the recovery codes, written in the same
     transaction (the audit entry of turning TOTP on counts them)."""
     user_id, _, _ = await env.admin("first@example.com")
@@ -570,7 +520,7 @@ async def test_first_login_with_totp_stores_its_recovery_codes_with_it(env, smtp
 
 
 @pytest.mark.parametrize("auth_overrides", [{}])  # no background sender: this test runs the passes
-async def test_a_mail_that_cannot_be_sent_does_not_hold_up_its_batch(env, smtp: Smtp) -> None:
+async def test_a_mail_that_cannot_be_sent_does_not_hold_up_its_batch(env, smtp: SmtpServer) -> None:
     from megacity.mail import Mailer, SmtpConfig
     from services.auth.emails.sender import AccountEmails
 

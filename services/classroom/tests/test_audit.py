@@ -8,39 +8,22 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from megacity.testing import superuser_sql
+from megacity.testing import audit_actor, outbox_audits
 from services.classroom.tests.conftest import ZONE, ClassroomApp
 from services.classroom.tests.live_helpers import start
 
 
 @pytest.fixture
 async def audits(span_exporter, classroom: ClassroomApp) -> AsyncIterator:
-    truth = classroom.db.superuser_engine()
-
-    async def read(action: str) -> list[dict]:
-        rows = await superuser_sql(truth, "SELECT subject, zone_id, org_id, payload FROM classroom.outbox"
-                                   " WHERE event_type = :t ORDER BY id", t=f"audit.{action}")
-        for r in rows:
-            assert r.subject == f"audit.{action}" and r.zone_id == ZONE
-            assert r.payload["service"] == "classroom" and r.payload["action"] == action
-            assert r.payload["trace_id"] and len(r.payload["trace_id"]) == 32
-        return [{**r.payload, "org_id": r.org_id} for r in rows]
-
-    try:
+    async with outbox_audits(classroom.db, "classroom", ZONE) as read:
         yield read
-    finally:
-        await truth.dispose()
-
-
-def _who(actor) -> dict:
-    return {"user_id": str(actor.user_id), "role": actor.role, "kind": "user"}
 
 
 async def test_session_lifecycle_is_audited(audits, classroom: ClassroomApp) -> None:
     school = await classroom.school()
     session = await start(classroom, school, title="Fractions")
     [started] = await audits("classroom.session.started")
-    assert started["actor"] == _who(school.teacher) and started["org_id"] == school.org
+    assert started["actor"] == audit_actor(school.teacher) and started["org_id"] == school.org
     assert started["target"] == {"type": "session", "id": session["id"]}
     assert started["after"]["class_id"] == school.class_id and started["after"]["title"] == "Fractions"
 
@@ -51,7 +34,7 @@ async def test_session_lifecycle_is_audited(audits, classroom: ClassroomApp) -> 
 
     await classroom.ok("POST", f"/api/v1/classroom/sessions/{session['id']}/end", school.admin)
     [ended] = await audits("classroom.session.ended")
-    assert ended["actor"] == _who(school.admin) and ended["before"]["status"] == "active"
+    assert ended["actor"] == audit_actor(school.admin) and ended["before"]["status"] == "active"
     assert ended["after"]["status"] == "ended"
     # Ending it again is refused and records nothing.
     again = await classroom.call("POST", f"/api/v1/classroom/sessions/{session['id']}/end", school.admin)
@@ -64,7 +47,7 @@ async def test_moderation_words_are_audited(audits, classroom: ClassroomApp) -> 
     base = "/api/v1/classroom/moderation/words"
     await classroom.ok("PUT", f"{base}/{urllib.parse.quote('Banana')}", admin, 201, json={"lang": "en"})
     [put] = await audits("classroom.moderation_word.put")
-    assert put["actor"] == _who(admin) and put["org_id"] == classroom.org_a
+    assert put["actor"] == audit_actor(admin) and put["org_id"] == classroom.org_a
     assert put["target"] == {"type": "moderation_word", "id": "banana"}
     assert put["after"]["word"].casefold() == "banana" and put["after"]["lang"] == "en" and put["after"]["new"] is True
     await classroom.ok("DELETE", f"{base}/banana", admin, 204)
@@ -80,6 +63,6 @@ async def test_session_settings_change_is_audited(audits, classroom: ClassroomAp
     await classroom.ok("PATCH", f"/api/v1/classroom/sessions/{session['id']}", school.teacher,
                        json={"locked": True, "chat_mode": "hold"})
     [updated] = await audits("classroom.session.updated")
-    assert updated["actor"] == _who(school.teacher) and updated["target"] == {"type": "session", "id": session["id"]}
+    assert updated["actor"] == audit_actor(school.teacher) and updated["target"] == {"type": "session", "id": session["id"]}
     assert updated["before"] == {"locked": False, "chat_mode": session["chat_mode"]}
     assert updated["after"] == {"locked": True, "chat_mode": "hold"}

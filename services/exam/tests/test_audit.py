@@ -7,38 +7,21 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from megacity.testing import superuser_sql
+from megacity.testing import audit_actor, outbox_audits
 from services.exam.tests.conftest import make_bank
 
 
 @pytest.fixture
 async def audits(span_exporter, exam_app) -> AsyncIterator:
-    truth = exam_app.db.superuser_engine()
-
-    async def read(action: str) -> list[dict]:
-        rows = await superuser_sql(truth, "SELECT subject, zone_id, org_id, payload FROM exam.outbox"
-                                   " WHERE event_type = :t ORDER BY id", t=f"audit.{action}")
-        for r in rows:
-            assert r.subject == f"audit.{action}" and r.zone_id == 1
-            assert r.payload["service"] == "exam" and r.payload["action"] == action
-            assert r.payload["trace_id"] and len(r.payload["trace_id"]) == 32
-        return [{**r.payload, "org_id": r.org_id} for r in rows]
-
-    try:
+    async with outbox_audits(exam_app.db, "exam", 1) as read:
         yield read
-    finally:
-        await truth.dispose()
-
-
-def _who(actor) -> dict:
-    return {"user_id": str(actor.user_id), "role": actor.role, "kind": "user"}
 
 
 async def test_item_bank_changes_are_audited(audits, exam_app) -> None:
     teacher = exam_app.actor("teacher")
     bank, items = await make_bank(exam_app, teacher, 2)
     [created] = await audits("exam.item_bank.created")
-    assert created["actor"] == _who(teacher) and created["org_id"] == exam_app.org_a
+    assert created["actor"] == audit_actor(teacher) and created["org_id"] == exam_app.org_a
     assert created["target"] == {"type": "item_bank", "id": bank["id"]} and created["after"]["name"] == "Algebra"
 
     item_events = await audits("exam.item_bank.item_created")
@@ -50,12 +33,12 @@ async def test_item_bank_changes_are_audited(audits, exam_app) -> None:
     assert updated["target"]["id"] == bank["id"] and updated["after"]["item_ids"] == [items[0]["id"]]
     await exam_app.ok("DELETE", f"/api/v1/items/{items[1]['id']}", teacher)
     [retired] = await audits("exam.item_bank.item_retired")
-    assert retired["actor"] == _who(teacher) and retired["after"]["item_ids"] == [items[1]["id"]]
+    assert retired["actor"] == audit_actor(teacher) and retired["after"]["item_ids"] == [items[1]["id"]]
 
     admin = exam_app.actor("org_admin")
     await exam_app.ok("PATCH", f"/api/v1/items/banks/{bank['id']}", admin, json={"name": "Algebra II"})
     [renamed] = await audits("exam.item_bank.updated")
-    assert renamed["actor"] == _who(admin)
+    assert renamed["actor"] == audit_actor(admin)
     assert (renamed["before"], renamed["after"]) == ({"name": "Algebra"}, {"name": "Algebra II"})
 
     # A refused change (a duplicate bank name) leaves no audit record.
@@ -86,7 +69,7 @@ async def test_exam_publish_and_archive_are_audited(audits, exam_app) -> None:
         "title": "Unit test", "kind": "fixed", "item_bank_id": bank["id"], "item_ids": [i["id"] for i in items]})
     await exam_app.ok("POST", f"/api/v1/exams/{exam['id']}/publish", teacher)
     [published] = await audits("exam.exam.published")
-    assert published["actor"] == _who(teacher) and published["target"] == {"type": "exam", "id": exam["id"]}
+    assert published["actor"] == audit_actor(teacher) and published["target"] == {"type": "exam", "id": exam["id"]}
     assert published["before"] == {"status": "draft"} and published["after"]["status"] == "published"
     await exam_app.ok("POST", f"/api/v1/exams/{exam['id']}/publish", teacher)  # idempotent: no second record
     assert len(await audits("exam.exam.published")) == 1
@@ -104,7 +87,7 @@ async def test_item_import_and_scaling_constant_are_audited(audits, exam_app) ->
                                files={"file": ("items.csv", (HEADER + GOOD).encode())})
     assert resp.status_code == 201, resp.text
     [imported] = await audits("exam.item_bank.items_imported")
-    assert imported["actor"] == _who(teacher) and imported["target"] == {"type": "item_bank", "id": bank["id"]}
+    assert imported["actor"] == audit_actor(teacher) and imported["target"] == {"type": "item_bank", "id": bank["id"]}
     assert imported["after"]["items_changed"] == resp.json()["created_rows"] > 0
     await exam_app.ok("PATCH", f"/api/v1/items/banks/{bank['id']}", teacher, json={"scaling_constant": 1.5})
     [updated] = await audits("exam.item_bank.updated")  # one record for the change (and its version bump)

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from megacity.testing import audit_outbox_sql, audit_records
 from services.kzone.tests.conftest import KZONE_ZONE_ID, KzoneHarness
 
 URL = "/api/v1/kzone/contents"
@@ -19,13 +20,8 @@ def traced(span_exporter):
 
 
 def _audits(kzone: KzoneHarness, action: str) -> list[dict]:
-    rows = kzone.query("SELECT subject, zone_id, org_id, payload FROM kzone.outbox WHERE event_type = %s ORDER BY id",
-                       (f"audit.{action}",))
-    for subject, zone_id, _, payload in rows:
-        assert subject == f"audit.{action}" and zone_id == KZONE_ZONE_ID
-        assert payload["service"] == "kzone" and payload["action"] == action
-        assert payload["trace_id"] and len(payload["trace_id"]) == 32
-    return [{**payload, "org_id": org_id} for _, _, org_id, payload in rows]
+    rows = kzone.query(audit_outbox_sql("kzone", "%s"), (f"audit.{action}",))
+    return audit_records(rows, service="kzone", action=action, zone_id=KZONE_ZONE_ID)
 
 
 async def test_catalogue_changes_are_audited(traced, kzone: KzoneHarness) -> None:

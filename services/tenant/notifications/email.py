@@ -16,13 +16,13 @@ answer and the write of `sent` sends that one email again.
 """
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Sequence
 
+from megacity.background_loop import BackgroundLoop
 from megacity.db import TenantContext, tenant_transaction
 from megacity.errors import AppError
-from megacity.mail import Mailer
+from megacity.mail import Mailer, has_mailbox, retry_delay
 from megacity.runtime import Resources
 from megacity.telemetry.logs import get_logger
 from megacity.zones import Zone, registry
@@ -36,9 +36,6 @@ POLL_SECONDS = 5.0
 BATCH = 50
 LEASE_SECONDS = 300.0  # longer than a batch of SMTP timeouts
 MAX_AGE_SECONDS = 86400.0
-MAX_RETRY_SECONDS = 3600.0
-# Login ids provisioning generates for students without an email: no mailbox behind them.
-NO_MAILBOX_DOMAINS = ("roster.invalid",)
 
 _LINES = {
     "parent_link.requested": "The student or an admin of the school can approve or reject the request.",
@@ -57,33 +54,12 @@ def compose(job: EmailJob, user: User, zone: Zone) -> tuple[str, str]:
     return f"[{zone.name}] {job.title}", "\n".join(line for i, line in enumerate(lines) if line or lines[i - 1])
 
 
-def retry_delay(retry_seconds: float, attempts: int) -> float:
-    return min(retry_seconds * 2 ** max(attempts - 1, 0), MAX_RETRY_SECONDS)
-
-
-class NotificationEmails:
+class NotificationEmails(BackgroundLoop):
     """The sending loop: `start()` on service start, `close()` on stop; `run_once()` is one pass."""
 
     def __init__(self, res: Resources, mailer: Mailer, *, poll_seconds: float | None = None) -> None:
+        super().__init__("notification emails", log, POLL_SECONDS if poll_seconds is None else poll_seconds)
         self.res, self.mailer = res, mailer
-        self.poll_seconds = POLL_SECONDS if poll_seconds is None else poll_seconds
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="notification-emails")
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the sender
-                log.warning("notification emails: pass failed; retrying", exc_info=True)
-            await asyncio.sleep(self.poll_seconds)
 
     async def run_once(self) -> int:
         """Send every due email of every zone; returns how many were sent."""
@@ -117,7 +93,7 @@ class NotificationEmails:
         outcomes: list[EmailOutcome] = []
         for job in jobs:
             user = users.get(job.user_id)
-            if user is None or not user.email or user.email.rpartition("@")[2] in NO_MAILBOX_DOMAINS:
+            if user is None or not user.email or not has_mailbox(user.email):
                 outcomes.append(EmailOutcome(job.id, job.org_id, "skipped", "no email address"))
                 continue
             subject, body = compose(job, user, zone)

@@ -11,6 +11,7 @@ import pytest
 from google.protobuf import json_format
 
 from mcproto.events.v1.events_pb2 import AuditRecorded
+from megacity.testing import audit_actor
 from services.tenant.roster_import.sample import write_roster
 from services.tenant.tests import test_parent_self_service as self_service
 from services.tenant.tests import test_roster_provision as provision
@@ -34,7 +35,7 @@ def _check(row, action: str, actor, org, target_type: str, target_id) -> dict:
     p = row.payload
     assert row.subject == f"audit.{action}" and row.zone_id == actor.zone_id and row.org_id == org
     assert p["service"] == "tenant" and p["action"] == action
-    assert p["actor"] == {"user_id": str(actor.user_id), "role": actor.role, "kind": "user"}
+    assert p["actor"] == audit_actor(actor)
     assert p["target"] == {"type": target_type, "id": str(target_id)}
     assert p["trace_id"] and len(p["trace_id"]) == 32  # the request's span
     assert p["occurred_at"]

@@ -5,21 +5,17 @@ end after `smtp_max_attempts`, and with no SMTP configured nothing is attempted.
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from email.message import EmailMessage
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
 from megacity.db import TenantContext, make_engine, make_sessionmaker, tenant_transaction
+from megacity.smtp_testing import SmtpServer
 from megacity.testing import run_service
 from services.tenant.notifications import email as notification_email
 from services.tenant.notifications import queries
@@ -29,47 +25,9 @@ from services.tenant.tests.conftest import Tenant
 LINKS = "/api/v1/parent-links"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Inbox:
-    """aiosmtpd handler keeping every accepted message, by recipient."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, EmailMessage]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        self.messages.extend((rcpt, msg) for rcpt in envelope.rcpt_tos)
-        return "250 Message accepted"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for rcpt, m in self.messages if rcpt == address]
-
-
-class Smtp:
-    """A real SMTP server on a fixed free port that the test starts and stops."""
-
-    def __init__(self) -> None:
-        self.port, self.inbox = _free_port(), Inbox()
-        self._controller: Controller | None = None
-
-    def start(self) -> None:
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-
 @pytest.fixture
-def smtp() -> Iterator[Smtp]:
-    server = Smtp()
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
     try:
         yield server
     finally:
@@ -101,7 +59,7 @@ def start_tenant(test_db, namespace, token_mint, fake_auth, redis_client) -> Sta
     return start
 
 
-def _smtp_settings(smtp: Smtp, **more: object) -> dict[str, object]:
+def _smtp_settings(smtp: SmtpServer, **more: object) -> dict[str, object]:
     return {"smtp_url": f"smtp://127.0.0.1:{smtp.port}", "smtp_security": "none",
             "smtp_from": "한빛고 알림 <no-reply@hanbit.example>", "smtp_timeout_seconds": 5, **more}
 
@@ -173,9 +131,9 @@ async def test_link_request_mails_student_and_admins_in_utf8(start_tenant, smtp,
         assert {u: r.email_status for u, r in rows.items()} == {
             student: "sent", admin: "sent", school["no_mailbox"]: "skipped"}
         assert rows[student].emailed_at is not None and rows[school["no_mailbox"]].emailed_at is None
-        assert sorted(rcpt for rcpt, _ in smtp.inbox.messages) == ["minji@example.com", "principal@hanbit.example"]
+        assert sorted(rcpt for rcpt, _ in smtp.messages) == ["minji@example.com", "principal@hanbit.example"]
 
-        [to_student] = smtp.inbox.to("minji@example.com")
+        [to_student] = smtp.to("minji@example.com")
         subject = to_student["Subject"]
         assert "김민지" in subject and "엄마" in subject and "asked to be linked" in subject
         assert "mom@example.com" not in subject  # notification rows are plain text: no email in them
@@ -185,7 +143,7 @@ async def test_link_request_mails_student_and_admins_in_utf8(start_tenant, smtp,
         body = to_student.get_content()
         assert body.startswith("Hello 민지,") and "김민지" in body and "School: 한빛고등학교" in body
         assert "https://app.univprepai.com/" in body and "approve or reject" in body
-        [to_admin] = smtp.inbox.to("principal@hanbit.example")
+        [to_admin] = smtp.to("principal@hanbit.example")
         assert to_admin["Subject"] == subject and to_admin.get_content().startswith("Hello 박교장,")
 
         # In-app as well, unchanged by the email.
@@ -197,11 +155,11 @@ async def test_link_request_mails_student_and_admins_in_utf8(start_tenant, smtp,
         assert resp.status_code == 200, resp.text
 
         async def parent_mailed() -> bool:
-            return bool(smtp.inbox.to("mom@example.com"))
+            return bool(smtp.to("mom@example.com"))
         await _until(parent_mailed, "the parent's email")
-        [to_mom] = smtp.inbox.to("mom@example.com")
+        [to_mom] = smtp.to("mom@example.com")
         assert to_mom["Subject"].endswith("Your link to 김민지 was approved")
-        assert len(smtp.inbox.messages) == 3  # nobody was mailed twice
+        assert len(smtp.messages) == 3  # nobody was mailed twice
 
 
 async def test_smtp_down_loses_nothing_and_delivers_once_when_back(start_tenant, smtp) -> None:
@@ -218,12 +176,12 @@ async def test_smtp_down_loses_nothing_and_delivers_once_when_back(start_tenant,
             for user in mailable:
                 assert (rows[user].email_status, rows[user].email_attempts) == ("pending", attempt)
                 assert rows[user].emailed_at is None and rows[user].email_error
-        assert smtp.inbox.messages == []
+        assert smtp.messages == []
 
         smtp.start()  # back
         assert await sender.run_once() == 2
         assert await sender.run_once() == 0  # once: nothing is sent again
-        assert sorted(rcpt for rcpt, _ in smtp.inbox.messages) == ["minji@example.com", "principal@hanbit.example"]
+        assert sorted(rcpt for rcpt, _ in smtp.messages) == ["minji@example.com", "principal@hanbit.example"]
         rows = await _email_rows(tenant, school["org"])
         for user in mailable:
             assert (rows[user].email_status, rows[user].email_attempts) == ("sent", 3)
@@ -242,7 +200,7 @@ async def test_tries_end_after_max_attempts(start_tenant, smtp) -> None:
         assert (student.email_status, student.email_attempts) == ("failed", 2)
         assert student.email_error.startswith("after 2 tries:")
         smtp.start()
-        assert await sender.run_once() == 0 and smtp.inbox.messages == []  # given up stays given up
+        assert await sender.run_once() == 0 and smtp.messages == []  # given up stays given up
         notes = (await tenant.client.get("/api/v1/notifications", headers=school["student"].headers)).json()
         assert [n["kind"] for n in notes["items"]] == ["parent_link.requested"]  # in-app regardless
 
@@ -261,7 +219,7 @@ async def test_a_sender_that_died_mid_send_is_retried_after_its_lease(start_tena
         assert await sender.run_once() == 0  # still leased to the dead one
         await tenant.sql("UPDATE tenant.notifications SET email_next_at = now() WHERE org_id = :o", o=org)  # lease over
         assert await sender.run_once() == 1
-        [(rcpt, msg)] = smtp.inbox.messages
+        [(rcpt, msg)] = smtp.messages
         assert rcpt == "jun@example.com" and msg["Subject"].endswith("이준에게 알림")
         row = (await _email_rows(tenant, org))[user]
         assert (row.email_status, row.email_attempts) == ("sent", 2)

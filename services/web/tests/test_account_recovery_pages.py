@@ -7,40 +7,20 @@ axe on each."""
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import re
-import socket
 import uuid
-from typing import Any
 from urllib.parse import unquote
 
-from aiosmtpd.controller import Controller
 from playwright.async_api import Browser, Page, expect
 
 from megacity.mail import Mailer, SmtpConfig
+from megacity.smtp_testing import SmtpServer
 from services.auth.admin import create_admin
 from services.auth.emails.sender import AccountEmails
 from services.web.tests.conftest import Platform, axe_check, sign_in, totp_code
 from services.web.tests.seed import PASSWORD
 
 NEW_PASSWORD = "Brand-New-Horse-7"
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.bodies: list[tuple[list[str], str]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        self.bodies.append((list(envelope.rcpt_tos), msg.get_content()))
-        return "250 Message accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_forgot_password_journey_and_account_page(platform: Platform, browser: Browser) -> None:
@@ -55,23 +35,22 @@ async def test_forgot_password_journey_and_account_page(platform: Platform, brow
     await expect(page.locator("#forgot-message")).to_contain_text("a link is on its way")
 
     # auth's mail queue, sent once to a real SMTP server in this process.
-    inbox, port = Inbox(), _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
+    smtp = SmtpServer()
+    smtp.start()
     try:
         auth = platform.services["auth"]
-        mailer = Mailer(SmtpConfig("127.0.0.1", port, "", "", "none", "MegaCity <no-reply@example.com>", 5.0, False),
+        mailer = Mailer(SmtpConfig("127.0.0.1", smtp.port, "", "", "none", "MegaCity <no-reply@example.com>", 5.0, False),
                         "auth")
         sender = AccountEmails(auth.resources, auth.app.state.auth, mailer)
         for _ in range(50):  # the sign-up's verification mail and the reset mail
             await sender.run_once()
-            if any("/reset-password#token=" in b for _, b in inbox.bodies):
+            if any("/reset-password#token=" in m.get_content() for _, m in smtp.messages):
                 break
             await asyncio.sleep(0.1)
     finally:
-        controller.stop()
-    ((rcpts, body),) = [(r, b) for r, b in inbox.bodies if "/reset-password#token=" in b]
-    assert rcpts == [person.email]
+        smtp.stop()
+    ((rcpt, body),) = [(r, m.get_content()) for r, m in smtp.messages if "/reset-password#token=" in m.get_content()]
+    assert rcpt == person.email
     token = unquote(re.search(r"/reset-password#token=(\S+)", body).group(1))  # type: ignore[union-attr]
 
     # The token rides in the fragment (never sent to the server); the page drops it from the
