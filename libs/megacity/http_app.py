@@ -25,7 +25,7 @@ from megacity.query_params import guard_query_parameters
 from megacity.rate_limit import DRAFT as RATE_LIMIT_DRAFT
 from megacity.rate_limit import EXCEEDED as RATE_LIMIT_EXCEEDED
 from megacity.rate_limit import AccountRateLimitMiddleware
-from megacity.request_limits import QUERY_TOO_LONG, TOO_DEEP, TOO_MANY_ITEMS, RequestShapeGuard
+from megacity.request_limits import QUERY_TOO_LONG, TOO_DEEP, TOO_MANY_ITEMS
 from megacity.request_text import TOO_LARGE, RequestTextGuard
 from megacity.telemetry.logs import get_logger
 from megacity.telemetry.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -332,7 +332,7 @@ def _keep_shared_problems_in_openapi(app: FastAPI) -> None:
     lets a route's own 422 replace the app's: merge it back into every operation that has one.
     Every JSON or form body can be too large (`413 request.too_large`, RequestTextGuard), a JSON
     one too deep or with too long an array (`422 request.too_deep` / `request.too_many_items`), a
-    query string too long (`414 request.query_too_long`; RequestShapeGuard). Every
+    query string too long (`414 request.query_too_long`; also RequestTextGuard). Every
     request carrying a valid access token counts against its account and org, whatever the
     operation (`429 rate_limit.exceeded` with Retry-After, AccountRateLimitMiddleware): every
     operation but the health probes documents it."""
@@ -404,7 +404,6 @@ def create_app(service: str, *, title: str, description: str, version: str = "1.
 
     # Outermost first: metrics see every answer, the guard's 422s and the catcher's 500s included.
     app.add_middleware(UnhandledErrorMiddleware)
-    app.add_middleware(RequestShapeGuard)  # inside the text guard: reads a body already bounded in size
     app.add_middleware(RequestTextGuard)
     app.add_middleware(AccountRateLimitMiddleware, service=service)
     app.add_middleware(ZoneMetricsMiddleware, service=service)

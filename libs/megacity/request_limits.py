@@ -11,17 +11,13 @@ RecursionError, a 500). A query string is parsed into every dependency that read
 
 Header size is the edge's (Traefik `maxHeaderBytes`, 431). Most bodies are judged without a
 parse: a document with fewer brackets than the depth limit cannot be too deep, one with fewer
-commas than the item limit cannot hold too long an array.
+commas than the item limit cannot hold too long an array. The checks run in
+megacity.request_text's guard, on the body it has already buffered and bounded in size.
 """
 from __future__ import annotations
 
 import json
 from typing import Any
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from megacity.errors import AppError
-from megacity.request_text import replay, send_problem
 
 MAX_JSON_DEPTH = 32
 MAX_JSON_ARRAY_ITEMS = 10_000
@@ -30,16 +26,6 @@ MAX_QUERY_BYTES = 4096
 TOO_DEEP = (422, "request.too_deep", f"JSON bodies may nest at most {MAX_JSON_DEPTH} levels deep")
 TOO_MANY_ITEMS = (422, "request.too_many_items", f"JSON arrays may hold at most {MAX_JSON_ARRAY_ITEMS} items")
 QUERY_TOO_LONG = (414, "request.query_too_long", f"The query string is limited to {MAX_QUERY_BYTES} bytes")
-
-_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-
-
-def _is_json(scope: Scope) -> bool:
-    for k, v in scope["headers"]:
-        if k == b"content-type":
-            media: bytes = v.split(b";", 1)[0].strip().lower()
-            return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
-    return False
 
 
 def json_shape_error(body: bytes) -> tuple[int, str, str] | None:
@@ -71,36 +57,3 @@ def json_shape_error(body: bytes) -> tuple[int, str, str] | None:
             return TOO_DEEP
         stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return None
-
-
-class RequestShapeGuard:
-    """Pure ASGI, inside RequestTextGuard: the body it reads here is already bounded by size and
-    buffered; it is replayed to the app unchanged."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
-            await send_problem(scope, send, AppError(*QUERY_TOO_LONG))
-            return
-        if scope["method"] in _BODY_METHODS and _is_json(scope):
-            messages: list[Message] = []
-            chunks: list[bytes] = []
-            while True:
-                message = await receive()
-                messages.append(message)
-                if message["type"] != "http.request":
-                    break
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    break
-            error = json_shape_error(b"".join(chunks))
-            if error is not None:
-                await send_problem(scope, send, AppError(*error))
-                return
-            receive = replay(messages, receive)
-        await self.app(scope, receive, send)

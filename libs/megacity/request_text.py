@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from megacity.errors import AppError
+from megacity.request_limits import MAX_QUERY_BYTES, QUERY_TOO_LONG, json_shape_error
 
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _ERROR_TYPE = "string_unstorable"
@@ -91,7 +92,9 @@ class BodyTooLarge(Exception):
 
 
 class RequestTextGuard:
-    """Pure ASGI: only JSON and form bodies are buffered (FastAPI reads those whole anyway)."""
+    """Pure ASGI: only JSON and form bodies are buffered (FastAPI reads those whole anyway).
+    The shape limits of megacity.request_limits are judged here too, on the same buffered body,
+    after the text checks: one read and one replay per request."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -102,6 +105,7 @@ class RequestTextGuard:
             return
         bad = self._check_url(scope)
         kind = _content_kind(scope) if bad is None and scope["method"] in _BODY_METHODS else None
+        body = b""
         if kind is not None:
             try:
                 messages, body = await _read_body(scope, receive)
@@ -112,6 +116,12 @@ class RequestTextGuard:
             receive = replay(messages, receive)
         if bad is not None:
             await send_problem(scope, send, unstorable_error(bad))
+            return
+        shape = QUERY_TOO_LONG if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES else None
+        if shape is None and kind == "json":
+            shape = json_shape_error(body)
+        if shape is not None:
+            await send_problem(scope, send, AppError(*shape))
             return
         await self.app(scope, receive, send)
 
