@@ -25,8 +25,10 @@ CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Request-Id",
                         "X-Requested-With", "traceparent", "tracestate"]
 # RateLimit-*: the services' per-account limits (draft-ietf-httpapi-ratelimit-headers-07).
+# Content-Disposition: the file name of a download (report.csv, an activation sheet) that a page
+# fetches with its bearer token and saves as a Blob.
 CORS_EXPOSED_HEADERS = ["Retry-After", "X-Request-Id", "Location", "ETag", "RateLimit-Limit", "RateLimit-Remaining",
-                        "RateLimit-Reset", "RateLimit-Policy"]
+                        "RateLimit-Reset", "RateLimit-Policy", "Content-Disposition"]
 CORS_MAX_AGE_SECONDS = 600
 
 

@@ -4,6 +4,8 @@
 - While running, every update slides the TTL to 6 h; a finished job keeps its last state for
   `finished_ttl` (24 h), then the DB-backed detail endpoint of the owning service is the truth.
 - Only small fields live here: a value of 10 KB or more is refused (payloads go to the DB).
+- A finished job may leave a small `result` object (counts, ids) for its page to show, and a
+  failed one a stable `error_code` next to its English `error` text, so nobody has to parse text.
 - Every update is also published on a per-job channel so SSE clients get pushes, not polls.
 - Reading progress never touches PostgreSQL.
 
@@ -21,7 +23,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from megacity.auth.dependencies import authenticate, current_principal
 from megacity.auth.org_scope import ADMIN_ROLES, ORG_ID, acting_org
@@ -96,12 +98,17 @@ class JobProgress:
 
     async def finish(self, zone_id: int, org_id: uuid.UUID | str, job_id: uuid.UUID | str, *,
                      status: str = "succeeded", error: str | None = None, errors: int | None = None,
-                     step: str | None = None) -> None:
+                     step: str | None = None, result: dict[str, Any] | None = None,
+                     error_code: str | None = None) -> None:
+        """The last state; `result` is the job's outcome as fields (JSON, under 10 KB), e.g. its totals;
+        `error_code` a failure's stable code (e.g. `dependency.auth_unavailable`) for pages to word.
+        Written once per job id: a None field is left out, so it cannot clear an earlier write."""
         if status not in FINISHED:
             raise ValueError(f"finish status must be one of {FINISHED}")
         await self._write(self.key(zone_id, org_id, job_id), {
-            "status": status, "step": step or status, "error": error, "errors": errors,
-            "progress": 100.0 if status == "succeeded" else None, "finished_at": time.time()}, self.finished_ttl)
+            "status": status, "step": step or status, "error": error, "error_code": error_code, "errors": errors,
+            "progress": 100.0 if status == "succeeded" else None, "result": result,
+            "finished_at": time.time()}, self.finished_ttl)
 
     async def get(self, zone_id: int, org_id: uuid.UUID | str, job_id: uuid.UUID | str) -> dict[str, Any] | None:
         raw = await self.redis.hgetall(self.key(zone_id, org_id, job_id))
@@ -137,9 +144,15 @@ def _decode(raw: dict[str, str]) -> dict[str, Any]:
 
 
 class ProgressOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "job_id": "5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3", "kind": "roster_import", "status": "running",
-        "step": "inserting", "processed": 1200, "total": 5000, "progress": 24.0, "errors": 3, "error": None}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"job_id": "5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3", "kind": "roster_import", "status": "running",
+         "step": "inserting", "processed": 1200, "total": 5000, "progress": 24.0, "errors": 3, "error": None,
+         "error_code": None, "result": None},
+        {"job_id": "7d1e2f30-4a5b-4c6d-8e7f-901a2b3c4d5e", "kind": "roster_provision", "status": "succeeded",
+         "step": "done: 36 students, 70 new accounts, 70 codes for the activation sheet", "processed": 36,
+         "total": 36, "progress": 100.0, "errors": 0, "error": None, "error_code": None,
+         "result": {"students": 36, "accounts_created": 70, "accounts_linked": 1, "accounts_existing": 0,
+                    "codes_issued": 70, "memberships_added": 71, "links_approved": 36}}]})
 
     job_id: str
     kind: str
@@ -150,6 +163,13 @@ class ProgressOut(BaseModel):
     progress: float | None = None
     errors: int | None = None
     error: str | None = None
+    error_code: str | None = Field(
+        None, description="A failed job's stable code (e.g. `dependency.auth_unavailable`, `job.interrupted`, "
+                          "`job.internal`) next to `error`, its English text; null otherwise or when the job "
+                          "leaves none.")
+    result: dict[str, Any] | None = Field(
+        None, description="A finished job's outcome as fields (which ones depend on `kind`; e.g. a "
+                          "`roster_provision` job's totals); null while it runs or when the job leaves none.")
 
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
@@ -178,7 +198,10 @@ async def _visible_state(job_id: uuid.UUID, principal: Principal, res: Resources
 
 @router.get("/{job_id}/progress", response_model=ProgressOut, summary="Progress of a long job (Redis only)",
             description="Answered from Redis alone — no database query — so it can be polled cheaply. "
-                        "Another org's job, or another user's job for a non-admin, is 404.",
+                        "A finished job may carry `result`, its outcome as fields (e.g. a `roster_provision` "
+                        "job's totals: students, accounts_created, accounts_linked, accounts_existing, "
+                        "codes_issued, memberships_added, links_approved). Another org's job, or another "
+                        "user's job for a non-admin, is 404.",
             responses={**problem_response(404, "job.not_found", "No such job in your org"),
                        **problem_response(401, "auth.token_missing", "An access token is required")})
 async def get_progress(job_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
@@ -189,7 +212,8 @@ async def get_progress(job_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
 
 
 @router.get("/{job_id}/events", summary="Progress pushed as Server-Sent Events until the job finishes",
-            description="`event: progress` with the same fields as `/progress`, on every change, until the job "
+            description="`event: progress` with the same fields as `/progress` (the last one with the finished "
+                        "job's `result`, if it leaves one), on every change, until the job "
                         "finishes; a comment line keeps idle proxies open. The token is checked again at least "
                         f"every {REVALIDATE_SECONDS:g} s: once it is revoked (logout, session revoked) or expires, "
                         "the stream sends `event: error` with the problem's `status` and `code` "
@@ -197,6 +221,8 @@ async def get_progress(job_id: uuid.UUID, org_id: uuid.UUID | None = ORG_ID,
             response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {"example":
                        'event: progress\ndata: {"status":"running","progress":24.0}\n\n'
+                       'event: progress\ndata: {"status":"succeeded","progress":100.0,'
+                       '"result":{"students":36,"accounts_created":70}}\n\n'
                        'event: error\ndata: {"status":401,"code":"auth.token_revoked"}\n\n'}}},
                        **problem_response(404, "job.not_found", "No such job in your org"),
                        **problem_response(401, "auth.token_missing", "An access token is required")})

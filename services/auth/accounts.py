@@ -7,7 +7,7 @@ import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,8 +16,10 @@ from megacity.errors import AppError
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-()]{5,30}$")
+# The languages the pages are translated into (users.locale's CHECK, migration 0009).
+Locale = Literal["ko", "en"]
 _COLUMNS = ("id, zone_id, email, password_hash, display_name, phone_encrypted, platform_role,"
-            " mfa_secret_encrypted, mfa_enabled_at, status, created_at, email_verified_at")
+            " mfa_secret_encrypted, mfa_enabled_at, status, created_at, email_verified_at, locale")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class User:
     status: str
     created_at: dt.datetime
     email_verified_at: dt.datetime | None = None
+    locale: Locale | None = None  # the pages' language the user picked; None: as the browser says
 
     @property
     def mfa_enabled(self) -> bool:
@@ -70,6 +73,25 @@ async def by_id(session: AsyncSession, zone_id: int, user_id: uuid.UUID) -> User
     row = (await session.execute(text(f"SELECT {_COLUMNS} FROM auth.users WHERE zone_id = :z AND id = :id"),
                                  {"z": zone_id, "id": user_id})).first()
     return User.from_row(row) if row else None
+
+
+async def set_locale(session: AsyncSession, zone_id: int, user_id: uuid.UUID, locale: str | None
+                     ) -> tuple[User, bool] | None:
+    """The user's language, in one round trip: the row as it is now and whether it changed (an
+    unchanged value is not written: no row churn, no updated_at bump); None when there is no row."""
+    row = (await session.execute(text(
+        "WITH changed AS (UPDATE auth.users SET locale = :l, updated_at = now()"
+        " WHERE zone_id = :z AND id = :id AND locale IS DISTINCT FROM :l"
+        f" RETURNING {_COLUMNS})"
+        f" SELECT true AS changed, {_COLUMNS} FROM changed"
+        f" UNION ALL SELECT false, {_COLUMNS} FROM auth.users"
+        " WHERE zone_id = :z AND id = :id AND NOT EXISTS (SELECT 1 FROM changed)"),
+        {"l": locale, "z": zone_id, "id": user_id})).first()
+    if row is None:
+        return None
+    fields = dict(row._mapping)
+    changed = bool(fields.pop("changed"))
+    return User(**fields), changed
 
 
 async def create(session: AsyncSession, *, zone_id: int, email: str, password_hash: str, display_name: str,

@@ -24,6 +24,7 @@ class IssuedTokens:
     refresh_token: str
     session: SessionInfo
     expires_in: int = ACCESS_TOKEN_TTL_SECONDS
+    locale: accounts.Locale | None = None  # the account's language, for the pages (read with the user, never a query of its own)
 
 
 def access_token_for(key: SigningKey, info: SessionInfo) -> str:
@@ -33,9 +34,11 @@ def access_token_for(key: SigningKey, info: SessionInfo) -> str:
 
 async def complete_login(res: Resources, st: AuthState, *, zone_id: int, user_id: uuid.UUID, grant: Grant,
                          mfa_verified: bool, client: ClientInfo, rehash: str | None = None,
-                         enable_mfa: bool = False, recovery_code_hashes: Sequence[bytes] = ()) -> IssuedTokens:
+                         enable_mfa: bool = False, recovery_code_hashes: Sequence[bytes] = (),
+                         locale: accounts.Locale | None = None) -> IssuedTokens:
     """The login's session and tokens. `enable_mfa`: this login's first TOTP code turns TOTP on,
-    storing `recovery_code_hashes` (the first recovery codes) in the same transaction."""
+    storing `recovery_code_hashes` (the first recovery codes) in the same transaction. `locale`:
+    the account's language from the users row the caller already read, handed back with the tokens."""
     key = await st.keyring.active()
     async with user_transaction(res.db(), zone_id, user_id, grant.role, grant.org_id) as s:
         if rehash:
@@ -54,4 +57,4 @@ async def complete_login(res: Resources, st: AuthState, *, zone_id: int, user_id
         await add_event(s, "auth", "auth.login", {"user_id": str(user_id), "sid": str(info.id), "role": grant.role,
                                                   "org_id": str(grant.org_id) if grant.org_id else None},
                         zone_id=zone_id, org_id=grant.org_id)
-    return IssuedTokens(access_token_for(key, info), refresh, info)
+    return IssuedTokens(access_token_for(key, info), refresh, info, locale=locale)

@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.auth.accounts import Locale
 from services.auth.issuance import IssuedTokens
 from services.auth.settings import AuthSettings
 
@@ -20,7 +21,7 @@ class TokenResponse(BaseModel):
         "mfa_required": False, "access_token": EXAMPLE_ACCESS, "token_type": "Bearer", "expires_in": 900,
         "refresh_token": EXAMPLE_REFRESH, "refresh_expires_in": 2592000,
         "session_id": "0b7e5a6c-2f0d-4c55-9a8e-1f3d2c4b5a69", "role": "student",
-        "org_id": "5d1c3f0e-8a7b-4e6f-9d2c-1b0a9f8e7d6c"}]})
+        "org_id": "5d1c3f0e-8a7b-4e6f-9d2c-1b0a9f8e7d6c", "locale": "ko"}]})
 
     mfa_required: Literal[False] = False
     access_token: str = Field(description="EdDSA JWT, 15 minutes; send as `Authorization: Bearer …`")
@@ -35,6 +36,8 @@ class TokenResponse(BaseModel):
     session_id: uuid.UUID
     role: str
     org_id: uuid.UUID | None
+    locale: Locale | None = Field(None, description="the account's language for the pages (`PATCH /users/me`); "
+                                  "null: never chosen, the browser's language applies")
 
 
 class MfaChallengeResponse(BaseModel):
@@ -60,7 +63,8 @@ def token_response(response: Response, settings: AuthSettings, issued: IssuedTok
     return TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in,
                          refresh_token=None if cookie_only else issued.refresh_token, refresh_expires_in=ttl,
                          session_id=issued.session.id,
-                         role=issued.session.role, org_id=issued.session.org_id)
+                         role=issued.session.role, org_id=issued.session.org_id,
+                         locale=issued.locale)
 
 
 def set_refresh_cookie(response: Response, settings: AuthSettings, token: str) -> None:

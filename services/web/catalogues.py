@@ -7,6 +7,7 @@ which msgids a .po file lacks. Each page package has its own `translations/<lang
 """
 from __future__ import annotations
 
+import io
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -66,21 +67,27 @@ def problems() -> list[str]:
 
 
 def update(packages: list[str] | None = None) -> None:
+    """Appends the missing msgids to the end of each file and leaves everything already there as it
+    is (header comment, order, wording), so a diff shows only what was added."""
     found = wanted()
     for package, ids in found.items():
         if packages and package not in packages:
             continue
         for lang in LANGUAGES:
             cat = read(lang, package)
-            cat.locale = lang  # type: ignore[assignment]
             common = {m.id for m in read(lang, "common") if m.id} if package != "common" else set()
+            added = Catalog(locale=lang)
             for msgid in sorted(ids - common):
                 if msgid not in cat:
-                    cat.add(msgid, msgid if lang == "en" else "")
+                    added.add(msgid, msgid if lang == "en" else "")
+            if not len(added):
+                continue
             path = TRANSLATIONS / lang / f"{package}.po"
             path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("wb") as fh:
-                write_po(fh, cat, omit_header=True, sort_output=True, width=120)
+            buf = io.BytesIO()
+            write_po(buf, added, omit_header=True, width=120)
+            before = path.read_text(encoding="utf-8").rstrip("\n") + "\n\n" if path.exists() else ""
+            path.write_text(before + buf.getvalue().decode("utf-8"), encoding="utf-8")
 
 
 if __name__ == "__main__":

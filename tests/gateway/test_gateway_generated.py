@@ -142,6 +142,9 @@ def test_page_hosts_and_the_admin_console_go_to_the_pages_service() -> None:
     assert cors["accessControlAllowOriginList"] == [
         "https://www.univprepai.com", "https://app.univprepai.com", "https://admin.univprepai.com"]
     assert "X-Requested-With" in cors["accessControlAllowHeaders"]
+    # Pages read these from cross-origin answers: a 429's wait, a download's file name, …
+    assert cors["accessControlExposeHeaders"] == policy.CORS_EXPOSED_HEADERS
+    assert {"Retry-After", "Content-Disposition"} <= set(cors["accessControlExposeHeaders"])
 
 
 def test_native_pages_policy_names_the_http_and_the_https_port() -> None:

@@ -265,6 +265,9 @@ def test_cors_allows_only_the_zones_own_pages(edge: LocalEdge, scheme: str) -> N
             assert "Access-Control-Allow-Origin" not in refused.headers, stranger
         simple = client.get("/api/v1/exams/1", headers={"Host": "api.univprepai.com", "Origin": origin})
         assert simple.headers["Access-Control-Allow-Origin"] == origin and "Origin" in simple.headers["Vary"]
+        # What a page may read of the answer: a 429's Retry-After, a download's file name.
+        exposed = {h.strip().lower() for h in simple.headers["Access-Control-Expose-Headers"].split(",")}
+        assert {"retry-after", "content-disposition", "x-request-id"} <= exposed
         assert simple.json()["upstream"] == "exam"
 
 

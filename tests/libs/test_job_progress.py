@@ -31,6 +31,17 @@ async def test_lifecycle_and_ttls(redis_client, namespace) -> None:
         await store.update(1, org, job, step="x" * 10_240)
     with pytest.raises(ValueError):
         await store.finish(1, org, job, status="running")
+    # A finished job may leave its outcome as fields (`result`): small, like every field here.
+    await store.finish(1, org, job, result={"students": 36, "accounts_created": 70})
+    assert (await store.get(1, org, job))["result"] == {"students": 36, "accounts_created": 70}
+    with pytest.raises(PayloadTooLarge):
+        await store.finish(1, org, job, result={"ids": ["x" * 40] * 300})
+    # A failed job may leave a stable code next to its English text (`error_code`).
+    failed = uuid.uuid4()
+    await store.finish(1, org, failed, status="failed", error="dependency.auth_unavailable: auth did not answer",
+                       error_code="dependency.auth_unavailable")
+    state = await store.get(1, org, failed)
+    assert (state["status"], state["error_code"]) == ("failed", "dependency.auth_unavailable")
 
 
 async def test_progress_endpoint_is_tenant_scoped(test_db, namespace, token_mint, redis_client) -> None:
@@ -49,7 +60,8 @@ async def test_progress_endpoint_is_tenant_scoped(test_db, namespace, token_mint
 
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rt.http_port}") as client:
             resp = await client.get(url, headers=auth(role="teacher", org_id=org_a, user_id=owner))
-            assert resp.status_code == 200 and resp.json()["progress"] == 40.0
+            assert resp.status_code == 200 and resp.json()["progress"] == 40.0 and resp.json()["result"] is None
+            assert resp.json()["error_code"] is None
             assert (await client.get(url, headers=auth(role="org_admin", org_id=org_a))).status_code == 200
             for headers in (auth(role="teacher", org_id=org_a), auth(role="org_admin", org_id=org_b)):
                 resp = await client.get(url, headers=headers)
@@ -71,11 +83,15 @@ async def test_progress_endpoint_is_tenant_scoped(test_db, namespace, token_mint
             resp = await client.get(url, headers=other_zone)
             assert resp.status_code == 403 and resp.json()["code"] == "auth.zone_mismatch"
 
-            await store.finish(1, org_a, job)
+            await store.finish(1, org_a, job, result={"students": 10, "accounts_linked": 2})
+            done = await client.get(url, headers=auth(role="org_admin", org_id=org_a))
+            assert done.json()["result"] == {"students": 10, "accounts_linked": 2}, done.text
             async with client.stream("GET", f"/api/v1/jobs/{job}/events",
                                      headers=auth(role="org_admin", org_id=org_a)) as stream:
                 body = "".join([chunk async for chunk in stream.aiter_text()])
             assert stream.status_code == 200 and '"status": "succeeded"' in body
+            last = json.loads([line for line in body.splitlines() if line.startswith("data:")][-1][5:])
+            assert last["result"] == {"students": 10, "accounts_linked": 2}  # the SSE event carries it too
 
 
 async def test_stream_ends_when_its_token_is_revoked(test_db, namespace, token_mint, redis_client) -> None:

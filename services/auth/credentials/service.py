@@ -96,7 +96,7 @@ async def login(res: Resources, st: AuthState, zone: Zone, client: ClientInfo, *
     # Stored with older Argon2 parameters: upgrade now that the password is at hand.
     rehash = await st.hasher.hash(password) if st.hasher.needs_rehash(user.password_hash) else None
     return await complete_login(res, st, zone_id=zone.id, user_id=user.id, grant=grant, mfa_verified=False,
-                                client=client, rehash=rehash)
+                                client=client, rehash=rehash, locale=user.locale)
 
 
 # -- refresh -------------------------------------------------------------------------------------
@@ -116,6 +116,7 @@ class RefreshResult:
     session: SessionInfo | None = None
     refresh_token: str | None = None
     replayed: sessions.IssuedPair | None = None
+    locale: accounts.Locale | None = None  # the user's language, read with the token's row (no query of its own)
 
 
 async def rotate(session: AsyncSession, zone_id: int, token: str, ttl_days: int,
@@ -133,7 +134,7 @@ async def rotate(session: AsyncSession, zone_id: int, token: str, ttl_days: int,
     if row.rotated_at is not None:
         replayed = await grace.recall(zone_id, token) if grace is not None else None
         if replayed is not None and replayed.session.id == info.id:
-            return RefreshResult(RefreshOutcome.REPLAYED, info, replayed.refresh_token, replayed)
+            return RefreshResult(RefreshOutcome.REPLAYED, info, replayed.refresh_token, replayed, row.user_locale)
         await sessions.revoke(session, info.id, "refresh_token_reused")
         return RefreshResult(RefreshOutcome.REUSED, info)
     if row.expired or row.session_expired:
@@ -143,7 +144,8 @@ async def rotate(session: AsyncSession, zone_id: int, token: str, ttl_days: int,
         return RefreshResult(RefreshOutcome.USER_INACTIVE, info)
     await queries.mark_rotated(session, token)
     await queries.extend_session(session, info.id, ttl_days)
-    return RefreshResult(RefreshOutcome.ROTATED, info, await sessions.add_token(session, info, ttl_days))
+    return RefreshResult(RefreshOutcome.ROTATED, info, await sessions.add_token(session, info, ttl_days),
+                         locale=row.user_locale)
 
 
 _REFRESH_ERRORS = {
@@ -168,11 +170,12 @@ async def refresh(res: Resources, st: AuthState, zone: Zone, client: ClientInfo,
         info = result.session
         issued: IssuedTokens | None = None
         if result.replayed is not None:
-            issued = IssuedTokens(result.replayed.access_token, result.replayed.refresh_token, result.replayed.session)
+            issued = IssuedTokens(result.replayed.access_token, result.replayed.refresh_token, result.replayed.session,
+                                  locale=result.locale)
             await audit_log.record(s, zone_id=zone.id, action="auth.refresh.replayed", user_id=issued.session.user_id,
                                    org_id=issued.session.org_id, client=client, details={"sid": str(issued.session.id)})
         elif result.outcome is RefreshOutcome.ROTATED and info is not None and result.refresh_token is not None:
-            issued = IssuedTokens(access_token_for(key, info), result.refresh_token, info)
+            issued = IssuedTokens(access_token_for(key, info), result.refresh_token, info, locale=result.locale)
             # Before the commit: a concurrent use of the same token, waiting on its row lock, finds it.
             await grace.remember(zone.id, token, sessions.IssuedPair(issued.access_token, issued.refresh_token, info))
         if result.outcome in (RefreshOutcome.REUSED, RefreshOutcome.USER_INACTIVE) and info is not None:

@@ -160,7 +160,8 @@ async def verify(res: Resources, st: AuthState, zone: Zone, client: ClientInfo, 
     fresh_codes, hashes = (None, ()) if user.mfa_enabled else _codes_and_hashes(st, user_id)
     # This login turning TOTP on stores its first recovery codes in the same transaction.
     issued = await complete_login(res, st, zone_id=zone.id, user_id=user_id, grant=grant, mfa_verified=True,
-                                  client=client, enable_mfa=not user.mfa_enabled, recovery_code_hashes=hashes)
+                                  client=client, enable_mfa=not user.mfa_enabled, recovery_code_hashes=hashes,
+                                  locale=user.locale)
     await profile_cache.forget(res, zone.id, user_id)
     return ChallengePassed(issued, fresh_codes)
 
@@ -191,8 +192,9 @@ async def _verify_recovery_code(res: Resources, st: AuthState, zone: Zone, clien
         await audit_log.record_alone(res.db(), zone_id=zone.id, action="auth.mfa.recovery_code_failed",
                                      user_id=user_id, org_id=grant.org_id, client=client)
         raise AppError(*RECOVERY_CODE_INVALID)
+    assert user is not None  # `spent` implies it
     issued = await complete_login(res, st, zone_id=zone.id, user_id=user_id, grant=grant, mfa_verified=True,
-                                  client=client)
+                                  client=client, locale=user.locale)
     return ChallengePassed(issued)
 
 

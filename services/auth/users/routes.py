@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import JSONResponse
@@ -15,7 +16,7 @@ from services.auth import profile_cache
 from services.auth.api_errors import UNAUTHORIZED, UNKNOWN_HOST, ZONE_MISMATCH
 from services.auth.client_info import ClientDep
 from services.auth.users import service
-from services.auth.users.schemas import MeOut, PlatformRoleIn
+from services.auth.users.schemas import MeOut, MeUpdateIn, PlatformRoleIn
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
@@ -34,10 +35,27 @@ async def me(request: Request) -> JSONResponse:
     principal, zone, (cached,) = await authenticate(
         request, lambda p: [profile_cache.key(res.keys, p.zone_id, p.user_id)])
     profile = await service.my_profile(res, request.app.state.auth.cipher, principal, cached)
-    return JSONResponse({
-        **profile, "zone": zone.key, "zone_id": principal.zone_id, "role": principal.role,
-        "org_id": str(principal.org_id) if principal.org_id else None,
-        "permissions": sorted(principal.permissions), "session_id": principal.sid})
+    return JSONResponse(_me_body(profile, zone.key, principal))
+
+
+@router.patch("/me", response_model=MeOut, summary="Change my own account: the pages' language",
+              description="Any signed-in user, for their own account. `locale` is the language the pages are "
+                          "shown in (`ko`, `en`); `null` goes back to the browser's (Accept-Language). The answer "
+                          "is the profile as `GET /users/me` now shows it (at once, on every replica). Pages "
+                          "switch to the account's language after sign-in (the token answers carry `locale` too).",
+              responses=problems(UNAUTHORIZED, ZONE_MISMATCH, UNKNOWN_HOST))
+async def update_me(request: Request, body: MeUpdateIn) -> JSONResponse:
+    res: Resources = request.app.state.resources
+    principal, zone, _ = await authenticate(request)
+    profile = await service.set_my_locale(res, request.app.state.auth.cipher, principal, body.locale)
+    return JSONResponse(_me_body(profile, zone.key, principal))
+
+
+def _me_body(profile: Mapping[str, Any], zone_key: str, principal: Principal) -> dict[str, Any]:
+    """MeOut's shape: the account's profile and this session's role, org and permissions."""
+    return {**profile, "zone": zone_key, "zone_id": principal.zone_id, "role": principal.role,
+            "org_id": str(principal.org_id) if principal.org_id else None,
+            "permissions": sorted(principal.permissions), "session_id": principal.sid}
 
 
 @router.put("/{user_id}/platform-role", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,

@@ -34,6 +34,22 @@ async def my_profile(res: Resources, cipher: PiiCipher, principal: Principal, ca
     return profile_cache.shown(profile_cache.dump(user), cipher)
 
 
+async def set_my_locale(res: Resources, cipher: PiiCipher, principal: Principal, locale: str | None
+                        ) -> Mapping[str, Any]:
+    """The caller's language for the pages (null: the browser's again), then their profile as
+    /users/me shows it, from the row the UPDATE returns. A change stores the new profile in Redis
+    after the commit: that write makes Redis invalidate every replica's TrackedCache copy, so
+    /users/me shows the new language at once everywhere (this process drops its own copy)."""
+    async with principal_transaction(res.db(), principal) as s:
+        result = await accounts.set_locale(s, principal.zone_id, principal.user_id, locale)
+    if result is None:
+        raise AppError(401, "auth.token_invalid", "the account no longer exists", {"www_authenticate": "Bearer"})
+    user, changed = result
+    if changed:
+        await profile_cache.replace(res, user)
+    return profile_cache.shown(profile_cache.dump(user), cipher)
+
+
 async def set_platform_role(res: Resources, principal: Principal, client: ClientInfo, user_id: uuid.UUID,
                             role: str | None) -> None:
     """Grant or remove zone_admin/super_admin (only a super_admin touches super_admin). A change

@@ -56,7 +56,10 @@ def join_url(zone_id: int, code: str) -> str:
 
 
 def is_open(row: SessionRow) -> bool:
-    return row.homework_code is not None and row.homework_until is not None and row.homework_until > sessions.now()
+    """One rule for "open" (sessions.open_homework_of), shared with the staff's SessionOut. The homework
+    fields of the Redis copy of a session row (sessions.publish_state) are not republished on open or
+    close: read them from PostgreSQL, as everything here does."""
+    return sessions.open_homework_of(row) is not None
 
 
 # ------------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ TENANT_DOWN = (503, "dependency.tenant_unavailable", "The tenant service (class 
 
 def session_out(st: ClassroomState, row: SessionRow) -> SessionOut:
     base = f"/api/v1/classroom/sessions/{row.id}"
+    homework = service.open_homework_of(row)
     return SessionOut(
         id=row.id, class_id=row.class_id, teacher_id=row.teacher_id, code=row.code, title=row.title,
         status=row.live_status(service.now()),  # type: ignore[arg-type]
@@ -40,7 +41,8 @@ def session_out(st: ClassroomState, row: SessionRow) -> SessionOut:
         chat_mode=row.chat_mode,  # type: ignore[arg-type]
         slow_mode_seconds=row.slow_mode_seconds, card_seconds=row.card_seconds,
         join_url=service.join_url(st, row.zone_id, row.code), qr_svg_url=f"{base}/qr.svg", qr_png_url=f"{base}/qr.png",
-        ws_url=f"/api/v1/classroom/sessions/{row.code}/ws")
+        ws_url=f"/api/v1/classroom/sessions/{row.code}/ws",
+        homework_code=homework[0] if homework else None, homework_until=homework[1] if homework else None)
 
 
 @router.post("", status_code=201, response_model=SessionOut, summary="Start a live session for a class",
@@ -65,6 +67,8 @@ async def list_sessions(principal: Runner, res: ResourcesDep, st: State,
 
 
 @router.get("/{session_id}", response_model=SessionOut, summary="One session",
+            description="With its open homework's `homework_code` and `homework_until` (both null when none "
+                        "is open), so a console opened later can show the homework's code and link.",
             responses=problems(DENIED, ORG_REQUIRED, service.NOT_FOUND, TENANT_DOWN))
 async def get_session(session_id: uuid.UUID, principal: Runner, res: ResourcesDep, st: State) -> SessionOut:
     return session_out(st, await service.load_for_staff(res, principal, session_id))

@@ -57,7 +57,8 @@ class SessionOut(BaseModel):
         "card_seconds": 30, "join_url": "https://app.univprepai.com/join/K7M3QX9P",
         "qr_svg_url": "/api/v1/classroom/sessions/5f0c1e55-3a55-4b3e-9d7a-1f0d6a2d9c11/qr.svg",
         "qr_png_url": "/api/v1/classroom/sessions/5f0c1e55-3a55-4b3e-9d7a-1f0d6a2d9c11/qr.png",
-        "ws_url": "/api/v1/classroom/sessions/K7M3QX9P/ws"}]})
+        "ws_url": "/api/v1/classroom/sessions/K7M3QX9P/ws", "homework_code": "H4RT9WQE",
+        "homework_until": "2026-12-14T09:30:00Z"}]})
 
     id: uuid.UUID
     class_id: uuid.UUID
@@ -80,6 +81,12 @@ class SessionOut(BaseModel):
     qr_svg_url: str
     qr_png_url: str
     ws_url: str
+    homework_code: str | None = Field(
+        None, description="The open homework's code (students use `https://app.<domain>/homework/<CODE>`); null "
+                          "when none is open (never opened, closed, or past its end). Staff only, as all of "
+                          "SessionOut: participants never receive it.")
+    homework_until: dt.datetime | None = Field(
+        None, description="When the open homework closes; null when none is open.")
 
 
 class SessionList(BaseModel):

@@ -235,6 +235,14 @@ async def end_frame(st: ClassroomState, row: SessionRow, reason: str) -> None:
                            {"reason": reason}, close=CLOSE_SESSION_ENDED)
 
 
+def open_homework_of(row: SessionRow) -> tuple[str, dt.datetime] | None:
+    """The session's homework code and end while it is open; None once closed or past its end (the
+    code is kept in the row until closed, but it no longer works)."""
+    if row.homework_code is None or row.homework_until is None or row.homework_until <= now():
+        return None
+    return row.homework_code, row.homework_until
+
+
 def seconds_left(row: SessionRow) -> int:
     return max(0, int((row.expires_at - now()).total_seconds())) if row.status == "active" else 0
 

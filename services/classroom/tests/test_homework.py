@@ -29,6 +29,7 @@ def bearer(token: str) -> dict[str, str]:
 async def test_homework_after_the_live_session(app: ClassroomApp) -> None:
     school = await app.school()
     s = await start(app, school, title="Fractions")
+    assert (s["homework_code"], s["homework_until"]) == (None, None)
     hw = f"/api/v1/classroom/sessions/{s['id']}/homework"
     empty = await app.call("POST", hw, school.teacher, json={"days": 7})
     assert empty.status_code == 409 and empty.json()["code"] == "classroom.homework_no_cards"
@@ -55,6 +56,12 @@ async def test_homework_after_the_live_session(app: ClassroomApp) -> None:
     again = await app.ok("POST", hw, school.teacher, json={"days": 3})  # reopening keeps the code
     assert again["code"] == code
     assert dt.datetime.fromisoformat(again["until"]) < dt.datetime.fromisoformat(opened["until"])
+    # The teacher's session answers name the open homework (a console reopened later shows it).
+    session = await app.ok("GET", f"/api/v1/classroom/sessions/{s['id']}", school.teacher)
+    assert (session["homework_code"], session["homework_until"]) == (code, again["until"])
+    listed_sessions = await app.ok("GET", "/api/v1/classroom/sessions", school.teacher)
+    assert [(x["homework_code"], x["homework_until"]) for x in listed_sessions["items"] if x["id"] == s["id"]] == [
+        (code, again["until"])]
 
     info = await app.ok("GET", f"/api/v1/classroom/homework/{code[:4].lower()}-{code[4:].lower()}")
     assert info == {"code": code, "title": "Fractions", "cards": 2, "until": again["until"]}
@@ -102,6 +109,7 @@ async def test_homework_after_the_live_session(app: ClassroomApp) -> None:
         assert refused.status_code == 403 and refused.json()["code"] == "classroom.homework_only"
     me = await app.ok("GET", "/api/v1/classroom/participants/me", None, headers=token)
     assert me["mode"] == "homework" and me["score"] == 0 and me["rank"] is None
+    assert "homework_code" not in me and code not in str(me)  # the session's settings are staff-only
     assert (await app.call("GET", "/api/v1/classroom/homework/cards")).status_code == 401
 
     report = await app.ok("GET", f"/api/v1/classroom/sessions/{s['id']}/report", school.teacher)
@@ -126,7 +134,11 @@ async def test_homework_after_the_live_session(app: ClassroomApp) -> None:
             ("GET", "/api/v1/classroom/homework/cards", None, token)):
         closed = await app.call(method, path, headers=headers, json=body)
         assert closed.status_code == 410 and closed.json()["code"] == "classroom.homework_closed", path
+    past = await app.ok("GET", f"/api/v1/classroom/sessions/{s['id']}", school.teacher)
+    assert (past["homework_code"], past["homework_until"]) == (None, None)  # past its end: not open
     await app.ok("DELETE", hw, school.teacher, 204)
+    closed_session = await app.ok("GET", f"/api/v1/classroom/sessions/{s['id']}", school.teacher)
+    assert (closed_session["homework_code"], closed_session["homework_until"]) == (None, None)
     gone = await app.call("GET", f"/api/v1/classroom/homework/{code}")
     assert gone.status_code == 404
     row = await app.db.sql("SELECT homework_code, homework_until FROM classroom.sessions WHERE id = :id",

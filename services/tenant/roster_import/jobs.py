@@ -179,21 +179,25 @@ class ImportRunner:
         try:
             async with self._slots:
                 totals = await run_provision(self.res, job, progress)
+            # The totals as fields (`result`) for pages; `step` stays a readable line for people.
             await progress.finish(job.zone_id, job.org_id, job.job_id, status="succeeded", errors=0,
                                   step=f"done: {totals.students} students, {totals.created} new accounts, "
-                                       f"{totals.codes} codes for the activation sheet")
+                                       f"{totals.codes} codes for the activation sheet", result=totals.as_dict())
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 await progress.finish(job.zone_id, job.org_id, job.job_id, status="failed",
-                                      error="interrupted: the tenant process stopped; provision again (it is safe)")
+                                      error="interrupted: the tenant process stopped; provision again (it is safe)",
+                                      error_code="job.interrupted")
             raise
         except Exception as exc:  # noqa: BLE001 - any failure ends the job as failed, with a reason
             reason = f"{exc.code}: {exc.detail}" if isinstance(exc, AppError) else \
                 f"internal error ({type(exc).__name__})"
             if not isinstance(exc, AppError):
                 log.exception("roster provisioning failed", job_id=str(job.job_id))
+            # `error_code` for pages (the text is English): the AppError's code, else job.internal.
             await progress.finish(job.zone_id, job.org_id, job.job_id, status="failed",
-                                  error=f"{reason}; provisioning again is safe"[:1000])
+                                  error=f"{reason}; provisioning again is safe"[:1000],
+                                  error_code=exc.code if isinstance(exc, AppError) else "job.internal")
         finally:
             with contextlib.suppress(Exception):
                 await self.res.redis.delete(lock_key(self.res, job.zone_id, job.org_id, job.import_id))

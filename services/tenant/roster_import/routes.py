@@ -162,8 +162,9 @@ SHEET_DESCRIPTION = (
     "parent's), login_id, code, expires_at — one row per student or parent whose code is waiting.\n\n"
     "**html**: a self-contained printable page (A4, 6 cards a page, page breaks, no external assets; every "
     "roster value HTML-escaped), one card per person with name, class (students) or children (parents), login "
-    "id, code, expiry and a QR code (inline SVG) of `https://app.<zone domain>/activate?login=<login id>&code="
-    "<code>` — the domain the request came in on.\n\n"
+    "id, code, expiry and a QR code (inline SVG) of `https://app.<zone domain>/activate#login=<login id>&code="
+    "<code>` (URL-encoded, in the fragment: browsers never send it, so the code stays out of access logs and "
+    "Referer) — the domain the request came in on.\n\n"
     "A parent with an email in the roster has it as login id; others (and students without an email) get a "
     "generated `…@roster.invalid` id. A person activates at `POST /api/v1/auth/activate` with login id and code.")
 

@@ -55,8 +55,10 @@ CARDS_PER_PAGE = 6  # 2 x 3 cards of 85 x 80 mm on an A4 page
 
 
 def activation_url(app_origin: str, login_id: str, code: str) -> str:
-    """Where the QR code leads: the app's activation page with login id and code filled in."""
-    return f"{app_origin}/activate?" + urllib.parse.urlencode({"login": login_id, "code": code})
+    """Where the QR code leads: the app's activation page with login id and code filled in. They
+    ride in the fragment, which browsers never send: a one-time code must not reach access logs
+    or a Referer (the page reads it, then drops it from the address bar)."""
+    return f"{app_origin}/activate#" + urllib.parse.urlencode({"login": login_id, "code": code})
 
 
 def qr_svg(data: str) -> str:

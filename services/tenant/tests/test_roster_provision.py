@@ -203,6 +203,10 @@ async def test_provision_activate_login_sheet_once_and_reprovision_creates_nothi
 
     done = await _provision(m, admin, import_id)
     assert done["status"] == "succeeded" and done["processed"] == STUDENTS, done
+    # The finished progress carries the totals as fields (pages read them, not the `step` text).
+    # 36 students + 35 parent phones made, kid3 linked (no code); each a membership; a link per student.
+    assert done["result"] == {"students": 36, "accounts_created": 70, "accounts_linked": 1, "accounts_existing": 0,
+                              "codes_issued": 70, "memberships_added": 71, "links_approved": 36}, done
     counts = await _counts(m, org)
     # 36 students + 35 parent phones; kid3 registered already: linked, not created.
     assert counts == {"users": 1 + 35 + 35, "mapped": 71, "students_linked": 36, "student_members": 36,
@@ -251,7 +255,11 @@ async def test_provision_activate_login_sheet_once_and_reprovision_creates_nothi
     assert parent_login.status_code == 200, parent_login.text
 
     # Provisioning again: nothing new, no codes.
-    assert (await _provision(m, admin, import_id))["status"] == "succeeded"
+    again_done = await _provision(m, admin, import_id)
+    assert again_done["status"] == "succeeded"
+    assert again_done["result"] == {"students": 36, "accounts_created": 0, "accounts_linked": 1,
+                                    "accounts_existing": 70, "codes_issued": 0, "memberships_added": 0,
+                                    "links_approved": 0}, again_done
     assert await _counts(m, org) == counts
     assert (await _sheet(m, admin, import_id)).status_code == 410
 
@@ -349,7 +357,8 @@ async def test_auth_down_is_503_and_a_failed_job_is_started_again_without_duplic
             slots.release()
     failed = await _wait_job(m, admin, resp.json()["job_id"])
     assert failed["status"] == "failed" and "dependency.auth_unavailable" in failed["error"], failed
-    assert "again is safe" in failed["error"]
+    assert "again is safe" in failed["error"] and failed["result"] is None  # totals only when it succeeded
+    assert failed["error_code"] == "dependency.auth_unavailable", failed  # the stable code, for pages
 
     await m.start_auth()
     assert (await _provision(m, admin, import_id))["status"] == "succeeded"
@@ -459,7 +468,7 @@ async def test_parents_by_email_link_existing_accounts_and_the_html_sheet_is_tak
     assert mom["role"] == "parent" and "<dt>Parent of</dt><dd>Ann Lee, Ben Lee</dd>" in mom["body"]
     assert "dad@example.com" not in page
     for c in cards:
-        url = f"https://app.univprepai.com/activate?{urllib.parse.urlencode({'login': c['login_id'], 'code': c['code']})}"
+        url = f"https://app.univprepai.com/activate#{urllib.parse.urlencode({'login': c['login_id'], 'code': c['code']})}"
         assert c["svg"] == _qr(url), c["name"]
     assert "<i>Ivy</i>" not in page and "<b>1-B</b>" not in page
     assert "<h2>&lt;i&gt;Ivy&lt;/i&gt; &amp; &quot;Co&quot;</h2>" in page and "class &lt;b&gt;1-B&lt;/b&gt;" in page

@@ -24,7 +24,7 @@ SVG = re.compile(r"<svg\b.*?</svg>", re.S)
 
 def expected_svg(login_id: str, code: str) -> str:
     """qrcode's own SVG for the activation URL, made here independently of sheet.py."""
-    url = f"{ORIGIN}/activate?login={urllib.parse.quote(login_id, safe='')}&code={urllib.parse.quote(code, safe='')}"
+    url = f"{ORIGIN}/activate#login={urllib.parse.quote(login_id, safe='')}&code={urllib.parse.quote(code, safe='')}"
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, image_factory=SvgPathImage)
     qr.add_data(url)
     qr.make(fit=True)
@@ -76,11 +76,13 @@ def test_the_page_prints_in_pages_of_cards_and_fetches_nothing() -> None:
     assert set(re.findall(r"https?://[^\s\"<)]+", page)) == {"http://www.w3.org/2000/svg", ORIGIN + "/activate"}
 
 
-def test_activation_url_carries_login_and_code_query_encoded() -> None:
+def test_activation_url_carries_login_and_code_in_the_fragment_never_the_query() -> None:
+    """The one-time code rides in the fragment (never sent to a server: no access log, no Referer)."""
     url = activation_url(ORIGIN, "kim+lee@example.com", "AB CD&E")
-    assert url == f"{ORIGIN}/activate?login=kim%2Blee%40example.com&code=AB+CD%26E"
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
-    assert query == {"login": ["kim+lee@example.com"], "code": ["AB CD&E"]}
+    assert url == f"{ORIGIN}/activate#login=kim%2Blee%40example.com&code=AB+CD%26E"
+    parts = urllib.parse.urlsplit(url)
+    assert parts.path == "/activate" and parts.query == ""
+    assert urllib.parse.parse_qs(parts.fragment) == {"login": ["kim+lee@example.com"], "code": ["AB CD&E"]}
 
 
 def test_app_origin_is_the_zone_domain_the_request_came_in_on() -> None:

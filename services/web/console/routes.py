@@ -34,9 +34,44 @@ async def console_org(request: Request, site: SiteDep, org_id: uuid.UUID) -> HTM
                   org_id=str(org_id))
 
 
-@router.get("/audit", response_class=HTMLResponse, summary="Audit log viewer (zone admins)")
+# The services that write platform audit records (`megacity.audit`), as the audit page's
+# service filter offers them: (service, what it holds).
+AUDIT_SERVICES = (
+    ("auth", N_("Accounts and sign-in")),
+    ("tenant", N_("Schools and members")),
+    ("exam", N_("Exams")),
+    ("classroom", N_("Live classes")),
+    ("arena", N_("Arena")),
+    ("kzone", N_("K-Zone")),
+)
+# What the action and target-type fields suggest (datalists), kept next to the services so the
+# three lists move together: the action prefixes the services record (`record_audit` calls, and
+# auth's own log's `auth.*` / `admin.*`), and their target types. Suggestions only: the fields
+# take any well-formed value.
+AUDIT_ACTIONS = (
+    "auth.login.", "auth.accounts.", "auth.activation.", "auth.mfa.", "auth.password.",
+    "auth.password_reset.", "auth.refresh.", "auth.session.", "auth.sessions.", "auth.signing_key.",
+    "auth.email.", "auth.email_verification.", "auth.pii.", "admin.",
+    "tenant.org.", "tenant.member.", "tenant.class.", "tenant.student.", "tenant.teacher.", "tenant.parent.",
+    "tenant.roster_import.", "tenant.roster_provision.", "tenant.parent_link.", "tenant.pii.",
+    "exam.exam.", "exam.item_bank.",
+    "classroom.session.", "classroom.moderation_word.",
+    "arena.question.", "arena.appeal.",
+    "kzone.content.", "kzone.media.", "kzone.ai_job.",
+)
+AUDIT_TARGETS = (
+    "org", "membership", "class", "student", "teacher", "parent", "roster_import", "parent_link", "pii_key",
+    "exam", "item_bank", "session", "moderation_word", "question", "appeal", "content", "media_batch",
+    "ai_job", "user",
+)
+
+
+@router.get("/audit", response_class=HTMLResponse,
+            summary="Platform audit viewer (zone admins: the zone; org admins: their org)")
 async def console_audit(request: Request, site: SiteDep) -> HTMLResponse:
-    return render(request, site, "console/audit.html", title=N_("Audit log"), script="console-audit")
+    """Calls auth's `GET /api/v1/audit` (every service's records and auth's own log)."""
+    return render(request, site, "console/audit.html", title=N_("Audit log"), script="console-audit",
+                  audit_services=AUDIT_SERVICES, audit_actions=AUDIT_ACTIONS, audit_targets=AUDIT_TARGETS)
 
 
 @router.get("/keys", response_class=HTMLResponse, summary="Signing keys (the published JWKS)")

@@ -1,9 +1,14 @@
 """The page tests' platform: auth, tenant, exam, CAT, classroom, arena and web behind the real
 Traefik edge (LocalEdge, HTTPS with its self-signed certificate, so auth's Secure refresh cookie
 works as in production), and Debian's chromium driven by Playwright with the zones' host names
-resolved to this machine. axe-core (npm) is injected into pages to check accessibility."""
+resolved to this machine. axe-core (npm) is injected into pages to check accessibility.
+
+The services relay their outboxes and run their event consumers on the test's NATS namespace as
+in production; a test module that reads the platform audit sets `AUDIT_PIPELINE = True` to get
+`platform.audit`, which watches that pipeline so the test can wait until records arrived."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -11,7 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -21,11 +26,17 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from gateway.local_edge import EdgeConfig, LocalEdge, free_port
 from megacity.db import make_engine, make_sessionmaker
+from megacity.events.outbox import qualified
+from megacity.events.streams import AUDIT_PREFIX, dlq_stream, events_stream
 from megacity.runtime import ServiceRuntime
-from megacity.testing import TestDatabase, run_service
+from megacity.testing import NATS_URL, TestDatabase, run_service, superuser_sql
 from megacity.zones import registry
 from services.auth.tests.conftest import FAST_HASH
 from services.web.tests.seed import PASSWORD, Api, Seeder
+
+if TYPE_CHECKING:
+    from nats.js import JetStreamContext
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 REPO = Path(__file__).resolve().parents[3]
 ZONE_KEY = "univ"
@@ -34,6 +45,7 @@ AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 DEAD_PEER = "127.0.0.1:9"  # inference: arena stores questions with their embedding pending
 # Bounds a hang only; assertions wait on conditions, never on time.
 WAIT_MS = 20_000
+AUDIT_CONSUMER = "auth-audit"  # auth's durable consumer of every service's audit records
 
 
 def chromium_path() -> str:
@@ -41,6 +53,66 @@ def chromium_path() -> str:
     path = os.environ.get("MEGACITY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     assert Path(path).exists(), "chromium is missing: run scripts/setup.sh (Debian package chromium)"
     return path
+
+
+@dataclass
+class AuditPipeline:
+    """The platform audit as the running services carry it: each service's outbox → its relay →
+    NATS JetStream (this test's namespace) → auth's `auth-audit` consumer → auth.platform_audit,
+    which `GET /api/v1/audit` reads. Watched past RLS (the database superuser) and on JetStream,
+    so a test waits for records to arrive instead of for time to pass."""
+
+    truth: AsyncEngine
+    js: JetStreamContext
+    namespace: str
+
+    async def counts(self) -> tuple[int, int, int]:
+        """(audit records written to the outboxes, published by the relays, stored by auth)."""
+        schemas = [r.table_schema for r in await superuser_sql(
+            self.truth, "SELECT table_schema FROM information_schema.tables WHERE table_name = 'outbox'"
+                        " ORDER BY table_schema")]
+        written = " UNION ALL ".join(
+            f"SELECT event_id, published_at FROM {qualified(schema, 'outbox')} WHERE event_type LIKE :audit"
+            for schema in schemas)
+        [row] = await superuser_sql(
+            self.truth, "SELECT count(*) AS written, count(o.published_at) AS published, count(p.id) AS stored"
+                        f" FROM ({written}) AS o LEFT JOIN auth.platform_audit AS p ON p.id = o.event_id",
+            audit=f"{AUDIT_PREFIX}.%")
+        return row.written, row.published, row.stored
+
+    async def dead_letters(self) -> dict[str, int]:
+        """Audit records the consumer gave up on (dead-letter subject -> count)."""
+        from nats.js.errors import NotFoundError
+
+        try:
+            info = await self.js.stream_info(dlq_stream(self.namespace),
+                                             subjects_filter=f"{self.namespace}.dlq.{AUDIT_PREFIX}.>")
+        except NotFoundError:  # no service has made the streams yet
+            return {}
+        return dict(info.state.subjects or {})
+
+    async def settled(self) -> int:
+        """Wait until every audit record the services have written so far is published and
+        stored, with nothing left pending on the consumer; the number of records. Fails at once
+        on a dead-lettered record (with its subject), or after a bound if the pipeline stalls."""
+        from nats.js.errors import NotFoundError
+
+        deadline = time.monotonic() + 3 * WAIT_MS / 1000  # bounds a hang only
+        while True:
+            assert not (dead := await self.dead_letters()), f"audit records dead-lettered: {dead}"
+            written, published, stored = await self.counts()
+            pending = None
+            if written == published == stored:
+                try:
+                    info = await self.js.consumer_info(events_stream(self.namespace), AUDIT_CONSUMER)
+                    pending = info.num_pending + info.num_ack_pending
+                except NotFoundError:  # auth has not bound its consumer yet
+                    pending = None
+                if pending == 0:
+                    return stored
+            assert time.monotonic() < deadline, (
+                f"audit pipeline stalled: written={written} published={published} stored={stored} pending={pending}")
+            await asyncio.sleep(0.1)
 
 
 @dataclass
@@ -52,6 +124,7 @@ class Platform:
     db: TestDatabase
     zone_key: str = ZONE_KEY
     pages: list[Page] = field(default_factory=list)
+    audit: AuditPipeline | None = None  # a test module's AUDIT_PIPELINE = True
 
     @property
     def zone_id(self) -> int:
@@ -89,7 +162,9 @@ class Platform:
 async def platform(test_db: TestDatabase, namespace: str, tmp_path: Path, request: pytest.FixtureRequest
                    ) -> AsyncIterator[Platform]:
     """The platform behind the edge. Arena settings: `@pytest.mark.parametrize("arena_overrides",
-    [{...}], indirect=True)` or a test module's `ARENA_OVERRIDES` dict."""
+    [{...}], indirect=True)` or a test module's `ARENA_OVERRIDES` dict. A test module's
+    `AUDIT_PIPELINE = True` adds `platform.audit` (a superuser engine and a NATS connection that
+    watch the audit pipeline); other tests open neither."""
     arena_overrides = {"upkeep_interval_seconds": 3600.0, **getattr(request.module, "ARENA_OVERRIDES", {})}
     auth_http, auth_grpc = free_port(), free_port()
     jwks = f"http://127.0.0.1:{auth_http}/.well-known/jwks.json"
@@ -128,6 +203,8 @@ async def platform(test_db: TestDatabase, namespace: str, tmp_path: Path, reques
             api = Api(client, f"api.{registry().zone(ZONE_KEY).domains[0]}")
             seeder = Seeder(api, make_sessionmaker(auth_engine), auth.app.state.auth.hasher, ZONE_KEY)
             plat = Platform(edge=edge, api=api, seed=seeder, services=services, db=test_db)
+            if getattr(request.module, "AUDIT_PIPELINE", False):
+                plat.audit = await stack.enter_async_context(_audit_pipeline(test_db, namespace))
             yield plat
             for page in plat.pages:
                 with contextlib.suppress(Exception):
@@ -135,6 +212,19 @@ async def platform(test_db: TestDatabase, namespace: str, tmp_path: Path, reques
             await tenant.app.state.roster_imports.wait_idle(timeout=30)
     finally:
         await auth_engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def _audit_pipeline(test_db: TestDatabase, namespace: str) -> AsyncIterator[AuditPipeline]:
+    import nats
+
+    truth = test_db.superuser_engine()
+    nc = await nats.connect(NATS_URL)
+    try:
+        yield AuditPipeline(truth, nc.jetstream(), namespace)
+    finally:
+        await nc.close()
+        await truth.dispose()
 
 
 @pytest.fixture

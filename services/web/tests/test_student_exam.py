@@ -188,7 +188,11 @@ async def test_student_takes_an_adaptive_exam_with_the_keyboard_only(platform, b
     await expect(page.locator(".explain")).to_contain_text("SE(표준오차)는 θ를 얼마나 확신할 수 있는지")
     await axe_check(page)
     await shot(page, "student-exam-result-ko")
+    # Switching back is saved into the account before the page shows (mc.js applyLanguage): wait
+    # for it, or the next page would follow the account's Korean (a user sees the page first too).
     await page.goto(platform.url("app", f"/attempts/{attempt_id}/result?lang=en"))
+    await expect(page.locator("#result-body")).to_be_visible(timeout=WAIT)
+    await expect(page.locator("h1")).to_have_text("Your result")
 
     # -- back on /exams the attempt is completed, with a link to its result. --------------------
     await page.goto(platform.url("app", "/exams"))

@@ -42,6 +42,7 @@ function remember(tokens) {
   current = {
     token: tokens.access_token, role: tokens.role ?? c.role, orgId: tokens.org_id ?? c.org_id ?? null,
     userId: c.sub, sessionId: tokens.session_id ?? c.sid ?? null, expiresAt: Date.now() + (tokens.expires_in - 30) * 1000,
+    locale: tokens.locale ?? null,  // the account's language (auth's token answers carry it)
   };
   return current;
 }
@@ -79,8 +80,19 @@ async function parse(resp) {
   if (resp.status === 204) return null;
   const type = resp.headers.get("content-type") || "";
   const data = type.includes("json") ? await resp.json().catch(() => null) : await resp.text();
-  if (!resp.ok) throw new ApiError(resp.status, problemOf(data));
+  if (!resp.ok) {
+    const err = new ApiError(resp.status, problemOf(data));
+    err.retryAfter = Number(resp.headers.get("Retry-After")) || null;  // seconds (a 429's; the edge exposes it)
+    throw err;
+  }
   return data;
+}
+
+/** The response itself (a `{raw: true}` call: a download keeps its exact bytes and headers);
+ * an error answer throws ApiError as parse() does. */
+async function checked(resp) {
+  if (!resp.ok) await parse(resp);
+  return resp;
 }
 
 async function refresh() {
@@ -89,11 +101,65 @@ async function refresh() {
   return remember(await parse(resp));
 }
 
+/** The languages the pages are rendered in (web's LANGUAGES; auth's users.locale allows the same). */
+export const LANGUAGES = ["ko", "en"];
+let languageApplied = false;
+
+/** The account's language, once per page load: on the page's first ensure(), whatever it
+ * answers (signed out, or failing and retried later, never mid-page) (issue #16).
+ * A page asked for with `?lang=X` is the user switching: the account keeps X (PATCH /users/me;
+ * a failure changes nothing, the switch itself worked). Otherwise a page in another language
+ * than the account's is replaced by the same URL with `?lang=<account's>` (hash kept), where web
+ * renders it and sets its cookie, so later pages come in that language directly; the promise
+ * then never settles, so the page's script does not run on the wrong-language page. Never loops:
+ * a URL that already asks for the account's language is never replaced. Once handled, `lang=`
+ * leaves the address bar (web's cookie keeps the language on reload): a URL copied, bookmarked or
+ * passed to sign-in's `next=` must not switch the account of whoever opens it later. */
+async function applyLanguage(s) {
+  if (!s) return s;
+  const url = new URL(location.href);
+  const asked = url.searchParams.get("lang");
+  if (asked && asked === cfg.lang) {
+    if (asked !== s.locale) {
+      const resp = await rawFetch("PATCH", "/api/v1/users/me", {
+        json: { locale: asked }, headers: { Authorization: `Bearer ${s.token}` },
+      }).catch(() => null);
+      if (resp?.ok) s.locale = asked;
+    }
+    dropLang(url);
+    return s;
+  }
+  if (s.locale && LANGUAGES.includes(s.locale) && s.locale !== cfg.lang && asked !== s.locale) {
+    url.searchParams.set("lang", s.locale);
+    location.replace(url.href);
+    return new Promise(() => {});
+  }
+  return s;
+}
+
+/** The address bar without `lang=` (path, other parameters and fragment kept; no new entry). */
+function dropLang(url) {
+  url.searchParams.delete("lang");
+  history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+}
+
+/** Save the account's language (null: the browser's, Accept-Language) — the account page's
+ * select; resolves to the profile /users/me shows now. */
+export async function saveLanguage(locale) {
+  const me = await api("PATCH", "/api/v1/users/me", { json: { locale } });
+  if (current) current.locale = me.locale ?? null;
+  return me;
+}
+
 export const session = {
   /** The signed-in session, refreshed from the cookie when needed; null when signed out. */
   async ensure() {
     if (current && Date.now() < current.expiresAt) return current;
-    pending = pending || refresh().finally(() => { pending = null; });
+    if (!pending) {
+      const first = !languageApplied;
+      languageApplied = true;
+      pending = refresh().then(first ? applyLanguage : (s) => s).finally(() => { pending = null; });
+    }
     return pending;
   },
   /** Forget `token` (a socket or call was refused with it): the next ensure() refreshes. */
@@ -153,10 +219,13 @@ function showNav(role) {
 
 /** One API call with the session's token; a 401 refreshes once and retries. `{auth: false}`
  * calls without a session (anonymous endpoints); an explicit `Authorization` header (a
- * classroom participant token) is sent as given. */
+ * classroom participant token) is sent as given. `{raw: true}` resolves to the fetch Response
+ * (for downloads: `await resp.blob()` keeps the bytes, e.g. a CSV's byte-order mark) instead
+ * of the parsed body; a non-2xx answer still throws ApiError. */
 export async function api(method, path, options = {}) {
-  const { auth = true, ...rest } = options;
-  if (!auth || rest.headers?.Authorization) return parse(await rawFetch(method, path, rest));
+  const { auth = true, raw = false, ...rest } = options;
+  const finish = raw ? checked : parse;
+  if (!auth || rest.headers?.Authorization) return finish(await rawFetch(method, path, rest));
   const s = await session.ensure();
   const call = (token) => rawFetch(method, path, {
     ...rest, headers: { ...(rest.headers || {}), ...(token ? { Authorization: `Bearer ${token}` } : {}) },
@@ -171,7 +240,7 @@ export async function api(method, path, options = {}) {
     }
     resp = await call(again.token);
   }
-  return parse(resp);
+  return finish(resp);
 }
 
 /** A call that needs no session (sign in, sign up): cookies included so auth can set its own. */
@@ -288,9 +357,43 @@ export function clone(id) {
   return document.getElementById(id).content.firstElementChild.cloneNode(true);
 }
 
-/** An error in `container` (role=alert): the API's message and its stable code, or a text. */
-export function showError(container, err) {
-  const msg = typeof err === "string" ? err : err instanceof ApiError
+/** The file name a download's answer gives (`Content-Disposition`, readable cross-origin because
+ * the edge exposes it), else `fallback`. Only a plain name: no path, no quotes. `filename*` is read
+ * only with an empty language tag (`UTF-8''name`, what our services send); another tag falls back
+ * to `filename=`. */
+export function fileNameOf(resp, fallback) {
+  const header = resp.headers.get("content-disposition") || "";
+  const star = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(header);
+  let name = null;
+  if (star) {
+    try { name = decodeURIComponent(star[1].trim()); } catch { name = null; }
+  }
+  if (!name) {
+    const plain = /filename\s*=\s*"([^"]*)"|filename\s*=\s*([^;\s]+)/i.exec(header);
+    name = plain ? (plain[1] ?? plain[2]) : null;
+  }
+  return name && /^[^\\/:*?"<>|\u0000-\u001f]+$/.test(name) && !name.startsWith(".") ? name : fallback;
+}
+
+/** Hand `blob` to the browser as a download named `name` (an anchor with `download`, clicked; the
+ * Blob URL is revoked once the browser has taken it). */
+export function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = el("a", { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** An error in `container` (role=alert): the API's message and its stable code, or a text.
+ * `words` (optional) maps stable codes to the page's own words: a string key of the page's JSON
+ * island, or a function of the ApiError returning the text (e.g. a wait from `retryAfter`); the
+ * API's detail is English only, so a page names the codes its users meet. */
+export function showError(container, err, words = null) {
+  const word = err instanceof ApiError && words ? words[err.code] : undefined;
+  const own = typeof word === "function" ? word(err) : typeof word === "string" ? t(word) : null;
+  const msg = typeof err === "string" ? err : own ? own : err instanceof ApiError
     ? ([0, 502, 503, 504].includes(err.status) ? t("offline") : (err.detail || err.title || t("error")))
     : t("error");
   const box = el("p", { class: "error", role: "alert" }, msg,

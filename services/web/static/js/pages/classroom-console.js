@@ -1,11 +1,14 @@
-// /teach/classroom/{code}: the teacher's console of a live session. The session is found among the
-// teacher's sessions (GET /api/v1/classroom/sessions); the live state comes over the classroom
+// /teach/classroom/{code}: the teacher's console of a live session. The session is the one the link
+// names by id (`?session=<id>`: GET /api/v1/classroom/sessions/{id}; an earlier session's code may
+// have been reused), else the teacher's active session with this code; the live state comes over the classroom
 // WebSocket (hello with the teacher's access token → snapshot with participants and tally, then
 // joined/left/chat/message_held/card_*/tally_detail/leaderboard frames). Actions are HTTP:
 // PATCH session (lock, chat mode), extend, end; PATCH participants (approve, mute, kick);
 // POST messages/{id}/hide|show; GET problems, POST problems, POST cards, POST cards/current/close.
+// Homework and the session's report (live or ended): classroom-report.js.
 import { t, api, session, connect, el, clone, showError, announce } from "../mc.js";
 import { frameError, LiveSocket, renderChat, renderBoard, Countdown, showConnectionClosed } from "./classroom-live.js";
+import { startAfterClass, refreshReport } from "./classroom-report.js";
 
 const $ = (id) => document.getElementById(id);
 const code = $("classroom-console").dataset.code;
@@ -16,15 +19,11 @@ const fail = (err) => showError(errorBox, err);
 
 async function main() {
   await session.require(["teacher", "org_admin"]);
-  const active = await api("GET", "/api/v1/classroom/sessions", { query: { status: "active" } });
-  let s = active.items.find((x) => x.code === code);
-  if (!s) {
-    const all = await api("GET", "/api/v1/classroom/sessions", { query: { limit: 200 } });
-    s = all.items.find((x) => x.code === code);
-    if (!s) { fail(t("not_found")); return; }
-  }
+  const s = await findSession();
+  if (!s) { fail(t("not_found")); return; }
   state.s = s;
   setSession(s);
+  startAfterClass(s);
   if (s.status !== "active") { over(); return; }
   $("settings-section").hidden = false;
   $("console-grid").hidden = false;
@@ -35,6 +34,25 @@ async function main() {
   state.sock = new LiveSocket(connect, `/api/v1/classroom/sessions/${encodeURIComponent(code)}/ws`,
     socketToken, onFrame, onStatus, { invalidate: (token) => session.invalidate(token) });
   state.sock.open();
+}
+
+// The session named by `?session=<id>` (if its code is this page's), else the active one with this
+// code, else the latest of the teacher's sessions with it; null when none.
+async function findSession() {
+  const id = new URLSearchParams(window.location.search).get("session");
+  if (id) {
+    try {
+      const s = await api("GET", `/api/v1/classroom/sessions/${encodeURIComponent(id)}`);
+      if (s.code === code) return s;
+    } catch (err) {
+      if (![404, 422].includes(err.status)) throw err;  // not found, or not an id: look it up by code
+    }
+  }
+  const active = await api("GET", "/api/v1/classroom/sessions", { query: { status: "active" } });
+  const live = active.items.find((x) => x.code === code);
+  if (live) return live;
+  const all = await api("GET", "/api/v1/classroom/sessions", { query: { limit: 200 } });
+  return all.items.find((x) => x.code === code) || null;
 }
 
 // The token for the socket's hello: a failed refresh (network) throws, so the socket closes and
@@ -61,6 +79,10 @@ function over() {
   $("console-grid").hidden = true;
   $("ended-section").hidden = false;
   $("session-status").textContent = t("ended");
+  // Nobody can join any more: the join QR and URL would only be confused with the homework's.
+  $("qr").hidden = true;
+  $("join-url").parentElement.hidden = true;
+  refreshReport();
 }
 
 function onStatus(status, closeCode) {
@@ -293,6 +315,7 @@ function cardClosed(d) {
   }
   $("close-card").hidden = true;
   renderTally(d, true);
+  refreshReport();
   announce(`${t("card_closed", { n: d.card_no })} ${t("tally_closed", { correct: d.correct, answered: d.answered })}`);
 }
 

@@ -3,13 +3,14 @@
 // (services/classroom/README.md, asyncapi.yaml): chat, problem cards, live tally, leaderboard.
 // The participant token is kept in sessionStorage per code, so a reload goes back to the same seat.
 import { t, connect, clone, showError, announce, busy } from "../mc.js";
-import { anonApi, frameError, LiveSocket, renderChat, renderBoard, Countdown, showConnectionClosed } from "./classroom-live.js";
+import { anonApi, fillAnswerControls, frameError, LiveSocket, renderChat, renderBoard, Countdown, showConnectionClosed, seatStore }
+  from "./classroom-live.js";
 
 const root = document.getElementById("classroom-join");
 const code = root.dataset.code || "";
 const $ = (id) => document.getElementById(id);
 const errorBox = $("join-error");
-const storeKey = `mc.classroom.${code}`;
+const seats = seatStore(`mc.classroom.${code}`);
 
 const state = { seat: null, card: null, answered: new Set(), chatMode: "open", sock: null, timer: null, leaving: false };
 
@@ -17,10 +18,6 @@ function show(section) {
   for (const id of ["find-section", "seat-section", "waiting-section", "live-section", "ended-section"]) {
     $(id).hidden = id !== section;
   }
-}
-
-function saved() {
-  try { return JSON.parse(sessionStorage.getItem(storeKey) || "null"); } catch { return null; }
 }
 
 // Answers of GET /participants/me after which the seat token is worthless; any other failure
@@ -46,7 +43,7 @@ async function fetchMe(token) {
 
 async function start() {
   if (!code) { show("find-section"); return; }
-  const mine = saved();
+  const mine = seats.load();
   if (mine && mine.token) {
     try {
       const me = await fetchMe(mine.token);
@@ -55,7 +52,7 @@ async function start() {
       return goLive();
     } catch {
       if (state.leaving) return undefined;
-      sessionStorage.removeItem(storeKey);
+      seats.clear();
     }
   }
   let info;
@@ -95,7 +92,7 @@ $("join-form").addEventListener("submit", async (ev) => {
     const out = await anonApi("POST", `/api/v1/classroom/join/${encodeURIComponent(code)}`, { json: body });
     state.seat = { token: out.token, participant_id: out.participant_id, nickname: out.nickname,
       avatar: out.avatar, status: out.status, title: (out.session && out.session.title) || "" };
-    sessionStorage.setItem(storeKey, JSON.stringify(state.seat));
+    seats.save(state.seat);
     announce(t("joined", { nickname: out.nickname }));
     if (out.status === "pending") waitForApproval(); else goLive();
   } catch (err) {
@@ -115,7 +112,7 @@ async function waitForApproval() {
       if (me.status === "active") { state.seat.status = "active"; return goLive(); }
     } catch (err) {
       if (state.leaving) return undefined;
-      sessionStorage.removeItem(storeKey);
+      seats.clear();
       show("ended-section");
       $("ended-text").textContent = err.code === "classroom.participant_banned" ? t("kicked") : t("session_gone");
       return undefined;
@@ -151,7 +148,7 @@ $("reload-button").addEventListener("click", () => location.reload());
 
 function ended(text) {
   if (state.timer) state.timer.stop();
-  sessionStorage.removeItem(storeKey);
+  seats.clear();
   show("ended-section");
   $("ended-text").textContent = text;
   announce(text);
@@ -282,33 +279,15 @@ function showCard(card, alreadyAnswered, timeLeftMs) {
   state.card = card;
   const node = clone("tpl-card");
   node.dataset.card = String(card.card_no);
-  node.querySelector(".card-meta").textContent = t("card_meta", { n: card.card_no, type: t(`type_${card.problem.type}`) });
+  const meta = node.querySelector(".card-meta");
+  meta.textContent = t("card_meta", { n: card.card_no, type: t(`type_${card.problem.type}`) });
+  meta.id = `card-meta-${card.card_no}`;
   const prompt = node.querySelector(".card-prompt");
   prompt.textContent = card.problem.prompt;
   prompt.id = `card-prompt-${card.card_no}`;
   const form = node.querySelector(".card-form");
   form.setAttribute("aria-labelledby", prompt.id);
-  const choices = card.problem.choices;
-  if (choices && choices.length) {
-    const box = node.querySelector(".card-choices");
-    box.hidden = false;
-    const list = node.querySelector(".card-choice-list");
-    choices.forEach((choice, i) => {
-      const item = clone("tpl-choice");
-      const input = item.querySelector("input");
-      input.id = `choice-${card.card_no}-${i}`;
-      input.value = choice;
-      const label = item.querySelector("label");
-      label.htmlFor = input.id;
-      label.textContent = `${String.fromCharCode(65 + i)}. ${choice}`;
-      list.append(item);
-    });
-  } else {
-    node.querySelector(".card-text").hidden = false;
-    const input = node.querySelector(".card-text-input");
-    input.id = `card-answer-${card.card_no}`;
-    node.querySelector(".card-text-label").htmlFor = input.id;
-  }
+  fillAnswerControls(node, card, `${meta.id} ${prompt.id}`);
   form.addEventListener("submit", (ev) => { ev.preventDefault(); submitAnswer(node, card); });
   area.replaceChildren(node);
   $("tally-line").textContent = "";

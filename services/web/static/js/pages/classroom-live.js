@@ -8,6 +8,18 @@ export function anonApi(method, path, { json, token } = {}) {
   return publicApi(method, path, { json, headers: token ? { Authorization: `Bearer ${token}` } : {} });
 }
 
+// A seat (participant token, nickname, what the page keeps of it) in sessionStorage under `key`,
+// one per code, so a reload returns to the same seat (the live join and the homework page).
+export function seatStore(key) {
+  return {
+    load() {
+      try { return JSON.parse(sessionStorage.getItem(key) || "null"); } catch { return null; }
+    },
+    save(seat) { sessionStorage.setItem(key, JSON.stringify(seat)); },
+    clear() { sessionStorage.removeItem(key); },
+  };
+}
+
 // A WebSocket `error` frame as an ApiError (showError renders its detail and code).
 export function frameError(data) {
   return new ApiError(400, { code: data.code, detail: data.detail });
@@ -209,4 +221,33 @@ export function showConnectionClosed(timer) {
   document.getElementById("conn-final").hidden = false;
   announce(t("conn_final"));
   document.getElementById("reload-button").focus();
+}
+
+/** A card's answer controls in a cloned `tpl-card` node (join and homework pages): its choices
+ * as radio buttons ("A. …") or the text field. Focus lands on one of them, so each is described
+ * by `describedBy` (ids: the card's line and its question) for a screen reader to hear both. */
+export function fillAnswerControls(node, card, describedBy) {
+  const choices = card.problem.choices;
+  if (choices && choices.length) {
+    const fieldset = node.querySelector(".card-choices");
+    fieldset.hidden = false;
+    fieldset.setAttribute("aria-describedby", describedBy);
+    const list = node.querySelector(".card-choice-list");
+    choices.forEach((choice, i) => {
+      const item = clone("tpl-choice");
+      const input = item.querySelector("input");
+      input.id = `choice-${card.card_no}-${i}`;
+      input.value = choice;
+      const label = item.querySelector("label");
+      label.htmlFor = input.id;
+      label.textContent = `${String.fromCharCode(65 + i)}. ${choice}`;
+      list.append(item);
+    });
+  } else {
+    node.querySelector(".card-text").hidden = false;
+    const input = node.querySelector(".card-text-input");
+    input.id = `card-answer-${card.card_no}`;
+    input.setAttribute("aria-describedby", describedBy);
+    node.querySelector(".card-text-label").htmlFor = input.id;
+  }
 }

@@ -1,5 +1,6 @@
-// app /account: email confirmation, signed-in devices (sign one out), recovery codes.
-import { t, api, session, el, fmt, showError, announce, busy } from "../mc.js";
+// app /account: email confirmation, the account's language, signed-in devices (sign one out),
+// recovery codes.
+import { t, api, cfg, session, el, fmt, showError, announce, busy, saveLanguage } from "../mc.js";
 
 await session.require();
 
@@ -27,6 +28,83 @@ resend.addEventListener("click", async () => {
     showError(emailMessage, err);
   } finally {
     resend.disabled = false;
+  }
+});
+
+const languageForm = document.getElementById("language-form");
+const languageChoice = document.getElementById("language-choice");
+const languageMessage = document.getElementById("language-message");
+
+const languageButton = languageForm.querySelector("button");
+const SAVED_FLAG = "mc_language_saved";  // set before showIn() navigates: the new page confirms the save
+
+/** The account's language from /users/me (authoritative, though the session carries it too);
+ * the select and its button are usable once it is read. */
+async function loadLanguage() {
+  try {
+    const me = await api("GET", "/api/v1/users/me");
+    languageChoice.value = me.locale ?? "";
+    languageChoice.disabled = false;
+    languageButton.removeAttribute("aria-disabled");
+  } catch (err) {
+    showError(languageMessage, err);
+  }
+}
+
+/** The page in the language just saved, back at this section (focus and a confirmation there):
+ * `?lang=` for a language (web renders it and keeps its cookie; mc.js finds it equal to the
+ * account's, saves nothing again and drops it from the address bar); for "as my browser says"
+ * the cookie of the last switch is dropped (on the domain web set it on), so Accept-Language
+ * decides again. */
+function showIn(locale) {
+  const url = new URL(location.href);
+  url.hash = "language-heading";
+  if (locale) {
+    url.searchParams.set("lang", locale);
+  } else {
+    url.searchParams.delete("lang");
+    const secure = location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = `mc_lang=; Max-Age=0; Path=/; Domain=${languageForm.dataset.cookieDomain}${secure}; SameSite=Lax`;
+  }
+  sessionStorage.setItem(SAVED_FLAG, "1");
+  if (url.pathname === location.pathname && url.search === location.search) {
+    history.replaceState(history.state, "", url.href);  // only the fragment differs: a new page needs a reload
+    location.reload();
+  } else {
+    location.assign(url.href);
+  }
+}
+
+/** Back from showIn(): focus on the section, and the confirmation said in the new language. */
+function confirmSaved() {
+  if (!sessionStorage.getItem(SAVED_FLAG)) return;
+  sessionStorage.removeItem(SAVED_FLAG);
+  document.getElementById("language-heading").focus();
+  languageMessage.textContent = t("language_saved");  // its polite live region says it after the heading
+}
+
+languageForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!languageChoice.disabled && languageButton.getAttribute("aria-disabled") === "true") return;  // saving
+  languageMessage.replaceChildren();  // what an earlier save said
+  if (languageChoice.disabled) {  // not read yet, or the read failed (its error is replaced by why)
+    languageMessage.textContent = t("language_not_ready");
+    return;
+  }
+  const locale = languageChoice.value || null;
+  languageButton.setAttribute("aria-disabled", "true");
+  try {
+    await saveLanguage(locale);
+    if (locale ? locale !== cfg.lang : document.cookie.split("; ").some((c) => c.startsWith("mc_lang="))) {
+      languageMessage.textContent = t("language_switching");
+      showIn(locale);
+      return;
+    }
+    languageMessage.textContent = t("language_saved");
+  } catch (err) {
+    showError(languageMessage, err);
+  } finally {
+    languageButton.removeAttribute("aria-disabled");
   }
 });
 
@@ -99,4 +177,5 @@ codesForm.addEventListener("submit", async (event) => {
   }
 });
 
-await Promise.all([loadEmail(), loadSessions(), loadCodes()]);
+confirmSaved();
+await Promise.all([loadEmail(), loadLanguage(), loadSessions(), loadCodes()]);
