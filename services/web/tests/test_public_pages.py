@@ -1,6 +1,7 @@
 """www.'s pages in a real browser through the edge: a visitor signs up and lands on app. signed
 in (auth's refresh cookie, not storage, carries the session across hosts and reloads); a student
-signs in and is sent to their pages; an org admin's sign-in takes the TOTP step."""
+signs in and is sent to their pages (on a narrow phone the nav scrolls, the page does not); an
+org admin's sign-in takes the TOTP step."""
 from __future__ import annotations
 
 import re
@@ -74,6 +75,28 @@ async def test_wrong_password_is_explained_and_a_student_lands_on_their_exams(pl
 
     await sign_in(page, platform, student.email)
     await page.wait_for_url(re.compile(r"https://app\.univprepai\.com:\d+/exams"))
+
+    # On a narrow phone the student's links (shown once the session is known) do not fit one row:
+    # the nav's list scrolls sideways, the page itself never does, and Tab brings the last link into view.
+    await page.set_viewport_size({"width": 360, "height": 740})
+    account = page.locator("ul.nav").get_by_role("link", name="My account")
+    await expect(account).to_be_visible()
+    sizes = await page.evaluate("""() => {
+        const nav = document.querySelector("ul.nav");
+        return {page: document.documentElement.scrollWidth, view: window.innerWidth,
+                navScroll: nav.scrollWidth, navBox: nav.clientWidth};
+    }""")
+    assert sizes["page"] <= sizes["view"], sizes
+    assert sizes["navScroll"] > sizes["navBox"], sizes  # the links really overflow: the list scrolls
+    for _ in range(40):
+        if await account.evaluate("a => a === document.activeElement"):
+            break
+        await page.keyboard.press("Tab")
+    await expect(account).to_be_focused()
+    box = await account.bounding_box()
+    assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 360, box
+    await axe_check(page)
+    await shot(page, "app-exams-narrow")
 
 
 async def test_an_org_admin_signs_in_with_the_totp_step(platform: Platform, browser: Browser) -> None:

@@ -24,7 +24,7 @@ async function main() {
   state.s = s;
   setSession(s);
   startAfterClass(s);
-  if (s.status !== "active") { over(); return; }
+  if (s.status !== "active") { over(false); return; }  // startAfterClass loads the report already
   $("settings-section").hidden = false;
   $("console-grid").hidden = false;
   loadProblems().catch(fail);
@@ -72,7 +72,8 @@ function setSession(s) {
   $("session-status").textContent = status;
 }
 
-function over() {
+/** The session is over; `watched`: it ended while this page followed it, so the report has news. */
+function over(watched = true) {
   if (state.sock) state.sock.stop();
   if (state.timer) state.timer.stop();
   $("settings-section").hidden = true;
@@ -82,7 +83,7 @@ function over() {
   // Nobody can join any more: the join QR and URL would only be confused with the homework's.
   $("qr").hidden = true;
   $("join-url").parentElement.hidden = true;
-  refreshReport();
+  if (watched) refreshReport();
 }
 
 function onStatus(status, closeCode) {

@@ -53,6 +53,17 @@ function closed(err) {
   $("closed-heading").focus();
 }
 
+/** A failure that may pass (offline, 5xx) while the seat is kept: the error and "Try again". */
+function retryable(err) {
+  fail(err);
+  const again = el("button", { type: "button", class: "button", onclick: () => {
+    errorBox.replaceChildren();
+    start().catch(fail);
+  } }, t("try_again"));
+  errorBox.append(el("p", {}, again));
+  again.focus();
+}
+
 async function start() {
   if (!code) { show("find-section"); return; }
   const mine = seats.load();
@@ -63,7 +74,7 @@ async function start() {
       return;
     } catch (err) {
       if (err instanceof ApiError && err.status === 410) { closed(err); return; }
-      if (!(err instanceof ApiError) || ![401, 403, 404].includes(err.status)) { fail(err); return; }
+      if (!(err instanceof ApiError) || ![401, 403, 404].includes(err.status)) { retryable(err); return; }
       forget();
       fail(err);  // the seat is gone: say so above the join form
     }

@@ -201,7 +201,8 @@ async function loadPage() {
   const mine = gen;
   loading = true;
   busy(box, true);
-  more.disabled = true;
+  // aria-disabled, not disabled: a disabled button that has focus drops it to <body>.
+  more.setAttribute("aria-disabled", "true");
   try {
     const page = await api("GET", "/api/v1/audit", { query: cursor ? { ...query, cursor } : query });
     if (mine !== gen) return; // a newer search started meanwhile
@@ -240,7 +241,7 @@ async function loadPage() {
   } finally {
     if (mine === gen) {
       loading = false;
-      more.disabled = false;
+      more.removeAttribute("aria-disabled");
       busy(box, false);
     }
   }
@@ -259,7 +260,7 @@ async function search(params, focus = false) {
     query = readFilters(params);
   } catch (err) {
     invalid(err);
-    more.disabled = false; // the shown list (and its cursor) stays as it was
+    more.removeAttribute("aria-disabled"); // the shown list (and its cursor) stays as it was
     busy(box, false);
     return;
   }

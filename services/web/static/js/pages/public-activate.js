@@ -42,6 +42,7 @@ const KNOWN = {
   "auth.password_weak": ["weak", "new_password"],
   "auth.too_many_attempts": ["too_many", null], // this login id, with auth's Retry-After
   "rate_limit.exceeded": ["rate_limited", null], // the platform's per-address ceiling: a school behind one NAT
+  "http.429": ["rate_limited", null], // the edge's own limiter answers in plain text (no problem code)
 };
 
 // Each field's own hints, so an error's description can be added and taken off again.

@@ -341,6 +341,7 @@ async function downloadSheet(format) {
       query: { format }, headers: { Accept: format === "csv" ? "text/csv" : "text/html" }, raw: true });
     const blob = await resp.blob(); // the server's bytes as they are (the CSV's BOM tells Excel it is UTF-8)
     saveBlob(blob, fileNameOf(resp, `activation-codes-${target.id}.${format}`));
+    if (shown !== target) return; // the panel shows another import now: its messages are not this one's
     if (format === "csv") {
       const people = csvRecords(await blob.text()) - 1; // the header is a record too
       provisionLive.textContent = t("sheet_done", { count: num(Math.max(0, people)) });
@@ -348,7 +349,7 @@ async function downloadSheet(format) {
       provisionLive.textContent = t("sheet_done_html");
     }
   } catch (err) {
-    renderError(sheetError, err, SHEET_ERRORS);
+    if (shown === target) renderError(sheetError, err, SHEET_ERRORS);
   } finally {
     for (const button of sheetButtons) setDisabled(button, provisioning || shown?.status !== "succeeded");
   }
