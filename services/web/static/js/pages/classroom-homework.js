@@ -5,8 +5,8 @@
 // The seat (token, nickname, the feedback already seen) is kept in sessionStorage per code, like a
 // live class's seat, so a reload comes back to the same place. A busy button gets `aria-disabled`
 // (not `disabled`): the one a keyboard user pressed keeps the focus.
-import { t, ApiError, clone, el, showError, announce, busy, fmt } from "../mc.js";
-import { anonApi, fillAnswerControls, seatStore } from "./classroom-live.js";
+import { t, ApiError, el, showError, announce, busy, fmt } from "../mc.js";
+import { anonApi, cardNode, seatStore } from "./classroom-live.js";
 
 const $ = (id) => document.getElementById(id);
 const code = $("classroom-homework").dataset.code || "";
@@ -154,17 +154,8 @@ function next() {
 
 function showCard(card) {
   const total = state.cards.length;
-  const node = clone("tpl-card");
-  node.dataset.card = String(card.card_no);
-  const meta = node.querySelector(".card-meta");
-  meta.textContent = t("card_meta", { n: state.cards.indexOf(card) + 1, total, type: t(`type_${card.problem.type}`) });
-  meta.id = `card-meta-${card.card_no}`;
-  const prompt = node.querySelector(".card-prompt");
-  prompt.textContent = card.problem.prompt;
-  prompt.id = `card-prompt-${card.card_no}`;
-  const form = node.querySelector(".card-form");
-  form.setAttribute("aria-labelledby", prompt.id);
-  fillAnswerControls(node, card, `${meta.id} ${prompt.id}`);
+  const { node, form } = cardNode(card,
+    t("card_meta", { n: state.cards.indexOf(card) + 1, total, type: t(`type_${card.problem.type}`) }));
   form.addEventListener("submit", (ev) => { ev.preventDefault(); submit(node, card); });
   $("card-area").replaceChildren(node);
   const first = node.querySelector("input");

@@ -2,8 +2,8 @@
 // avatar → participant token), then takes part over the classroom WebSocket
 // (services/classroom/README.md, asyncapi.yaml): chat, problem cards, live tally, leaderboard.
 // The participant token is kept in sessionStorage per code, so a reload goes back to the same seat.
-import { t, connect, clone, showError, announce, busy } from "../mc.js";
-import { anonApi, fillAnswerControls, frameError, LiveSocket, renderChat, renderBoard, Countdown, showConnectionClosed, seatStore }
+import { t, connect, showError, announce, busy } from "../mc.js";
+import { anonApi, cardNode, frameError, LiveSocket, renderChat, renderBoard, Countdown, showConnectionClosed, seatStore }
   from "./classroom-live.js";
 
 const root = document.getElementById("classroom-join");
@@ -277,17 +277,7 @@ function showCard(card, alreadyAnswered, timeLeftMs) {
     || (active === $("chat-input") && !active.value.trim());
   if (state.timer) state.timer.stop();
   state.card = card;
-  const node = clone("tpl-card");
-  node.dataset.card = String(card.card_no);
-  const meta = node.querySelector(".card-meta");
-  meta.textContent = t("card_meta", { n: card.card_no, type: t(`type_${card.problem.type}`) });
-  meta.id = `card-meta-${card.card_no}`;
-  const prompt = node.querySelector(".card-prompt");
-  prompt.textContent = card.problem.prompt;
-  prompt.id = `card-prompt-${card.card_no}`;
-  const form = node.querySelector(".card-form");
-  form.setAttribute("aria-labelledby", prompt.id);
-  fillAnswerControls(node, card, `${meta.id} ${prompt.id}`);
+  const { node, form } = cardNode(card, t("card_meta", { n: card.card_no, type: t(`type_${card.problem.type}`) }));
   form.addEventListener("submit", (ev) => { ev.preventDefault(); submitAnswer(node, card); });
   area.replaceChildren(node);
   $("tally-line").textContent = "";

@@ -223,10 +223,22 @@ export function showConnectionClosed(timer) {
   document.getElementById("reload-button").focus();
 }
 
-/** A card's answer controls in a cloned `tpl-card` node (join and homework pages): its choices
- * as radio buttons ("A. …") or the text field. Focus lands on one of them, so each is described
- * by `describedBy` (ids: the card's line and its question) for a screen reader to hear both. */
-export function fillAnswerControls(node, card, describedBy) {
+/** A card as the join and homework pages show it: `tpl-card` cloned with its line (`metaText`),
+ * its question and its answer controls (choices as radio buttons "A. …", or the text field).
+ * Focus lands on an answer control, so each is described by the card's line and its question
+ * for a screen reader to hear both. Returns the node and its form. */
+export function cardNode(card, metaText) {
+  const node = clone("tpl-card");
+  node.dataset.card = String(card.card_no);
+  const meta = node.querySelector(".card-meta");
+  meta.textContent = metaText;
+  meta.id = `card-meta-${card.card_no}`;
+  const prompt = node.querySelector(".card-prompt");
+  prompt.textContent = card.problem.prompt;
+  prompt.id = `card-prompt-${card.card_no}`;
+  const form = node.querySelector(".card-form");
+  form.setAttribute("aria-labelledby", prompt.id);
+  const describedBy = `${meta.id} ${prompt.id}`;
   const choices = card.problem.choices;
   if (choices && choices.length) {
     const fieldset = node.querySelector(".card-choices");
@@ -250,4 +262,5 @@ export function fillAnswerControls(node, card, describedBy) {
     input.setAttribute("aria-describedby", describedBy);
     node.querySelector(".card-text-label").htmlFor = input.id;
   }
+  return { node, form };
 }
